@@ -1,0 +1,38 @@
+# Every target creates the virtualenv on first use; nothing else needs installing by hand
+# except Debian's nginx for the nginx -t tests (.ci/run installs it).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STACK  ?= dev
+STAMP  := $(VENV)/.installed
+
+.PHONY: preview test lint typecheck unit check bench clean
+
+$(STAMP): pyproject.toml policy/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Offline preview of a stack (STACK=dev|prod): mock runtime, no cloud, no credentials.
+preview: $(STAMP)
+	$(VENV)/bin/hitless preview --stack $(STACK)
+
+## Lint, types and the whole test suite.
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q
+
+## Benchmarks (not part of make test): policy pack on the prod stack and on 200 RT services.
+bench: $(STAMP)
+	$(PY) benchmarks/bench_policy.py
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

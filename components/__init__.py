@@ -1,0 +1,1 @@
+"""Pulumi components of the hitless chain: one ComponentResource per tier, and the config model."""

@@ -1,0 +1,228 @@
+"""Run a Pulumi program under Pulumi's mock runtime and capture every resource it registers.
+
+No engine, no cloud, no credentials: a `MockMonitor` answers the program's registrations, and
+this harness records each resource's props in wire form (camelCase, unknown values as Pulumi's
+unknown sentinel), its URN and its parent's URN, which is what a policy pack receives from the
+engine. In preview mode the mocks return only the inputs, so every computed output (self links,
+IPs, ids) stays unknown, as in the preview of a brand-new stack.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.rpc import UNKNOWN
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+"""Key that marks a special value (secret, resource reference) in Pulumi's wire format."""
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+"""Signature of a secret value in Pulumi's wire format."""
+
+
+def _plain(value: Any) -> Any:
+    """Unwrap secrets (policies see their values), keep unknown sentinels, recurse."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            return _plain(value.get("value"))
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+@dataclass
+class CapturedResource:
+    """One registered resource as the engine would show it to a policy pack."""
+
+    urn: str
+    """The resource's URN (parent types joined with `$`, as the engine builds it)."""
+    type: str
+    """Type token, e.g. `kubernetes:apps/v1:Deployment`."""
+    name: str
+    """Logical name."""
+    parent: str
+    """URN of the parent resource ("" for the stack's children)."""
+    custom: bool
+    """False for component resources."""
+    props: dict[str, Any]
+    """Inputs in wire form (camelCase); unknown values are Pulumi's unknown sentinel string."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """For components: the values passed to `register_outputs`."""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "props": self.props,
+            "outputs": self.outputs,
+        }
+
+
+def contains_unknown(value: Any) -> bool:
+    """Whether a wire-form value holds an unknown sentinel anywhere."""
+    if isinstance(value, str):
+        return value == UNKNOWN
+    if isinstance(value, dict):
+        return any(contains_unknown(item) for item in value.values())
+    if isinstance(value, list):
+        return any(contains_unknown(item) for item in value)
+    return False
+
+
+class CapturingMonitor(pulumi_mocks.MockMonitor):  # type: ignore[misc]
+    """A MockMonitor that also records wire-form props, parents and component outputs."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.captured: dict[str, CapturedResource] = {}
+        self._lock = threading.Lock()
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """Build URNs as the engine does: the root stack is not a parent type."""
+        if "::pulumi:pulumi:Stack::" in parent:
+            parent = ""
+        return str(super().make_urn(parent, type_, name))
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        """Register through the mock, then record the request."""
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            props = _plain(json_format.MessageToDict(request.object))
+            with self._lock:
+                self.captured[response.urn] = CapturedResource(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    custom=bool(request.custom),
+                    props=props,
+                )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        """Record a component's registered outputs."""
+        with self._lock:
+            found = self.captured.get(request.urn)
+            if found is not None:
+                found.outputs = _plain(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")[:63]
+
+
+class ChainMocks(pulumi_mocks.Mocks):  # type: ignore[misc]
+    """Mocks that return realistic computed outputs, or none at all in preview mode.
+
+    Outside preview every resource gets an id, a `name` (its input or its logical name), and
+    GCP resources a `selfLink`/`selfLinkUnique`; addresses echo their reserved IP, clusters get
+    an endpoint and CA. In preview mode only the inputs come back, so computed outputs are unknown.
+    """
+
+    def __init__(self, project: str, *, preview: bool) -> None:
+        self.project = project
+        self.preview = preview
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        """Answer a registration."""
+        state = dict(args.inputs)
+        if self.preview:
+            return None, state
+        name = state.get("name") or _slug(args.name)
+        state.setdefault("name", name)
+        if args.typ.startswith("gcp:"):
+            kind = args.typ.split(":")[-1]
+            collection = kind[0].lower() + kind[1:] + ("es" if kind.endswith("s") else "s")
+            link = f"https://www.googleapis.com/compute/v1/projects/{self.project}/{collection}/{name}"
+            state.setdefault("selfLink", link)
+            state.setdefault("selfLinkUnique", f"{link}?uniqueId=1234567890")
+            state.setdefault("instanceGroup", f"{link}-ig")
+        if args.typ in ("gcp:compute/address:Address", "gcp:compute/globalAddress:GlobalAddress"):
+            state.setdefault("address", "203.0.113.10")
+        if args.typ == "gcp:container/cluster:Cluster":
+            state.setdefault("endpoint", "172.16.0.2")
+            state.setdefault(
+                "masterAuth", {"clusterCaCertificate": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"}
+            )
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        """Answer data-source calls the components make."""
+        if args.token == "gcp:organizations/getClientConfig:getClientConfig":
+            return {"project": self.project, "accessToken": "mock-token", "id": "cc"}, None
+        if args.token == "gcp:organizations/getProject:getProject":
+            return {"projectId": self.project, "number": "123456789012"}, None
+        return {}, None
+
+
+@dataclass
+class Capture:
+    """What one mock run registered."""
+
+    resources: list[CapturedResource]
+    """Every registered resource (components included), in registration order."""
+    stack_outputs: dict[str, Any]
+    """The program's `pulumi.export`ed values (resolved where known)."""
+
+    def of_type(self, type_token: str) -> list[CapturedResource]:
+        """Resources of one type token."""
+        return [res for res in self.resources if res.type == type_token]
+
+    def named(self, name: str) -> CapturedResource:
+        """The resource with this logical name (raises KeyError when absent)."""
+        for res in self.resources:
+            if res.name == name:
+                return res
+        raise KeyError(name)
+
+    def to_json(self) -> str:
+        """All resources as JSON, as written to `resources.json`."""
+        return json.dumps([res.to_json() for res in self.resources], indent=2, sort_keys=True)
+
+
+def run_program(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, Any],
+    preview: bool,
+) -> Capture:
+    """Run `program` under the mock runtime with `config` (full keys, e.g. `hitless:runtime`).
+
+    Structured values are passed to the program as JSON strings, as the engine does.
+    """
+    pulumi.runtime.set_all_config(
+        {
+            key: value if isinstance(value, str) else json.dumps(value)
+            for key, value in config.items()
+        }
+    )
+    gcp_project = config.get("gcp:project", project)
+    mocks = ChainMocks(str(gcp_project), preview=preview)
+    monitor = CapturingMonitor(mocks)
+    pulumi_settings.SETTINGS.root_resource = None
+    pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
+    _sync_await(run_pulumi_func(program))
+    root = pulumi.runtime.get_root_resource()
+    exported: dict[str, Any] = {}
+    if root is not None and getattr(root, "outputs", None):
+        exported = _sync_await(pulumi.Output.from_input(root.outputs).future()) or {}
+    return Capture(resources=list(monitor.captured.values()), stack_outputs=exported)

@@ -1,0 +1,222 @@
+"""The timing math of the chain: each formula once, used by the config model, the rules and the CLI.
+
+Conventions: seconds as floats, Kong timeouts in milliseconds where Kong states them so.
+Tiers are A (nginx L7), B (nginx L4), C (Kong data plane), D (runtime).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from hitless_policy.profile import TrafficProfile
+
+MEBIBIT_PER_MEGABIT = 1_000_000 / 1_048_576
+"""One megabit expressed in mebibits (bandwidths are decimal, bodies binary)."""
+
+
+def transfer_seconds(body_mib: float, mbps: float) -> float:
+    """Time to move `body_mib` MiB at `mbps` Mbit/s."""
+    megabits = body_mib * 8 / MEBIBIT_PER_MEGABIT
+    return megabits / mbps
+
+
+@dataclass(frozen=True)
+class LongestRequests:
+    """How long each tier holds the largest request, from its first body byte to the response.
+
+    The body enters A at the slowest client's speed. A tier that buffers forwards only after the
+    whole body arrived; a tier that streams forwards as bytes arrive. B is an L4 pipe and never
+    buffers. D answers `rt_max_processing_seconds` after the whole body reached it.
+    """
+
+    client_upload: float
+    """Seconds for the slowest client to upload the largest body to A."""
+    internal_transfer: float
+    """Seconds for one internal hop to carry the largest body."""
+    a: float
+    """Longest request held by tier A (nginx L7)."""
+    b: float
+    """Longest request held by tier B (nginx L4): the TCP flow lasts as long as C's request."""
+    c: float
+    """Longest request held by tier C (Kong)."""
+    d: float
+    """Longest request held by tier D (runtime)."""
+
+    def for_tier(self, tier: str) -> float:
+        """The longest request of tier `a`, `b`, `c` or `d`."""
+        return float(getattr(self, tier.lower()))
+
+
+def longest_requests(
+    profile: TrafficProfile, *, buffering_at_a: bool, buffering_at_c: bool
+) -> LongestRequests:
+    """Derive each tier's longest request from the traffic profile and where bodies are buffered.
+
+    `buffering_at_a` is nginx `proxy_request_buffering` on tier A; `buffering_at_c` is Kong's
+    route `request_buffering` (default true).
+
+    For each tier, track when the first and the last body byte arrive: a buffering hop starts
+    forwarding at its last byte; a streaming hop forwards from its first byte and cannot finish
+    before its upstream did nor faster than the internal link.
+    """
+    upload = transfer_seconds(profile.max_body_mib, profile.min_client_mbps)
+    hop = transfer_seconds(profile.max_body_mib, profile.internal_mbps)
+    buffers = {"a": buffering_at_a, "b": False, "c": buffering_at_c}
+    first, last = {"a": 0.0}, {"a": upload}
+    for prev, tier in (("a", "b"), ("b", "c"), ("c", "d")):
+        first[tier] = last[prev] if buffers[prev] else first[prev]
+        last[tier] = max(last[prev], first[tier] + hop) if not buffers[prev] else last[prev] + hop
+    done = last["d"] + profile.rt_max_processing_seconds
+    return LongestRequests(
+        client_upload=upload,
+        internal_transfer=hop,
+        a=done - first["a"],
+        b=done - first["b"],
+        c=done - first["c"],
+        d=done - first["d"],
+    )
+
+
+def required_grace_seconds(prestop_seconds: float, longest_request: float, margin: float) -> float:
+    """`terminationGracePeriodSeconds` a pod needs: it includes the preStop hook's time."""
+    return prestop_seconds + longest_request + margin
+
+
+def kong_worst_case_seconds(connect_timeout_ms: float, read_timeout_ms: float, retries: int) -> float:
+    """Longest Kong may keep the caller waiting: every try may spend a connect timeout, then a read.
+
+    Kong's timeouts apply per try; a POST is only retried on connect failures, so the worst case
+    is `connect × (1 + retries) + read` (design §4, chain-request-timeouts-ordered).
+    """
+    return connect_timeout_ms / 1000 * (1 + retries) + read_timeout_ms / 1000
+
+
+_PERCENT = re.compile(r"^\s*(\d+)%\s*$")
+
+
+def resolve_int_or_percent(value: int | str, total: int, *, round_up: bool) -> int:
+    """Resolve a Kubernetes IntOrString (`2` or `"25%"`) against `total`, as Kubernetes does."""
+    if isinstance(value, bool):
+        raise TypeError(f"expected an int or a percent string, got {value!r}")
+    if isinstance(value, int):
+        return value
+    match = _PERCENT.match(value)
+    if match is None:
+        if value.strip().isdigit():
+            return int(value.strip())
+        raise ValueError(f"invalid int-or-percent value {value!r}")
+    scaled = int(match.group(1)) * total / 100
+    return math.ceil(scaled) if round_up else math.floor(scaled)
+
+
+DEFAULT_ROLLING = "25%"
+"""Kubernetes' default for both maxSurge and maxUnavailable."""
+
+
+def resolve_rolling_update(
+    replicas: int, max_surge: int | str | None, max_unavailable: int | str | None
+) -> tuple[int, int]:
+    """Resolved (maxSurge, maxUnavailable) of a RollingUpdate, as the Deployment controller does.
+
+    Surge rounds up, unavailable rounds down, and if both resolve to 0 unavailable becomes 1
+    (`ResolveFenceposts` in kubernetes/pkg/controller/deployment/util).
+    """
+    surge = resolve_int_or_percent(
+        DEFAULT_ROLLING if max_surge is None else max_surge, replicas, round_up=True
+    )
+    unavailable = resolve_int_or_percent(
+        DEFAULT_ROLLING if max_unavailable is None else max_unavailable, replicas, round_up=False
+    )
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return surge, unavailable
+
+
+def pdb_allowed_disruptions(
+    replicas: int, min_available: int | str | None, max_unavailable: int | str | None
+) -> int:
+    """Disruptions a PDB allows with `replicas` healthy pods (percentages round up)."""
+    if max_unavailable is not None:
+        return max(0, resolve_int_or_percent(max_unavailable, replicas, round_up=True))
+    if min_available is not None:
+        return max(0, replicas - resolve_int_or_percent(min_available, replicas, round_up=True))
+    return replicas
+
+
+@dataclass(frozen=True)
+class ProbeTiming:
+    """The fields of a Kubernetes probe that decide timing, with Kubernetes' defaults."""
+
+    initial_delay_seconds: int = 0
+    """`initialDelaySeconds` (default 0)."""
+    period_seconds: int = 10
+    """`periodSeconds` (default 10)."""
+    timeout_seconds: int = 1
+    """`timeoutSeconds` (default 1)."""
+    success_threshold: int = 1
+    """`successThreshold` (default 1)."""
+    failure_threshold: int = 3
+    """`failureThreshold` (default 3)."""
+
+    def worst_time_to_pass(self, healthy_after: float) -> float:
+        """Latest time the probe reports success for an app healthy `healthy_after` s after start."""
+        start = max(self.initial_delay_seconds, healthy_after)
+        return start + self.success_threshold * self.period_seconds + self.timeout_seconds
+
+    def time_to_fail(self) -> float:
+        """Longest time for the probe to report failure once the app stopped answering."""
+        return self.failure_threshold * self.period_seconds + self.timeout_seconds
+
+    def startup_budget(self) -> float:
+        """Time a startup probe allows before the kubelet restarts the container."""
+        return self.initial_delay_seconds + self.failure_threshold * self.period_seconds
+
+
+def worst_time_to_available(
+    readiness: ProbeTiming,
+    startup: ProbeTiming | None,
+    min_ready_seconds: int,
+    scheduling_seconds: float,
+) -> float:
+    """Worst case from pod creation to Available for one new pod of a rollout.
+
+    A startup probe gates readiness: the pod is ready one readiness pass after the startup probe's
+    budget at the latest. Available = ready for `minReadySeconds`.
+    """
+    healthy_after = scheduling_seconds + (startup.startup_budget() if startup else 0.0)
+    return readiness.worst_time_to_pass(healthy_after) + min_ready_seconds
+
+
+def lb_time_to_unhealthy(check_interval_sec: float, timeout_sec: float, unhealthy_threshold: int) -> float:
+    """Longest time a GCP health check takes to mark a backend unhealthy."""
+    return check_interval_sec * unhealthy_threshold + timeout_sec
+
+
+def maintenance_hours_per_32_days(
+    block_hours: float, days_per_week: int | None
+) -> float:
+    """Guaranteed maintenance availability in any 32-day window.
+
+    `days_per_week` None means a daily window; otherwise a weekly recurrence on that many days,
+    of which any 32-day window holds at least four full weeks.
+    """
+    if days_per_week is None:
+        return 32 * block_hours
+    return 4 * days_per_week * block_hours
+
+
+def min_lb_timeout_seconds(client_upload: float, a_proxy_read_timeout: float) -> float:
+    """The GCP LB `timeoutSec` must exceed this: a slow upload, then A waiting on its upstream."""
+    return client_upload + a_proxy_read_timeout
+
+
+def min_a_proxy_read_timeout_seconds(kong_worst_case: float) -> float:
+    """A's `proxy_read_timeout` must exceed this: Kong's worst case including its retries."""
+    return kong_worst_case
+
+
+def max_pool_keepalive_time_seconds(b_drain_seconds: float, fraction: float) -> float:
+    """Longest `keepalive_time` for A's pooled connections through B, given B's drain."""
+    return b_drain_seconds * fraction

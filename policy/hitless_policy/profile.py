@@ -1,0 +1,136 @@
+"""The traffic profile (the promise the chain makes) and the pack's thresholds.
+
+Both models are plain data with their defaults stated once, here. The stack config embeds
+`TrafficProfile` as `hitless:profile`; the policy pack takes both as its config
+(`--policy-pack-config`), with these defaults when a key is absent.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Seconds = Annotated[float, Field(ge=0)]
+
+
+class TrafficProfile(BaseModel):
+    """What the chain promises to carry while any tier rolls."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_body_mib: float = Field(
+        default=50,
+        gt=0,
+        le=10240,
+        description="Largest request body (MiB) that must survive a rollout of any tier.",
+    )
+    min_client_mbps: float = Field(
+        default=8,
+        gt=0,
+        description=(
+            "Upload bandwidth (Mbit/s) of the slowest client the chain serves; it sets how long a "
+            "body takes to reach tier A. 8 Mbit/s moves 50 MiB in about 52 s."
+        ),
+    )
+    internal_mbps: float = Field(
+        default=1000,
+        gt=0,
+        description="Bandwidth (Mbit/s) of one request between tiers inside the VPC.",
+    )
+    rt_max_processing_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="Longest time the runtime (D) works on a request after its body arrived.",
+    )
+    endpoint_propagation_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=600,
+        description=(
+            "Lag between a pod turning Terminating and every kube-proxy and Kong node no longer "
+            "sending it new connections (10-30 s on large clusters)."
+        ),
+    )
+    lb_propagation_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=600,
+        description=(
+            "Lag for a GCP load balancer (GFE, internal passthrough NLB, GKE internal LB) to stop "
+            "or start sending new connections to a backend after its health changes."
+        ),
+    )
+
+
+class Thresholds(BaseModel):
+    """Margins and bounds the rules apply on top of the profile."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    margin_seconds: float = Field(
+        default=15,
+        ge=0,
+        le=600,
+        description="Safety margin added to every drain window and every outer timeout.",
+    )
+    max_probe_period_seconds: int = Field(
+        default=10,
+        ge=1,
+        le=300,
+        description="Longest readiness-probe period: a slower probe lets a dead pod take traffic.",
+    )
+    kong_min_retries: int = Field(
+        default=1, ge=0, le=32767, description="Fewest Kong retries (connect-phase failover)."
+    )
+    kong_max_retries: int = Field(
+        default=3,
+        ge=0,
+        le=32767,
+        description="Most Kong retries: more multiplies the worst case seen by outer tiers.",
+    )
+    kong_max_connect_timeout_ms: int = Field(
+        default=5000,
+        ge=1,
+        description="Longest Kong connect_timeout (ms): a blackholed pod IP stalls a try this long.",
+    )
+    max_drain_seconds: int = Field(
+        default=3600,
+        ge=1,
+        le=3600,
+        description="Longest drain GCP allows (LB connection draining, GKE upgrade grace).",
+    )
+    gfe_backend_keepalive_seconds: int = Field(
+        default=600,
+        ge=1,
+        description="GFE's fixed keepalive towards backends; A must keep idle connections longer.",
+    )
+    min_maintenance_hours_per_32_days: float = Field(
+        default=48, ge=0, description="GKE's minimum maintenance availability per 32 days."
+    )
+    min_maintenance_block_hours: float = Field(
+        default=4, ge=0, description="GKE counts only maintenance blocks at least this long."
+    )
+    pool_recycle_fraction: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description=(
+            "A's pooled upstream connections must be recycled (keepalive_time) within this "
+            "fraction of B's drain, so none is still pinned to a B instance being deleted."
+        ),
+    )
+
+
+class PackConfig(BaseModel):
+    """Everything the rules read besides the resources: the pack's config document."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    profile: TrafficProfile = Field(
+        default_factory=TrafficProfile, description="The traffic profile the chain promises."
+    )
+    thresholds: Thresholds = Field(
+        default_factory=Thresholds, description="Margins and bounds applied by the rules."
+    )

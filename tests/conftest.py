@@ -1,0 +1,83 @@
+"""Shared fixtures: the mock runtime, the stack configs, a capture helper."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from components.config import StackConfig, load_stack_config
+from hitless.harness import Capture, run_program
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository root."""
+
+
+def stack_values(stack: str) -> dict[str, Any]:
+    """The raw `config:` mapping of `stacks/Pulumi.<stack>.yaml`."""
+    raw = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    return dict(raw["config"])
+
+
+def hitless_values(stack: str) -> dict[str, Any]:
+    """The stack's `hitless:*` values keyed without the prefix."""
+    return {
+        key.split(":", 1)[1]: value
+        for key, value in stack_values(stack).items()
+        if key.startswith("hitless:")
+    }
+
+
+@pytest.fixture(params=["dev", "prod"])
+def stack_name(request: pytest.FixtureRequest) -> str:
+    """Each checked-in stack."""
+    return str(request.param)
+
+
+@pytest.fixture
+def stack_config(stack_name: str) -> StackConfig:
+    """The validated config of each checked-in stack."""
+    return load_stack_config(hitless_values(stack_name), stack_name)
+
+
+@pytest.fixture
+def dev_config() -> StackConfig:
+    """The validated dev stack config."""
+    return load_stack_config(hitless_values("dev"), "dev")
+
+
+@pytest.fixture
+def prod_config() -> StackConfig:
+    """The validated prod stack config."""
+    return load_stack_config(hitless_values("prod"), "prod")
+
+
+Runner = Callable[..., Capture]
+
+
+@pytest.fixture
+def capture() -> Runner:
+    """Run a program under the mock runtime and return every resource it registered.
+
+    `capture(program, preview=False, stack="dev", config=None)`; `config` defaults to the
+    stack file's values.
+    """
+
+    def run(
+        program: Callable[[], None],
+        *,
+        preview: bool = False,
+        stack: str = "dev",
+        config: dict[str, Any] | None = None,
+    ) -> Capture:
+        return run_program(
+            program,
+            project="hitless",
+            stack=stack,
+            config=stack_values(stack) if config is None else config,
+            preview=preview,
+        )
+
+    return run

@@ -7,6 +7,8 @@ so they work for any stack built with the components and name the tier that is m
   metadata (and, for workloads, on the pod template).
 - GCP resources with labels (instance templates, MIG instances, forwarding rules, clusters, node
   pools): labels `hitless-chain` and `hitless-tier`.
+- Kong entities applied with pulumi-kong: Kong tags `hitless-chain=<c>`, `hitless-tier=<t>`,
+  `hitless-role=<r>`.
 - GCP resources without labels (backend services, health checks, URL maps, target proxies,
   firewalls, addresses): a description that starts with `[hitless chain=<c> tier=<t> role=<r>]`.
 """
@@ -14,7 +16,7 @@ so they work for any stack built with the components and name the tier that is m
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -89,6 +91,11 @@ def gcp_labels(chain: str, tier: Tier, role: str) -> dict[str, str]:
     return {GCP_CHAIN_LABEL: chain, GCP_TIER_LABEL: tier.value, GCP_ROLE_LABEL: role}
 
 
+def kong_tags(chain: str, tier: Tier, role: str) -> list[str]:
+    """The identity tags of a Kong entity applied through pulumi-kong."""
+    return [f"{GCP_CHAIN_LABEL}={chain}", f"{GCP_TIER_LABEL}={tier.value}", f"{GCP_ROLE_LABEL}={role}"]
+
+
 def gcp_description(chain: str, tier: Tier, role: str, text: str) -> str:
     """Description of an unlabelled GCP resource: identity tag, then human text."""
     return f"[hitless chain={chain} tier={tier.value} role={role}] {text}"
@@ -128,6 +135,12 @@ def identity_of(props: Mapping[str, object]) -> Identity | None:
         found = _from_labels(
             node_config.get("resourceLabels"), GCP_CHAIN_LABEL, GCP_TIER_LABEL, GCP_ROLE_LABEL
         )
+        if found is not None:
+            return found
+    tags = props.get("tags")
+    if isinstance(tags, Sequence) and not isinstance(tags, str):
+        pairs = dict(str(tag).split("=", 1) for tag in tags if "=" in str(tag))
+        found = _from_labels(pairs, GCP_CHAIN_LABEL, GCP_TIER_LABEL, GCP_ROLE_LABEL)
         if found is not None:
             return found
     description = props.get("description")

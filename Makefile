@@ -26,6 +26,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy policy/__main__.py
 
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q

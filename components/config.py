@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
 from hitless_policy import budget
 from hitless_policy.profile import Thresholds, TrafficProfile
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 PROJECT = "hitless"
 """Pulumi project name, the namespace of every stack key."""
@@ -98,7 +98,7 @@ class PlatformConfig(_Model):
     zones: list[str] = Field(
         min_length=1,
         max_length=4,
-        description="Zones the MIGs and node pools span; 3 for a regional, zone-failure-safe chain.",
+        description="Zones the MIGs and node pools span; 3 for a zone-failure-safe chain.",
     )
     labels: dict[str, str] = Field(
         default_factory=dict,
@@ -181,7 +181,7 @@ class MigConfig(_Model):
     min_ready_sec: Annotated[int, Field(ge=0, le=3600)] = Field(
         default=45,
         description=(
-            "Seconds a new instance must stay healthy before the updater removes an old one; covers "
+            "Seconds a new instance stays healthy before the updater removes an old one; covers "
             "the load balancer programming the new backend (profile lb_propagation_seconds)."
         ),
     )
@@ -522,9 +522,7 @@ class AutoscalingConfig(_Model):
     min_replicas: Annotated[int, Field(ge=2)] = Field(
         default=2, description="Fewest pods; at least 2 so one can drain while one serves."
     )
-    max_replicas: Annotated[int, Field(ge=2, le=1000)] = Field(
-        default=6, description="Most pods."
-    )
+    max_replicas: Annotated[int, Field(ge=2, le=1000)] = Field(default=6, description="Most pods.")
     cpu_utilization_percent: Annotated[int, Field(ge=10, le=100)] = Field(
         default=65, description="Target average CPU utilisation."
     )
@@ -579,7 +577,9 @@ class KongConfig(_Model):
         default_factory=ProbeConfig, description="Readiness probe on /status/ready."
     )
     liveness: ProbeConfig = Field(
-        default_factory=lambda: ProbeConfig(period_seconds=10, timeout_seconds=5, failure_threshold=6),
+        default_factory=lambda: ProbeConfig(
+            period_seconds=10, timeout_seconds=5, failure_threshold=6
+        ),
         description="Liveness probe on /status; slower than readiness so a busy pod is not killed.",
     )
     quit_wait_seconds: Annotated[int, Field(ge=0, le=600)] = Field(
@@ -662,11 +662,15 @@ class RuntimeConfig(_Model):
         default_factory=ProbeConfig, description="Readiness probe (period <= 10 s)."
     )
     liveness: ProbeConfig = Field(
-        default_factory=lambda: ProbeConfig(period_seconds=10, timeout_seconds=3, failure_threshold=6),
+        default_factory=lambda: ProbeConfig(
+            period_seconds=10, timeout_seconds=3, failure_threshold=6
+        ),
         description="Liveness probe; slower than readiness, so a busy pod is not killed.",
     )
     startup: ProbeConfig = Field(
-        default_factory=lambda: ProbeConfig(period_seconds=5, timeout_seconds=2, failure_threshold=24),
+        default_factory=lambda: ProbeConfig(
+            period_seconds=5, timeout_seconds=2, failure_threshold=24
+        ),
         description="Startup probe: the app has failure_threshold x period to start.",
     )
     prestop_seconds: Annotated[int, Field(ge=1, le=600)] = Field(
@@ -733,7 +737,7 @@ class StackConfig(_Model):
         return self
 
 
-def _chain_problems(cfg: StackConfig) -> list[str]:  # noqa: C901 - one check per catalog bound
+def _chain_problems(cfg: StackConfig) -> list[str]:
     """Cross-tier bounds, each as 'hitless:<key>.<field> = value: consequence. Fix: ...'."""
     out: list[str] = []
     p, t = cfg.profile, cfg.thresholds
@@ -852,7 +856,9 @@ def _chain_problems(cfg: StackConfig) -> list[str]:  # noqa: C901 - one check pe
         f"{t.gfe_backend_keepalive_seconds} s) -> 502",
         f"raise it above {t.gfe_backend_keepalive_seconds}",
     )
-    downstream_idle = min(cfg.relay.proxy_timeout_seconds, cfg.kong.client_keepalive_timeout_seconds)
+    downstream_idle = min(
+        cfg.relay.proxy_timeout_seconds, cfg.kong.client_keepalive_timeout_seconds
+    )
     need(
         cfg.edge.upstream_keepalive_timeout_seconds < downstream_idle,
         "edge.upstream_keepalive_timeout_seconds",
@@ -935,7 +941,8 @@ def _chain_problems(cfg: StackConfig) -> list[str]:  # noqa: C901 - one check pe
         rt.prestop_seconds < rt.termination_grace_seconds,
         "runtime.prestop_seconds",
         rt.prestop_seconds,
-        f"the preStop sleep is not shorter than the grace period ({rt.termination_grace_seconds} s),"
+        f"the preStop sleep is not shorter than the grace period "
+        f"({rt.termination_grace_seconds} s),"
         " so the runtime is killed before it can drain anything",
         "lower it or raise runtime.termination_grace_seconds",
     )
@@ -1009,33 +1016,33 @@ class StackConfigError(ValueError):
 STACK_KEYS: tuple[str, ...] = tuple(StackConfig.model_fields)
 """The stack keys (`hitless:<key>`) the program reads."""
 
-_LOC = re.compile(r"^[a-z_]+$")
+SECRET_STACK_KEYS: tuple[str, ...] = ("kongAdminToken",)
+"""Secret stack keys read where they are used (`pulumi config set --secret hitless:<key>`)."""
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside a field annotation (`X`, `X | None`, `list[X]`), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _describe(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     """The description of the field at `loc`, for the 'why' part of a message."""
-    current: Any = model
+    current: type[BaseModel] | None = model
     description = ""
     for part in loc:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+        if isinstance(part, int) or current is None:
             continue
-        field = current.model_fields.get(str(part))
+        field = current.model_fields.get(part)
         if field is None:
-            return description
+            break
         description = field.description or description
-        annotation = field.annotation
-        current = getattr(annotation, "__args__", (annotation,))[0] if annotation else None
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            current = annotation
-        elif hasattr(annotation, "__args__"):
-            current = next(
-                (
-                    a
-                    for a in annotation.__args__  # type: ignore[union-attr]
-                    if isinstance(a, type) and issubclass(a, BaseModel)
-                ),
-                None,
-            )
+        current = _model_in(field.annotation)
     return description
 
 
@@ -1048,7 +1055,7 @@ def format_validation_error(error: ValidationError, stack: str) -> str:
         key = f"{PROJECT}:{key}" if key else f"{PROJECT}:<root>"
         kind = item["type"]
         value = json.dumps(item.get("input"), default=str)
-        why = _describe(StackConfig, loc)
+        why = _describe(StackConfig, loc).rstrip(".")
         if kind == "value_error" and not loc:
             lines.extend(f"  - {line}" for line in str(item["ctx"]["error"]).splitlines())
             continue
@@ -1068,9 +1075,9 @@ def format_validation_error(error: ValidationError, stack: str) -> str:
             )
         else:
             lines.append(
-                f"  - {key} = {value}: {item['msg'].lower()}; this value would break: {why} "
-                f"Fix: set {key} to a value that satisfies '{item['msg'].lower()}' in "
-                f"stacks/Pulumi.{stack}.yaml."
+                f"  - {key} = {value}: {item['msg'].lower()}. The field is: {why}; with this "
+                f"value the stack cannot be built as described. Fix: set {key} to a value that "
+                f"satisfies '{item['msg'].lower()}' in stacks/Pulumi.{stack}.yaml."
             )
     return "\n".join(lines)
 
@@ -1081,7 +1088,7 @@ def load_stack_config(values: Mapping[str, Any], stack: str) -> StackConfig:
     `values` maps a stack key without the `hitless:` prefix (e.g. `runtime`) to its object.
     Unknown keys are errors. Raises `StackConfigError` listing every problem.
     """
-    unknown = sorted(set(values) - set(STACK_KEYS))
+    unknown = sorted(set(values) - set(STACK_KEYS) - set(SECRET_STACK_KEYS))
     if unknown:
         raise StackConfigError(
             f"stack {stack!r}: unknown stack key(s) "
@@ -1091,6 +1098,8 @@ def load_stack_config(values: Mapping[str, Any], stack: str) -> StackConfig:
             + "."
         )
     try:
-        return StackConfig.model_validate(dict(values))
+        return StackConfig.model_validate(
+            {key: value for key, value in values.items() if key not in SECRET_STACK_KEYS}
+        )
     except ValidationError as error:
         raise StackConfigError(format_validation_error(error, stack)) from None

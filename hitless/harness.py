@@ -20,12 +20,12 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.rpc import UNKNOWN
-from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.stack import Stack, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"  # noqa: S105 - a wire-format marker
 """Key that marks a special value (secret, resource reference) in Pulumi's wire format."""
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a wire-format marker
 """Signature of a secret value in Pulumi's wire format."""
 
 
@@ -83,7 +83,7 @@ def contains_unknown(value: Any) -> bool:
     return False
 
 
-class CapturingMonitor(pulumi_mocks.MockMonitor):  # type: ignore[misc]
+class CapturingMonitor(pulumi_mocks.MockMonitor):
     """A MockMonitor that also records wire-form props, parents and component outputs."""
 
     def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
@@ -99,7 +99,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):  # type: ignore[misc]
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         """Register through the mock, then record the request."""
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             props = _plain(json_format.MessageToDict(request.object))
             with self._lock:
@@ -119,14 +119,14 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):  # type: ignore[misc]
             found = self.captured.get(request.urn)
             if found is not None:
                 found.outputs = _plain(json_format.MessageToDict(request.outputs))
-        return super().RegisterResourceOutputs(request)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
 def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")[:63]
 
 
-class ChainMocks(pulumi_mocks.Mocks):  # type: ignore[misc]
+class ChainMocks(pulumi_mocks.Mocks):
     """Mocks that return realistic computed outputs, or none at all in preview mode.
 
     Outside preview every resource gets an id, a `name` (its input or its logical name), and
@@ -138,7 +138,9 @@ class ChainMocks(pulumi_mocks.Mocks):  # type: ignore[misc]
         self.project = project
         self.preview = preview
 
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi_mocks.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         """Answer a registration."""
         state = dict(args.inputs)
         if self.preview:
@@ -148,7 +150,9 @@ class ChainMocks(pulumi_mocks.Mocks):  # type: ignore[misc]
         if args.typ.startswith("gcp:"):
             kind = args.typ.split(":")[-1]
             collection = kind[0].lower() + kind[1:] + ("es" if kind.endswith("s") else "s")
-            link = f"https://www.googleapis.com/compute/v1/projects/{self.project}/{collection}/{name}"
+            link = (
+                f"https://www.googleapis.com/compute/v1/projects/{self.project}/{collection}/{name}"
+            )
             state.setdefault("selfLink", link)
             state.setdefault("selfLinkUnique", f"{link}?uniqueId=1234567890")
             state.setdefault("instanceGroup", f"{link}-ig")
@@ -161,12 +165,22 @@ class ChainMocks(pulumi_mocks.Mocks):  # type: ignore[misc]
             )
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(
+        self, args: pulumi_mocks.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         """Answer data-source calls the components make."""
-        if args.token == "gcp:organizations/getClientConfig:getClientConfig":
-            return {"project": self.project, "accessToken": "mock-token", "id": "cc"}, None
-        if args.token == "gcp:organizations/getProject:getProject":
-            return {"projectId": self.project, "number": "123456789012"}, None
+        answers: dict[str, dict[str, Any]] = {
+            "gcp:organizations/getClientConfig:getClientConfig": {
+                "project": self.project,
+                "id": "client-config",
+            },
+            "gcp:organizations/getProject:getProject": {
+                "projectId": self.project,
+                "number": "123456789012",
+            },
+        }
+        if args.token in answers:
+            return answers[args.token], None
         return {}, None
 
 
@@ -216,13 +230,14 @@ def run_program(
     gcp_project = config.get("gcp:project", project)
     mocks = ChainMocks(str(gcp_project), preview=preview)
     monitor = CapturingMonitor(mocks)
-    pulumi_settings.SETTINGS.root_resource = None
+    pulumi_settings.ROOT.set(None)  # a fresh root stack per run
     pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     pulumi_settings.SETTINGS.rpc_manager.clear()
     pulumi_settings.SETTINGS.outputs.clear()
     _sync_await(run_pulumi_func(program))
     root = pulumi.runtime.get_root_resource()
     exported: dict[str, Any] = {}
-    if root is not None and getattr(root, "outputs", None):
-        exported = _sync_await(pulumi.Output.from_input(root.outputs).future()) or {}
+    if isinstance(root, Stack) and root.outputs:
+        resolved = _sync_await(pulumi.Output.from_input(root.outputs).future())
+        exported = dict(resolved or {})
     return Capture(resources=list(monitor.captured.values()), stack_outputs=exported)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from components.config import StackConfig, load_stack_config
 from hitless.harness import Capture, run_program
 

@@ -84,11 +84,13 @@ def required_grace_seconds(prestop_seconds: float, longest_request: float, margi
     return prestop_seconds + longest_request + margin
 
 
-def kong_worst_case_seconds(connect_timeout_ms: float, read_timeout_ms: float, retries: int) -> float:
+def kong_worst_case_seconds(
+    connect_timeout_ms: float, read_timeout_ms: float, retries: int
+) -> float:
     """Longest Kong may keep the caller waiting: every try may spend a connect timeout, then a read.
 
     Kong's timeouts apply per try; a POST is only retried on connect failures, so the worst case
-    is `connect × (1 + retries) + read` (design §4, chain-request-timeouts-ordered).
+    is `connect x (1 + retries) + read` (design §4, chain-request-timeouts-ordered).
     """
     return connect_timeout_ms / 1000 * (1 + retries) + read_timeout_ms / 1000
 
@@ -161,7 +163,7 @@ class ProbeTiming:
     """`failureThreshold` (default 3)."""
 
     def worst_time_to_pass(self, healthy_after: float) -> float:
-        """Latest time the probe reports success for an app healthy `healthy_after` s after start."""
+        """Latest time the probe passes for an app that is healthy `healthy_after` s after start."""
         start = max(self.initial_delay_seconds, healthy_after)
         return start + self.success_threshold * self.period_seconds + self.timeout_seconds
 
@@ -189,14 +191,14 @@ def worst_time_to_available(
     return readiness.worst_time_to_pass(healthy_after) + min_ready_seconds
 
 
-def lb_time_to_unhealthy(check_interval_sec: float, timeout_sec: float, unhealthy_threshold: int) -> float:
+def lb_time_to_unhealthy(
+    check_interval_sec: float, timeout_sec: float, unhealthy_threshold: int
+) -> float:
     """Longest time a GCP health check takes to mark a backend unhealthy."""
     return check_interval_sec * unhealthy_threshold + timeout_sec
 
 
-def maintenance_hours_per_32_days(
-    block_hours: float, days_per_week: int | None
-) -> float:
+def maintenance_hours_per_32_days(block_hours: float, days_per_week: int | None) -> float:
     """Guaranteed maintenance availability in any 32-day window.
 
     `days_per_week` None means a daily window; otherwise a weekly recurrence on that many days,

@@ -93,7 +93,11 @@ def gcp_labels(chain: str, tier: Tier, role: str) -> dict[str, str]:
 
 def kong_tags(chain: str, tier: Tier, role: str) -> list[str]:
     """The identity tags of a Kong entity applied through pulumi-kong."""
-    return [f"{GCP_CHAIN_LABEL}={chain}", f"{GCP_TIER_LABEL}={tier.value}", f"{GCP_ROLE_LABEL}={role}"]
+    return [
+        f"{GCP_CHAIN_LABEL}={chain}",
+        f"{GCP_TIER_LABEL}={tier.value}",
+        f"{GCP_ROLE_LABEL}={role}",
+    ]
 
 
 def gcp_description(chain: str, tier: Tier, role: str, text: str) -> str:
@@ -105,7 +109,11 @@ def _from_labels(labels: object, chain_key: str, tier_key: str, role_key: str) -
     if not isinstance(labels, Mapping):
         return None
     chain, tier = labels.get(chain_key), labels.get(tier_key)
-    if not isinstance(chain, str) or not isinstance(tier, str) or tier not in Tier._value2member_map_:
+    if (
+        not isinstance(chain, str)
+        or not isinstance(tier, str)
+        or tier not in Tier._value2member_map_
+    ):
         return None
     role = labels.get(role_key)
     return Identity(chain=chain, tier=Tier(tier), role=role if isinstance(role, str) else "")

@@ -93,7 +93,7 @@ class Thresholds(BaseModel):
     kong_max_connect_timeout_ms: int = Field(
         default=5000,
         ge=1,
-        description="Longest Kong connect_timeout (ms): a blackholed pod IP stalls a try this long.",
+        description="Longest Kong connect_timeout (ms): a vanished pod IP stalls a try this long.",
     )
     max_drain_seconds: int = Field(
         default=3600,

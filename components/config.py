@@ -253,7 +253,11 @@ class EdgeConfig(_Model):
     )
     proxy_next_upstream_tries: Annotated[int, Field(ge=1, le=10)] = Field(
         default=2,
-        description="Tries A makes for an idempotent request (connect errors, timeouts).",
+        description=(
+            "nginx proxy_next_upstream_tries for idempotent requests. A's upstream is one address "
+            "(B's NLB), so nginx tries once, plus a re-send when a pooled connection was stale; "
+            "connect-phase failover across pods is Kong's job (retries at one layer)."
+        ),
     )
     upstream_keepalive_connections: Annotated[int, Field(ge=1)] = Field(
         default=64, description="Idle connections to B each worker keeps."

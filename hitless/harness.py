@@ -167,7 +167,7 @@ class ChainMocks(pulumi_mocks.Mocks):
 
     def call(
         self, args: pulumi_mocks.MockCallArgs
-    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """Answer data-source calls the components make."""
         answers: dict[str, dict[str, Any]] = {
             "gcp:organizations/getClientConfig:getClientConfig": {
@@ -180,8 +180,8 @@ class ChainMocks(pulumi_mocks.Mocks):
             },
         }
         if args.token in answers:
-            return answers[args.token], None
-        return {}, None
+            return answers[args.token], []
+        return {}, []
 
 
 @dataclass
@@ -237,7 +237,8 @@ def run_program(
     _sync_await(run_pulumi_func(program))
     root = pulumi.runtime.get_root_resource()
     exported: dict[str, Any] = {}
-    if isinstance(root, Stack) and root.outputs:
-        resolved = _sync_await(pulumi.Output.from_input(root.outputs).future())
-        exported = dict(resolved or {})
+    if isinstance(root, Stack):
+        for key, value in root.outputs.items():
+            # An output unknown at preview resolves to None; the others keep their values.
+            exported[key] = _sync_await(pulumi.Output.from_input(value).future())
     return Capture(resources=list(monitor.captured.values()), stack_outputs=exported)

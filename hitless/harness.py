@@ -58,6 +58,8 @@ class CapturedResource:
     """Inputs in wire form (camelCase); unknown values are Pulumi's unknown sentinel string."""
     outputs: dict[str, Any] = field(default_factory=dict)
     """For components: the values passed to `register_outputs`."""
+    ignore_changes: list[str] = field(default_factory=list)
+    """Property paths the resource's `ignore_changes` option names."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -69,6 +71,7 @@ class CapturedResource:
             "custom": self.custom,
             "props": self.props,
             "outputs": self.outputs,
+            "ignore_changes": self.ignore_changes,
         }
 
 
@@ -110,6 +113,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
                     parent=request.parent,
                     custom=bool(request.custom),
                     props=props,
+                    ignore_changes=list(request.ignoreChanges),
                 )
         return response
 
@@ -165,9 +169,7 @@ class ChainMocks(pulumi_mocks.Mocks):
             )
         return f"{args.name}-id", state
 
-    def call(
-        self, args: pulumi_mocks.MockCallArgs
-    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """Answer data-source calls the components make."""
         answers: dict[str, dict[str, Any]] = {
             "gcp:organizations/getClientConfig:getClientConfig": {

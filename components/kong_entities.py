@@ -1,0 +1,257 @@
+"""The Kong entities that route to the runtime, modelled once and rendered two ways.
+
+One Service, one Route, one Upstream and one Target, built from `KongConfig` by `build_entities`.
+`KongEntities.to_declarative()` renders them as Kong's DB-less declarative config (the ConfigMap of
+`components.kong`); `KongEntities.apply()` creates the same entities with pulumi-kong against a
+control plane's Admin API (hybrid mode). Both renderings come from the same model, so the two
+modes cannot drift apart.
+
+The single Target is the runtime Service's DNS name, not pod IPs: kube-proxy picks a ready pod
+per connection, and Kong's retries (connect failures, also for POST) re-dial through it. With a
+single target, any Kong health check could only eject the whole runtime, so every health check is
+disabled (active intervals 0, passive thresholds 0).
+
+Deliberately not managed here: plugins, consumers, certificates, and the Kong nodes themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kong as kong
+import yaml
+
+from components.config import KongConfig
+from hitless_policy import identity
+from hitless_policy.identity import Tier
+
+DECLARATIVE_FORMAT_VERSION = "3.0"
+"""`_format_version` of the declarative config (Kong 3.x)."""
+
+
+@dataclass(frozen=True)
+class KongUpstream:
+    """A Kong Upstream: the load-balancing ring in front of the runtime."""
+
+    name: str
+    """Upstream name; equals the Service's `host`, which is how Kong binds them."""
+    algorithm: str = "round-robin"
+    """Balancing algorithm (Kong's default)."""
+    slots: int = 10000
+    """Ring slots (Kong's default)."""
+
+    def healthchecks(self) -> kong.UpstreamHealthchecksArgsDict:
+        """Every health check off: the only target is a Service name that must never be ejected.
+
+        Active checks are off with both intervals 0; passive checks with every threshold 0.
+        """
+        return {
+            "active": {
+                "healthy": {"interval": 0, "successes": 0},
+                "unhealthy": {"interval": 0, "tcp_failures": 0, "timeouts": 0, "http_failures": 0},
+            },
+            "passive": {
+                "healthy": {"successes": 0},
+                "unhealthy": {"tcp_failures": 0, "timeouts": 0, "http_failures": 0},
+            },
+        }
+
+
+@dataclass(frozen=True)
+class KongTarget:
+    """A Kong Target: where the Upstream sends connections."""
+
+    target: str
+    """`<host>:<port>` of the runtime's Service."""
+    weight: int = 100
+    """Target weight (Kong's default)."""
+
+
+@dataclass(frozen=True)
+class KongRoute:
+    """A Kong Route matching the runtime's paths."""
+
+    name: str
+    """Route name."""
+    paths: list[str]
+    """Path prefixes routed to the Service."""
+    request_buffering: bool
+    """Buffer the request body before proxying: a retry can resend it, and the runtime sees the
+    body at internal speed."""
+    protocols: list[str] = field(default_factory=lambda: ["http"])
+    """B hands Kong plain HTTP (TLS ends at the external LB)."""
+    strip_path: bool = False
+    """Forward the path unchanged."""
+    preserve_host: bool = True
+    """Forward the client's Host header."""
+    response_buffering: bool = True
+    """Buffer responses (Kong's default)."""
+
+
+@dataclass(frozen=True)
+class KongService:
+    """A Kong Service: the runtime, with Kong's timeouts and retries towards it."""
+
+    name: str
+    """Service name."""
+    protocol: str
+    """`http` or `https` (the runtime's scheme)."""
+    host: str
+    """The Upstream's name."""
+    port: int
+    """The runtime's Service port."""
+    connect_timeout_ms: int
+    """Timeout of one connect try (ms)."""
+    read_timeout_ms: int
+    """Timeout between two reads of the response (ms)."""
+    write_timeout_ms: int
+    """Timeout between two writes of the request (ms)."""
+    retries: int
+    """Tries after a failed connect (also for POST; Kong never retries a written request)."""
+
+
+@dataclass(frozen=True)
+class KongEntities:
+    """The runtime's Kong entities."""
+
+    service: KongService
+    """The Service."""
+    route: KongRoute
+    """The Route of the Service."""
+    upstream: KongUpstream
+    """The Upstream the Service's host names."""
+    target: KongTarget
+    """The Upstream's only Target."""
+
+    def to_declarative(self) -> dict[str, Any]:
+        """The entities as Kong's DB-less declarative config."""
+        svc, route, up = self.service, self.route, self.upstream
+        return {
+            "_format_version": DECLARATIVE_FORMAT_VERSION,
+            "services": [
+                {
+                    "name": svc.name,
+                    "protocol": svc.protocol,
+                    "host": svc.host,
+                    "port": svc.port,
+                    "connect_timeout": svc.connect_timeout_ms,
+                    "read_timeout": svc.read_timeout_ms,
+                    "write_timeout": svc.write_timeout_ms,
+                    "retries": svc.retries,
+                    "routes": [
+                        {
+                            "name": route.name,
+                            "paths": list(route.paths),
+                            "protocols": list(route.protocols),
+                            "strip_path": route.strip_path,
+                            "preserve_host": route.preserve_host,
+                            "request_buffering": route.request_buffering,
+                            "response_buffering": route.response_buffering,
+                        }
+                    ],
+                }
+            ],
+            "upstreams": [
+                {
+                    "name": up.name,
+                    "algorithm": up.algorithm,
+                    "slots": up.slots,
+                    "healthchecks": up.healthchecks(),
+                    "targets": [{"target": self.target.target, "weight": self.target.weight}],
+                }
+            ],
+        }
+
+    def to_yaml(self) -> str:
+        """The declarative config as YAML (the ConfigMap's `kong.yml`)."""
+        return yaml.safe_dump(self.to_declarative(), sort_keys=False)
+
+    def apply(self, parent: pulumi.Resource, provider: kong.Provider, chain: str) -> None:
+        """Create the entities with pulumi-kong through `provider` (hybrid mode).
+
+        Resource names derive from `parent`'s name. Every entity carries the identity tags
+        `hitless-chain=`, `hitless-tier=c` and `hitless-role=` that the chain rules read.
+        """
+        base = parent._name
+        svc, route, up = self.service, self.route, self.upstream
+
+        def tags(role: str) -> list[str]:
+            return identity.kong_tags(chain, Tier.C, role)
+
+        # pulumi-kong's Upstream has no `algorithm` argument (nor `healthchecks.threshold`);
+        # Kong's default, round-robin, is what the model states.
+        upstream = kong.Upstream(
+            f"{base}-kong-upstream",
+            name=up.name,
+            slots=up.slots,
+            healthchecks=up.healthchecks(),
+            tags=tags("upstream"),
+            opts=pulumi.ResourceOptions(parent=parent, provider=provider),
+        )
+        kong.Target(
+            f"{base}-kong-target",
+            target=self.target.target,
+            weight=self.target.weight,
+            upstream_id=upstream.id,
+            tags=tags("target"),
+            opts=pulumi.ResourceOptions(parent=upstream, provider=provider),
+        )
+        service = kong.Service(
+            f"{base}-kong-service",
+            name=svc.name,
+            protocol=svc.protocol,
+            host=svc.host,
+            port=svc.port,
+            connect_timeout=svc.connect_timeout_ms,
+            read_timeout=svc.read_timeout_ms,
+            write_timeout=svc.write_timeout_ms,
+            retries=svc.retries,
+            tags=tags("service"),
+            opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[upstream]),
+        )
+        kong.Route(
+            f"{base}-kong-route",
+            name=route.name,
+            service_id=service.id,
+            protocols=list(route.protocols),
+            paths=list(route.paths),
+            strip_path=route.strip_path,
+            preserve_host=route.preserve_host,
+            request_buffering=route.request_buffering,
+            response_buffering=route.response_buffering,
+            tags=tags("route"),
+            opts=pulumi.ResourceOptions(parent=service, provider=provider),
+        )
+
+
+def build_entities(
+    config: KongConfig,
+    *,
+    service_name: str,
+    runtime_host: str,
+    runtime_port: int,
+    runtime_scheme: str,
+) -> KongEntities:
+    """The runtime's Kong entities from Kong's config and the runtime's address (pure)."""
+    upstream = f"{service_name}.upstream"
+    return KongEntities(
+        service=KongService(
+            name=service_name,
+            protocol=runtime_scheme.lower(),
+            host=upstream,
+            port=runtime_port,
+            connect_timeout_ms=config.connect_timeout_ms,
+            read_timeout_ms=config.read_timeout_ms,
+            write_timeout_ms=config.write_timeout_ms,
+            retries=config.retries,
+        ),
+        route=KongRoute(
+            name=f"{service_name}-route",
+            paths=list(config.route_paths),
+            request_buffering=config.request_buffering,
+        ),
+        upstream=KongUpstream(name=upstream),
+        target=KongTarget(target=f"{runtime_host}:{runtime_port}"),
+    )

@@ -112,6 +112,33 @@ class Thresholds(BaseModel):
     min_maintenance_block_hours: float = Field(
         default=4, ge=0, description="GKE counts only maintenance blocks at least this long."
     )
+    pod_start_seconds: float = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        description=(
+            "Worst-case scheduling, image pull and start of a new pod until its app answers; "
+            "with the probes it bounds the time to Available a rollout waits for."
+        ),
+    )
+    mig_boot_seconds: float = Field(
+        default=120,
+        ge=0,
+        le=3600,
+        description=(
+            "Worst-case boot plus nginx start of a MIG instance; autohealing must not judge an "
+            "instance earlier, or it recreates booting instances in a loop."
+        ),
+    )
+    max_lb_time_to_unhealthy_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description=(
+            "Longest time a load balancer health check may take to mark a dead backend "
+            "unhealthy (interval x unhealthy threshold + timeout); meanwhile requests fail."
+        ),
+    )
     pool_recycle_fraction: float = Field(
         default=0.5,
         gt=0,

@@ -1,0 +1,141 @@
+"""Extraction: resources' props (wire camelCase, possibly proxied) to per-tier facts.
+
+`collect_facts` is the one entry point: the engine's policies, the offline runner and
+`hitless check` all call it, so every place judges the same facts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hitless_policy.extract import gcp, k8s, kong
+from hitless_policy.extract.props import Props, plain
+from hitless_policy.facts import Facts, NginxConf, NginxSource, Placement, Ref
+from hitless_policy.identity import Tier, identity_of
+
+__all__ = ["NGINX_FILE", "ResourceInput", "collect_facts", "placement"]
+
+UNASSIGNED = ""
+"""Chain of a resource without identity marks, until `collect_facts` assigns one."""
+NGINX_FILE = "hitless:file:NginxConf"
+"""Type token of an nginx.conf given as a file (`hitless check`): props `tier` and
+`metadata.nginx-conf`."""
+DEFAULT_CHAIN = "default"
+"""Chain of unmarked resources when the set holds no (or several) marked chains."""
+
+
+@dataclass(frozen=True)
+class ResourceInput:
+    """One resource to judge: what the engine (or the mock harness) knows about it."""
+
+    urn: str
+    """URN (or `<file>:<Kind>/<name>` for files)."""
+    type: str
+    """Pulumi type token."""
+    name: str
+    """Logical name."""
+    props: Mapping[str, Any]
+    """Props in wire form (camelCase); unknowns as Pulumi's sentinels; proxies accepted."""
+    parent: str | None = None
+    """Parent URN, when known."""
+    property_dependencies: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """URNs each property depends on (the engine resolves computed references this way)."""
+
+
+def placement(props: Mapping[str, object], inferred: Tier | None) -> Placement:
+    """Chain and tier from identity marks, else the inferred tier in an unassigned chain."""
+    found = identity_of(props)
+    if found is not None:
+        return Placement(found.chain, found.tier, found.role)
+    return Placement(UNASSIGNED, inferred)
+
+
+def _assign_chains(facts: Facts) -> None:
+    marked = {chain for chain in facts.chains() if chain != UNASSIGNED}
+    chain = next(iter(marked)) if len(marked) == 1 else DEFAULT_CHAIN
+    for name in (f.name for f in dataclasses.fields(facts)):
+        items: list[Any] = getattr(facts, name)
+        for index, item in enumerate(items):
+            place = getattr(item, "place", None)
+            if place is not None and place.chain == UNASSIGNED:
+                new_place = dataclasses.replace(place, chain=chain)
+                updated = dataclasses.replace(item, place=new_place)
+                if isinstance(updated, NginxSource) and isinstance(updated.conf, NginxConf):
+                    updated = dataclasses.replace(
+                        updated, conf=dataclasses.replace(updated.conf, place=new_place)
+                    )
+                items[index] = updated
+
+
+def collect_facts(resources: Iterable[ResourceInput]) -> Facts:
+    """Extract the facts of every resource the rules know; other resources are ignored."""
+    facts = Facts()
+    kong_entities: dict[str, list[kong.KongEntity]] = {}
+    for resource in resources:
+        data = plain(resource.props)
+        props = Props(data)
+        ref = Ref(resource.urn, resource.name, resource.type)
+        kind = resource.type
+        if kind == k8s.DEPLOYMENT:
+            inferred = Tier.C if k8s.looks_like_kong(props) else Tier.D
+            place = placement(data, inferred)
+            if place.tier not in (Tier.C, Tier.D):
+                place = dataclasses.replace(place, tier=inferred)
+            facts.deployments.append(k8s.deployment(ref, place, props))
+        elif kind == k8s.PDB:
+            facts.pdbs.append(k8s.pdb(ref, placement(data, None), props))
+        elif kind == k8s.SERVICE:
+            facts.services.append(k8s.service(ref, placement(data, None), props))
+        elif kind == k8s.HPA:
+            facts.hpas.append(k8s.hpa(ref, props))
+        elif kind == k8s.CONFIG_MAP:
+            if props.get("data", k8s.KONG_CONFIG_KEY) is not None:
+                text = props.get("data", k8s.KONG_CONFIG_KEY)
+                facts.kong_configs.append(
+                    kong.from_declarative(
+                        ref, placement(data, Tier.C), text, f"data.{k8s.KONG_CONFIG_KEY}"
+                    )
+                )
+        elif kind in kong.KONG_TYPES:
+            entity = kong.KongEntity(ref, placement(data, Tier.C), props)
+            kong_entities.setdefault(entity.place.chain, []).append(entity)
+        elif kind in (gcp.INSTANCE_TEMPLATE, gcp.REGION_INSTANCE_TEMPLATE):
+            place = placement(data, None)
+            source = gcp.instance_template(ref, place, props)
+            if source.conf is not None or place.tier in (Tier.A, Tier.B):
+                if place.tier is None:
+                    conf = source.conf
+                    is_stream = isinstance(conf, NginxConf) and conf.stream
+                    place = dataclasses.replace(place, tier=Tier.B if is_stream else Tier.A)
+                    source = NginxSource(
+                        ref,
+                        place,
+                        dataclasses.replace(conf, place=place)
+                        if isinstance(conf, NginxConf)
+                        else conf,
+                    )
+                facts.nginx.append(source)
+        elif kind == NGINX_FILE:
+            tier = Tier.B if data.get("tier") == Tier.B.value else Tier.A
+            place = Placement(UNASSIGNED, tier)
+            facts.nginx.append(gcp.instance_template(ref, place, props))
+        elif kind == gcp.MIG:
+            facts.migs.append(gcp.mig(ref, placement(data, None), props))
+        elif kind in (gcp.BACKEND_SERVICE, gcp.REGION_BACKEND_SERVICE):
+            inferred = Tier.B if kind == gcp.REGION_BACKEND_SERVICE else Tier.A
+            deps = list(resource.property_dependencies.get("healthChecks", []))
+            facts.backend_services.append(
+                gcp.backend_service(ref, placement(data, inferred), props, deps)
+            )
+        elif kind in (gcp.HEALTH_CHECK, gcp.REGION_HEALTH_CHECK):
+            facts.health_checks.append(gcp.health_check(ref, placement(data, None), props))
+        elif kind == gcp.CLUSTER:
+            facts.clusters.append(gcp.cluster(ref, placement(data, Tier.GKE), props))
+        elif kind == gcp.NODE_POOL:
+            facts.node_pools.append(gcp.node_pool(ref, placement(data, Tier.GKE), props))
+    facts.kong_configs.extend(kong.from_entities(group) for group in kong_entities.values())
+    _assign_chains(facts)
+    return facts

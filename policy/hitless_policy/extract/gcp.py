@@ -1,0 +1,175 @@
+"""GCP facts from pulumi-gcp props (wire camelCase), with GCP's defaults applied."""
+
+from __future__ import annotations
+
+import re
+
+from hitless_policy.extract import nginx
+from hitless_policy.extract.props import Props, is_unknown
+from hitless_policy.facts import (
+    BackendService,
+    Cluster,
+    HealthCheck,
+    Mig,
+    NginxSource,
+    NodePool,
+    Placement,
+    Ref,
+    Unknown,
+)
+from hitless_policy.identity import NGINX_CONF_METADATA_KEY
+
+INSTANCE_TEMPLATE = "gcp:compute/instanceTemplate:InstanceTemplate"
+"""Type token of a (global) instance template."""
+REGION_INSTANCE_TEMPLATE = "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate"
+"""Type token of a regional instance template."""
+MIG = "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager"
+"""Type token of a regional managed instance group."""
+BACKEND_SERVICE = "gcp:compute/backendService:BackendService"
+"""Type token of a global backend service (tier A, external Application LB)."""
+REGION_BACKEND_SERVICE = "gcp:compute/regionBackendService:RegionBackendService"
+"""Type token of a regional backend service (tier B, internal passthrough NLB)."""
+HEALTH_CHECK = "gcp:compute/healthCheck:HealthCheck"
+"""Type token of a global health check."""
+REGION_HEALTH_CHECK = "gcp:compute/regionHealthCheck:RegionHealthCheck"
+"""Type token of a regional health check."""
+CLUSTER = "gcp:container/cluster:Cluster"
+"""Type token of a GKE cluster."""
+NODE_POOL = "gcp:container/nodePool:NodePool"
+"""Type token of a GKE node pool."""
+
+DEFAULT_BACKEND_TIMEOUT_SEC = 30
+"""GCP's default backend service timeout."""
+DEFAULT_DRAINING_SEC = 300
+"""pulumi-gcp 10.x default connection draining (global and regional)."""
+
+
+def instance_template(ref: Ref, place: Placement, props: Props) -> NginxSource:
+    """The nginx.conf an instance template carries in its metadata."""
+    text = props.get("metadata", NGINX_CONF_METADATA_KEY)
+    if isinstance(text, Unknown):
+        return NginxSource(ref, place, text)
+    if not isinstance(text, str):
+        return NginxSource(ref, place, None)
+    return NginxSource(ref, place, nginx.parse_text(text).bind(ref, place))
+
+
+def mig(ref: Ref, place: Placement, props: Props) -> Mig:
+    """A regional MIG fact."""
+    zones_raw = props.get("distributionPolicyZones")
+    zones: int | Unknown | None
+    if isinstance(zones_raw, Unknown) or zones_raw is None:
+        zones = zones_raw
+    elif isinstance(zones_raw, list):
+        zones = len(zones_raw)
+    else:
+        zones = Unknown("distributionPolicyZones", f"is not a list: {zones_raw!r}")
+    healing = props.get("autoHealingPolicies")
+    if isinstance(healing, list):  # older SDKs send a one-element list
+        healing_props = props.sub("autoHealingPolicies", 0)
+    else:
+        healing_props = props.sub("autoHealingPolicies")
+    check: bool | Unknown | None
+    delay: int | Unknown | None
+    if healing_props is None or isinstance(healing_props, Unknown):
+        check, delay = healing_props, healing_props
+    else:
+        raw_check = healing_props.get("healthCheck")
+        # An unknown reference is still a reference: the check exists, its link is computed.
+        check = bool(raw_check) or isinstance(raw_check, Unknown)
+        delay = (
+            None
+            if healing_props.get("initialDelaySec") is None
+            else healing_props.integer("initialDelaySec", default=0)
+        )
+    target = props.get("targetSize")
+    return Mig(
+        ref=ref,
+        place=place,
+        update_policy=props.mapping("updatePolicy"),
+        zones=zones,
+        target_size=None if target is None else props.integer("targetSize", default=0),
+        autohealing_health_check=check,
+        autohealing_initial_delay=delay,
+    )
+
+
+def backend_service(
+    ref: Ref, place: Placement, props: Props, deps: list[str] | None = None
+) -> BackendService:
+    """A backend service fact (global or regional, by type token)."""
+    regional = ref.type == REGION_BACKEND_SERVICE
+    modes: list[str | Unknown] = []
+    backends = props.items("backends")
+    if isinstance(backends, Unknown):
+        modes.append(backends)
+    for backend in backends if isinstance(backends, list) else []:
+        if isinstance(backend, Unknown):
+            modes.append(backend)
+        else:
+            modes.append(backend.text("balancingMode", default="UTILIZATION"))
+    checks_raw = props.get("healthChecks")
+    checks: list[str | Unknown] | Unknown
+    if isinstance(checks_raw, Unknown):
+        checks = checks_raw
+    elif isinstance(checks_raw, list):
+        checks = [
+            Unknown(f"healthChecks.{i}") if is_unknown(item) else str(item)
+            for i, item in enumerate(checks_raw)
+        ]
+    elif isinstance(checks_raw, str):
+        checks = [checks_raw]
+    else:
+        checks = []
+    return BackendService(
+        ref=ref,
+        place=place,
+        regional=regional,
+        scheme=props.text(
+            "loadBalancingScheme", default="INTERNAL" if regional else "EXTERNAL_MANAGED"
+        ),
+        timeout_sec=props.num("timeoutSec", default=DEFAULT_BACKEND_TIMEOUT_SEC),
+        draining_sec=props.num("connectionDrainingTimeoutSec", default=DEFAULT_DRAINING_SEC),
+        balancing_modes=modes,
+        health_checks=checks,
+        health_check_deps=list(deps or []),
+    )
+
+
+def health_check(ref: Ref, place: Placement, props: Props) -> HealthCheck:
+    """A health check fact (global or regional)."""
+    return HealthCheck(
+        ref=ref,
+        place=place,
+        resource_name=props.opt_text("name"),
+        interval_sec=props.num("checkIntervalSec", default=5),
+        timeout_sec=props.num("timeoutSec", default=5),
+        unhealthy_threshold=props.integer("unhealthyThreshold", default=2),
+    )
+
+
+_REGION = re.compile(r"^[a-z]+-[a-z]+\d+$")
+
+
+def cluster(ref: Ref, place: Placement, props: Props) -> Cluster:
+    """A GKE cluster fact."""
+    location = props.get("location")
+    regional: bool | Unknown
+    if isinstance(location, Unknown):
+        regional = location
+    else:
+        regional = isinstance(location, str) and bool(_REGION.match(location))
+    return Cluster(ref, place, regional, props.mapping("maintenancePolicy"))
+
+
+def node_pool(ref: Ref, place: Placement, props: Props) -> NodePool:
+    """A GKE node pool fact."""
+    drain = props.get("nodeDrainConfigs")
+    drains: list[object] | Unknown | None
+    if drain is None or isinstance(drain, Unknown):
+        drains = drain
+    elif isinstance(drain, list):
+        drains = list(drain)
+    else:
+        drains = [drain]
+    return NodePool(ref, place, props.mapping("upgradeSettings"), drains)

@@ -1,0 +1,267 @@
+"""Kong facts: declarative config (DB-less `kong.yml`), pulumi-kong entities, and Kong's env.
+
+Declarative config uses Kong's snake_case field names; pulumi-kong resources arrive in wire
+camelCase. Both apply Kong's defaults (timeouts 60000 ms, retries 5, request buffering on,
+health checks off).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import yaml
+
+from hitless_policy.extract import nginx
+from hitless_policy.extract.props import Props, is_unknown
+from hitless_policy.facts import (
+    Deployment,
+    KongConfig,
+    KongService,
+    KongSettings,
+    KongUpstream,
+    Placement,
+    Ref,
+    Unknown,
+    sure,
+)
+
+KONG_DEFAULT_TIMEOUT_MS = 60000
+"""Kong's default connect/read/write timeout (ms)."""
+KONG_DEFAULT_RETRIES = 5
+"""Kong's default retries."""
+
+KONG_SERVICE = "kong:index/service:Service"
+"""pulumi-kong Service type token."""
+KONG_ROUTE = "kong:index/route:Route"
+"""pulumi-kong Route type token."""
+KONG_UPSTREAM = "kong:index/upstream:Upstream"
+"""pulumi-kong Upstream type token."""
+KONG_TARGET = "kong:index/target:Target"
+"""pulumi-kong Target type token."""
+KONG_TYPES = frozenset({KONG_SERVICE, KONG_ROUTE, KONG_UPSTREAM, KONG_TARGET})
+"""Every pulumi-kong entity type the pack reads."""
+
+
+class KongConfigError(ValueError):
+    """Declarative config that is not valid YAML or not a Kong config."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+def parse_declarative(text: str) -> dict[str, object]:
+    """Parse DB-less declarative config text into a mapping (raises KongConfigError)."""
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise KongConfigError(line, f"not valid YAML: {error}") from error
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise KongConfigError(1, "not a Kong declarative config (expected a mapping)")
+    return {str(key): value for key, value in loaded.items()}
+
+
+def _ejects(check: Props | Unknown | None, *, active: bool, camel: bool) -> bool | Unknown:
+    """Whether a health check block can mark a target unhealthy."""
+    if check is None:
+        return False
+    if isinstance(check, Unknown):
+        return check
+    keys = (
+        ("tcpFailures", "timeouts", "httpFailures")
+        if camel
+        else (
+            "tcp_failures",
+            "timeouts",
+            "http_failures",
+        )
+    )
+    counters = [check.num("unhealthy", key, default=0) for key in keys]
+    interval = check.num("unhealthy", "interval", default=0) if active else 1.0
+    for value in (*counters, interval):
+        if isinstance(value, Unknown):
+            return value
+    return sure(interval) > 0 and any(sure(c) > 0 for c in counters)
+
+
+def _upstream(
+    name: str, props: Props, targets: list[str] | Unknown, *, camel: bool
+) -> KongUpstream:
+    return KongUpstream(
+        name=name,
+        targets=targets,
+        active_ejects=_ejects(props.sub("healthchecks", "active"), active=True, camel=camel),
+        passive_ejects=_ejects(props.sub("healthchecks", "passive"), active=False, camel=camel),
+    )
+
+
+def _service(name: str, props: Props, *, camel: bool) -> KongService:
+    def key(snake: str) -> str:
+        return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), snake) if camel else snake
+
+    return KongService(
+        name=name,
+        connect_timeout_ms=props.num(key("connect_timeout"), default=KONG_DEFAULT_TIMEOUT_MS),
+        read_timeout_ms=props.num(key("read_timeout"), default=KONG_DEFAULT_TIMEOUT_MS),
+        write_timeout_ms=props.num(key("write_timeout"), default=KONG_DEFAULT_TIMEOUT_MS),
+        retries=props.integer("retries", default=KONG_DEFAULT_RETRIES),
+    )
+
+
+def from_declarative(ref: Ref, place: Placement, text: object, path: str) -> KongConfig:
+    """Kong facts from the `kong.yml` text of a ConfigMap (`path` names the data key)."""
+    if is_unknown(text) or not isinstance(text, str):
+        reason = "is unknown until the update runs" if is_unknown(text) else "is not text"
+        marker = Unknown(path, reason)
+        return KongConfig(ref, place, marker, [], marker)
+    try:
+        doc = Props(parse_declarative(text), path)
+    except KongConfigError as error:
+        marker = Unknown(path, f"is not valid Kong declarative config ({error})")
+        return KongConfig(ref, place, marker, [], marker)
+    services: list[KongService] = []
+    buffering: list[bool | Unknown] = []
+    for index, item in enumerate(doc.each("services")):
+        if isinstance(item, Unknown):
+            continue
+        services.append(_service(str(item.get("name") or f"services[{index}]"), item, camel=False))
+        buffering.extend(
+            route.flag("request_buffering", default=True)
+            for route in item.each("routes")
+            if isinstance(route, Props)
+        )
+    buffering.extend(
+        route.flag("request_buffering", default=True)
+        for route in doc.each("routes")
+        if isinstance(route, Props)
+    )
+    loose_targets: dict[str, list[str]] = {}
+    for target in doc.each("targets"):
+        if isinstance(target, Props):
+            loose_targets.setdefault(str(target.get("upstream")), []).append(
+                str(target.get("target"))
+            )
+    upstreams: list[KongUpstream] = []
+    for index, item in enumerate(doc.each("upstreams")):
+        if isinstance(item, Unknown):
+            continue
+        name = str(item.get("name") or f"upstreams[{index}]")
+        targets = [
+            str(target.get("target"))
+            for target in item.each("targets")
+            if isinstance(target, Props)
+        ]
+        targets.extend(loose_targets.get(name, []))
+        upstreams.append(_upstream(name, item, targets, camel=False))
+    return KongConfig(ref, place, services, buffering, upstreams)
+
+
+@dataclass(frozen=True)
+class KongEntity:
+    """One pulumi-kong resource, as the extractor sees it."""
+
+    ref: Ref
+    """The resource."""
+    place: Placement
+    """Chain (from its tags)."""
+    props: Props
+    """Its props."""
+
+
+def from_entities(entities: Sequence[KongEntity]) -> KongConfig:
+    """Kong facts from the pulumi-kong resources of one chain.
+
+    Targets are matched to upstreams by `upstreamId` when it is known and names an upstream;
+    at preview ids are unknown, so a chain with a single upstream gets all its targets, and with
+    several upstreams the unmatched targets make the upstreams' targets Unknown.
+    """
+    services: list[KongService] = []
+    buffering: list[bool | Unknown] = []
+    refs: dict[str, Ref] = {}
+    upstream_entities: list[KongEntity] = []
+    targets: list[tuple[object, str | Unknown]] = []
+    for entity in entities:
+        kind = entity.ref.type
+        name = entity.props.text("name", default=entity.ref.name)
+        label = entity.ref.name if isinstance(name, Unknown) else name
+        if kind == KONG_SERVICE:
+            services.append(_service(label, entity.props, camel=True))
+            refs[label] = entity.ref
+        elif kind == KONG_ROUTE:
+            buffering.append(entity.props.flag("requestBuffering", default=True))
+        elif kind == KONG_UPSTREAM:
+            upstream_entities.append(entity)
+            refs[label] = entity.ref
+        elif kind == KONG_TARGET:
+            targets.append(
+                (entity.props.get("upstreamId"), entity.props.text("target", default=""))
+            )
+    upstreams: list[KongUpstream] = []
+    for entity in upstream_entities:
+        raw_name = entity.props.text("name", default=entity.ref.name)
+        name = entity.ref.name if isinstance(raw_name, Unknown) else raw_name
+        mine: list[str] | Unknown = []
+        for upstream_id, target in targets:
+            matched = upstream_id in (name, entity.ref.name, entity.ref.id)
+            if not matched and (isinstance(upstream_id, Unknown) or upstream_id is None):
+                if len(upstream_entities) == 1:
+                    matched = True
+                else:
+                    mine = Unknown(f"{entity.ref.name}.targets", "cannot be matched at preview")
+                    break
+            if matched and isinstance(mine, list):
+                if isinstance(target, Unknown):
+                    mine = target
+                    break
+                mine.append(target)
+        upstreams.append(_upstream(name, entity.props, mine, camel=True))
+    first = entities[0]
+    return KongConfig(first.ref, first.place, services, buffering, upstreams, refs)
+
+
+def _env_seconds(
+    env: dict[str, str | Unknown], name: str, default: float | None
+) -> float | Unknown | None:
+    value = env.get(name)
+    if value is None:
+        return default
+    if isinstance(value, Unknown):
+        return value
+    try:
+        return nginx.seconds(value)  # Kong injects these into nginx.conf as nginx times
+    except ValueError:
+        return Unknown(f"env.{name}", f"is not a duration: {value!r}")
+
+
+def settings(deployment: Deployment) -> KongSettings:
+    """Kong's settings from the `proxy` container's env (Kong's and nginx's defaults applied)."""
+    container = deployment.main_container()
+    env: dict[str, str | Unknown] = container.env if container else {}
+    keepalive = _env_seconds(env, "KONG_NGINX_HTTP_KEEPALIVE_TIMEOUT", 75)
+    idle = _env_seconds(env, "KONG_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT", 60)
+    shutdown = _env_seconds(env, "KONG_NGINX_MAIN_WORKER_SHUTDOWN_TIMEOUT", None)
+    body_raw = env.get("KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE", "0")
+    body: float | Unknown
+    if isinstance(body_raw, Unknown):
+        body = body_raw
+    else:
+        try:
+            body = nginx.size_bytes(body_raw)
+        except ValueError:
+            body = Unknown(
+                "env.KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE", f"is not a size: {body_raw!r}"
+            )
+    return KongSettings(
+        deployment=deployment,
+        client_keepalive_seconds=keepalive if keepalive is not None else 75.0,
+        upstream_keepalive_idle_seconds=idle if idle is not None else 60.0,
+        worker_shutdown_seconds=shutdown,
+        client_max_body_bytes=body,
+    )

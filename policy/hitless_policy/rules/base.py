@@ -1,0 +1,105 @@
+"""What a rule is and what it returns: findings with a status, a resource and a message."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hitless_policy.facts import Facts, Ref, Unknown
+from hitless_policy.profile import PackConfig
+
+Status = Literal["fail", "not-judged", "pass"]
+"""Outcome of one rule for one resource."""
+Level = Literal["mandatory", "advisory"]
+"""Enforcement level of a rule."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule's verdict on one resource (or on a chain hop, attributed to a resource)."""
+
+    rule: str
+    """Rule id (design §4)."""
+    ref: Ref
+    """The resource judged."""
+    status: Status
+    """fail, not-judged or pass."""
+    message: str
+    """Values found, the bound, the fix; names the resource."""
+
+
+Check = Callable[[Facts, PackConfig], list[Finding]]
+"""A rule's judgement: pure function of facts and config."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule of the catalog."""
+
+    id: str
+    """Stable id; also the CrossGuard policy name."""
+    description: str
+    """What the rule prohibits (shown by the engine with each violation)."""
+    level: Level
+    """mandatory (the finding fails requests) or advisory."""
+    check: Check
+    """The judgement."""
+    types: frozenset[str] = field(default_factory=frozenset)
+    """For single-resource rules: the type tokens it judges. Empty: a stack (chain) rule."""
+
+    @property
+    def is_stack(self) -> bool:
+        """Whether the rule reads several resources at once."""
+        return not self.types
+
+
+def label(ref: Ref) -> str:
+    """`Kind 'name'` for messages."""
+    return f"{ref.type.rsplit(':', 1)[-1]} '{ref.name}'"
+
+
+def num(value: float) -> str:
+    """A number without a useless fraction (45, 52.4)."""
+    return f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
+
+
+def up(value: float) -> str:
+    """A bound rounded up to a whole number, for fixes ("raise it to >= 46")."""
+    return str(math.ceil(value - 1e-9))
+
+
+class Judge:
+    """Collects the findings of one rule run."""
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        self.findings: list[Finding] = []
+
+    def fail(self, ref: Ref, message: str) -> None:
+        """Record a violation."""
+        self.findings.append(Finding(self.rule, ref, "fail", f"{label(ref)}: {message}"))
+
+    def ok(self, ref: Ref, message: str) -> None:
+        """Record a pass."""
+        self.findings.append(Finding(self.rule, ref, "pass", f"{label(ref)}: {message}"))
+
+    def cannot(self, ref: Ref, why: str | Sequence[Unknown]) -> None:
+        """Record that the resource cannot be judged, and why."""
+        text = why if isinstance(why, str) else "; ".join(str(u) for u in why)
+        self.findings.append(
+            Finding(self.rule, ref, "not-judged", f"{label(ref)}: cannot judge: {text}")
+        )
+
+    def verdict(self, ref: Ref, problems: Sequence[str], passed: str) -> None:
+        """Fail with every problem, or pass with `passed`."""
+        if problems:
+            self.fail(ref, "; ".join(problems))
+        else:
+            self.ok(ref, passed)
+
+
+def chain_ref(chain: str) -> Ref:
+    """Pseudo-resource for a chain hop none of whose sides is present."""
+    return Ref(f"chain:{chain}", chain, "hitless:chain:Chain")

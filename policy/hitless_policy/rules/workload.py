@@ -1,0 +1,577 @@
+"""Rules on Kubernetes workloads: Deployments (Kong and runtime), PDBs, Services."""
+
+from __future__ import annotations
+
+from hitless_policy import budget
+from hitless_policy.extract import k8s
+from hitless_policy.facts import (
+    Container,
+    Deployment,
+    Facts,
+    Hpa,
+    Pdb,
+    PreStop,
+    Probe,
+    Unknown,
+    sure,
+    unknowns,
+)
+from hitless_policy.profile import PackConfig
+from hitless_policy.rules.base import Finding, Judge, Rule, num, up
+from hitless_policy.rules.view import chain_views, longest_for
+
+HOSTNAME_KEY = "kubernetes.io/hostname"
+"""Topology key of a node."""
+ZONE_KEY = "topology.kubernetes.io/zone"
+"""Topology key of a zone."""
+
+
+def _hpa_of(deployment: Deployment, hpas: list[Hpa]) -> Hpa | Unknown | None:
+    """The HPA scaling `deployment` (Unknown: an HPA in its namespace has an unknown target)."""
+    uncertain: Unknown | None = None
+    for hpa in hpas:
+        if hpa.namespace != deployment.namespace:
+            continue
+        if isinstance(hpa.target_name, Unknown) or isinstance(deployment.object_name, Unknown):
+            uncertain = unknowns(hpa.target_name, deployment.object_name)[0]
+            continue
+        if hpa.target_kind == "Deployment" and hpa.target_name in (
+            deployment.object_name,
+            deployment.ref.name,
+        ):
+            return hpa
+    return uncertain
+
+
+def _min_replicas(deployment: Deployment, hpas: list[Hpa]) -> tuple[int | Unknown, str]:
+    """Fewest replicas the Deployment runs with, and where that number comes from."""
+    hpa = _hpa_of(deployment, hpas)
+    if isinstance(hpa, Hpa):
+        return hpa.min_replicas, f"HPA '{hpa.ref.name}' minReplicas"
+    if isinstance(hpa, Unknown) and (
+        isinstance(deployment.replicas, Unknown) or deployment.replicas < 2
+    ):
+        return hpa, "HPA"
+    return deployment.replicas, "replicas"
+
+
+def min_replicas_rule(facts: Facts, config: PackConfig) -> list[Finding]:
+    """deployment-min-replicas."""
+    judge = Judge("deployment-min-replicas")
+    for dep in facts.deployments:
+        count, source = _min_replicas(dep, facts.hpas)
+        if isinstance(count, Unknown):
+            judge.cannot(dep.ref, [count])
+        elif count < 2:
+            judge.fail(
+                dep.ref,
+                f"{source} is {count}: a single pod means every rollout, eviction or node "
+                f"upgrade leaves no pod serving. Fix: set {source} to >= 2",
+            )
+        else:
+            judge.ok(dep.ref, f"{source} {count} >= 2")
+    return judge.findings
+
+
+def rolling_update_rule(facts: Facts, config: PackConfig) -> list[Finding]:
+    """deployment-rolling-update-hitless."""
+    judge = Judge("deployment-rolling-update-hitless")
+    for dep in facts.deployments:
+        missing = unknowns(dep.strategy, dep.replicas, dep.max_surge, dep.max_unavailable)
+        if missing:
+            judge.cannot(dep.ref, missing)
+            continue
+        strategy, replicas = sure(dep.strategy), sure(dep.replicas)
+        max_surge, max_unavailable = sure(dep.max_surge), sure(dep.max_unavailable)
+        if strategy != "RollingUpdate":
+            judge.fail(
+                dep.ref,
+                f"strategy {strategy} kills every old pod before new ones run. Fix: set "
+                "strategy.type RollingUpdate with maxUnavailable 0 and maxSurge 1",
+            )
+            continue
+        try:
+            surge, unavailable = budget.resolve_rolling_update(replicas, max_surge, max_unavailable)
+        except (ValueError, TypeError) as error:
+            judge.fail(dep.ref, f"{error}. Fix: use an integer or a percent like '25%'")
+            continue
+        found = (
+            f"maxSurge {max_surge if max_surge is not None else '25% (default)'} -> "
+            f"{surge}, maxUnavailable "
+            f"{max_unavailable if max_unavailable is not None else '25% (default)'} -> "
+            f"{unavailable} at {replicas} replicas"
+        )
+        problems = []
+        if unavailable != 0:
+            problems.append(
+                f"{found}: the rollout takes {unavailable} of {replicas} pods out of service "
+                "before replacements are Available. Fix: set maxUnavailable: 0"
+            )
+        if surge < 1:
+            problems.append(f"{found}: no pod can be added first. Fix: set maxSurge: 1 (or more)")
+        judge.verdict(dep.ref, problems, f"{found}: a new pod is Available before an old one goes")
+    return judge.findings
+
+
+def _probe_text(probe: Probe) -> str:
+    if isinstance(probe.timing, Unknown):
+        return probe.handler
+    t = probe.timing
+    return f"{probe.handler} every {t.period_seconds}s (failureThreshold {t.failure_threshold})"
+
+
+def readiness_rule(facts: Facts, config: PackConfig) -> list[Finding]:
+    """deployment-readiness-probe."""
+    judge = Judge("deployment-readiness-probe")
+    limit = config.thresholds.max_probe_period_seconds
+    for dep in facts.deployments:
+        if isinstance(dep.containers, Unknown):
+            judge.cannot(dep.ref, [dep.containers])
+            continue
+        problems: list[str] = []
+        missing: list[Unknown] = []
+        for container in dep.serving():
+            ready, live = container.readiness, container.liveness
+            if isinstance(ready, Unknown) or isinstance(live, Unknown):
+                missing.extend(unknowns(ready, live))
+                continue
+            if ready is None:
+                problems.append(
+                    f"container '{container.name}' has no readinessProbe: it takes traffic "
+                    "before it can serve and keeps it after it stopped. Fix: add a readinessProbe "
+                    f"(periodSeconds <= {limit})"
+                )
+                continue
+            if isinstance(ready.timing, Unknown):
+                missing.append(ready.timing)
+                continue
+            if live is not None and live == ready:
+                problems.append(
+                    f"container '{container.name}' readiness and liveness are identical "
+                    f"({_probe_text(ready)}): a slow pod is restarted instead of taken out of "
+                    "rotation. Fix: give liveness its own endpoint or a higher failureThreshold"
+                )
+            if ready.timing.period_seconds > limit:
+                problems.append(
+                    f"container '{container.name}' readinessProbe periodSeconds "
+                    f"{ready.timing.period_seconds} > {limit}: a pod that stopped serving keeps "
+                    f"traffic for up to {num(ready.timing.time_to_fail())} s. Fix: lower "
+                    f"periodSeconds to <= {limit}"
+                )
+        if missing:
+            judge.cannot(dep.ref, missing)
+        elif not dep.serving():
+            judge.fail(dep.ref, "no container found. Fix: declare the serving container")
+        else:
+            judge.verdict(
+                dep.ref,
+                problems,
+                f"every serving container has its own readinessProbe, period <= {limit}s",
+            )
+    return judge.findings
+
+
+def _prestop_of(dep: Deployment) -> tuple[Container | None, PreStop | Unknown | None]:
+    container = dep.main_container()
+    return container, container.prestop if container else None
+
+
+def prestop_rule(facts: Facts, config: PackConfig) -> list[Finding]:
+    """deployment-prestop-covers-propagation."""
+    judge = Judge("deployment-prestop-covers-propagation")
+    profile = config.profile
+    for dep in facts.deployments:
+        if isinstance(dep.containers, Unknown):
+            judge.cannot(dep.ref, [dep.containers])
+            continue
+        container, hook = _prestop_of(dep)
+        if isinstance(hook, Unknown):
+            judge.cannot(dep.ref, [hook])
+            continue
+        if dep.is_kong:
+            bound = max(profile.lb_propagation_seconds, profile.endpoint_propagation_seconds)
+            why = (
+                f"the internal LB and kube-proxy stop sending Kong connections (lag {num(bound)} s)"
+            )
+            fix = f"use preStop exec ['kong', 'quit', '--wait={num(bound)}', '--timeout=<drain>']"
+        else:
+            bound = profile.endpoint_propagation_seconds
+            why = f"Kong and kube-proxy stop sending it connections (lag {num(bound)} s)"
+            fix = f"add lifecycle.preStop.sleep.seconds: {num(bound)}"
+        name = f"container '{container.name}'" if container else "the pod"
+        if hook is None:
+            judge.fail(
+                dep.ref,
+                f"{name} has no preStop hook, so it stops accepting before {why} -> connection "
+                f"refused, 502. Fix: {fix}",
+            )
+            continue
+        if isinstance(hook.delay_seconds, Unknown):
+            judge.cannot(dep.ref, [hook.delay_seconds])
+            continue
+        if hook.delay_seconds < bound:
+            extra = " (an exec hook without a sleep counts 0 s)" if hook.kind == "exec" else ""
+            judge.fail(
+                dep.ref,
+                f"{name} preStop {hook.kind} holds {num(hook.delay_seconds)} s{extra}, less than "
+                f"the {num(bound)} s until {why}. Fix: {fix}",
+            )
+        else:
+            judge.ok(
+                dep.ref,
+                f"{name} preStop {hook.kind} {num(hook.delay_seconds)} s >= propagation "
+                f"{num(bound)} s",
+            )
+    return judge.findings
+
+
+def grace_rule(facts: Facts, config: PackConfig) -> list[Finding]:
+    """deployment-grace-covers-drain."""
+    judge = Judge("deployment-grace-covers-drain")
+    margin = config.thresholds.margin_seconds
+    cap = config.thresholds.max_drain_seconds
+    views = chain_views(facts)
+    for dep in facts.deployments:
+        if isinstance(dep.containers, Unknown):
+            judge.cannot(dep.ref, [dep.containers])
+            continue
+        _, hook = _prestop_of(dep)
+        missing = unknowns(dep.grace_seconds, hook)
+        if isinstance(hook, PreStop):
+            missing += unknowns(hook.delay_seconds)
+        if missing:
+            judge.cannot(dep.ref, missing)
+            continue
+        delay = sure(hook.delay_seconds) if isinstance(hook, PreStop) else 0.0
+        longest = longest_for(views, dep.place.chain, config.profile)
+        if isinstance(hook, PreStop) and hook.kind == "kong-quit":
+            drain = hook.quit_timeout_seconds or 0.0
+            parts = f"kong quit --wait {num(delay)} + --timeout {num(drain)} + margin {num(margin)}"
+        else:
+            drain = longest.for_tier("c" if dep.is_kong else "d")
+            tier = "C" if dep.is_kong else "D"
+            parts = (
+                f"preStop {num(delay)} + longest request {num(drain)} (tier {tier}) + "
+                f"margin {num(margin)}"
+            )
+        need = budget.required_grace_seconds(delay, drain, margin)
+        grace = sure(dep.grace_seconds)
+        if grace < need:
+            judge.fail(
+                dep.ref,
+                f"terminationGracePeriodSeconds {grace} is too short, in-flight requests are "
+                f"killed. Fix: raise terminationGracePeriodSeconds to >= {up(need)} ({parts})",
+            )
+        elif grace > cap:
+            judge.fail(
+                dep.ref,
+                f"terminationGracePeriodSeconds {grace} > {cap}: GKE node upgrades kill pods after "
+                f"{cap} s anyway. Fix: lower it to <= {cap} and shorten the drain",
+            )
+        else:
+            judge.ok(dep.ref, f"terminationGracePeriodSeconds {grace} >= {num(need)} ({parts})")
+    return judge.findings
+
+
+def spread_rule(facts: Facts, config: PackConfig) -> list[Finding]:
+    """deployment-spread-across-failure-domains."""
+    judge = Judge("deployment-spread-across-failure-domains")
+    views = chain_views(facts)
+    for dep in facts.deployments:
+        if isinstance(dep.spread_keys, Unknown):
+            judge.cannot(dep.ref, [dep.spread_keys])
+            continue
+        view = views.get(dep.place.chain)
+        regional = bool(view and view.regional())
+        need = [HOSTNAME_KEY, ZONE_KEY] if regional else [HOSTNAME_KEY]
+        lacking = [key for key in need if key not in dep.spread_keys]
+        if lacking:
+            where = " (the cluster is regional)" if regional else ""
+            judge.fail(
+                dep.ref,
+                f"pods are not spread on {', '.join(lacking)}{where} (found "
+                f"{sorted(dep.spread_keys) or 'none'}): one node or zone drain can take every "
+                "replica. Fix: add topologySpreadConstraints (or podAntiAffinity) with "
+                f"topologyKey {' and '.join(lacking)}",
+            )
+        else:
+            judge.ok(dep.ref, f"pods spread on {', '.join(need)}")
+    return judge.findings
+
+
+def progress_deadline_rule(facts: Facts, config: PackConfig) -> list[Finding]:
+    """deployment-progress-deadline-sufficient."""
+    judge = Judge("deployment-progress-deadline-sufficient")
+    margin = config.thresholds.margin_seconds
+    for dep in facts.deployments:
+        container = dep.main_container()
+        ready = container.readiness if container else None
+        startup = container.startup if container else None
+        missing = unknowns(dep.progress_deadline_seconds, dep.min_ready_seconds, ready, startup)
+        for probe in (ready, startup):
+            if isinstance(probe, Probe):
+                missing += unknowns(probe.timing)
+        if isinstance(dep.containers, Unknown):
+            missing.append(dep.containers)
+        if missing:
+            judge.cannot(dep.ref, missing)
+            continue
+        min_ready = sure(dep.min_ready_seconds)
+        readiness = (
+            ready.timing
+            if isinstance(ready, Probe) and not isinstance(ready.timing, Unknown)
+            else budget.ProbeTiming(period_seconds=0, timeout_seconds=0)
+        )
+        start = (
+            startup.timing
+            if isinstance(startup, Probe) and not isinstance(startup.timing, Unknown)
+            else None
+        )
+        worst = budget.worst_time_to_available(
+            readiness, start, min_ready, config.thresholds.pod_start_seconds
+        )
+        need = worst + margin
+        deadline = sure(dep.progress_deadline_seconds)
+        if deadline < need:
+            judge.fail(
+                dep.ref,
+                f"progressDeadlineSeconds {deadline} < worst time to Available {num(worst)} s "
+                f"+ margin {num(margin)}: the rollout is reported failed while a pod is still "
+                f"starting. Fix: raise progressDeadlineSeconds to >= {up(need)}",
+            )
+        else:
+            judge.ok(
+                dep.ref,
+                f"progressDeadlineSeconds {deadline} >= worst time to Available {num(worst)} s + "
+                f"margin {num(margin)}",
+            )
+    return judge.findings
+
+
+def _selected(pdb: Pdb, dep: Deployment) -> bool | Unknown:
+    if pdb.namespace != dep.namespace:
+        return False
+    if isinstance(pdb.selector, Unknown):
+        return pdb.selector
+    if isinstance(dep.pod_labels, Unknown):
+        return dep.pod_labels
+    return pdb.selector.matches(dep.pod_labels)
+
+
+def pdb_matches_rule(facts: Facts, config: PackConfig) -> list[Finding]:
+    """pdb-matches-deployment."""
+    judge = Judge("pdb-matches-deployment")
+    for dep in facts.deployments:
+        count, _ = _min_replicas(dep, facts.hpas)
+        replicas = dep.replicas
+        if isinstance(count, Unknown) or isinstance(replicas, Unknown):
+            judge.cannot(dep.ref, unknowns(count, replicas))
+            continue
+        if max(count, replicas) < 2:
+            judge.ok(dep.ref, "single replica: no PDB needed (deployment-min-replicas judges it)")
+            continue
+        matched = [(pdb, _selected(pdb, dep)) for pdb in facts.pdbs]
+        missing = [m for _, m in matched if isinstance(m, Unknown)]
+        if missing:
+            judge.cannot(dep.ref, missing)
+            continue
+        mine = [pdb.ref.name for pdb, m in matched if m is True]
+        if not mine:
+            judge.fail(
+                dep.ref,
+                f"{max(count, replicas)} replicas and no PodDisruptionBudget selects its pods: a "
+                "node upgrade may evict every replica at once. Fix: add a PodDisruptionBudget "
+                "with maxUnavailable: 1, its selector matching the pod template labels",
+            )
+        elif len(mine) > 1:
+            judge.fail(
+                dep.ref,
+                f"PodDisruptionBudgets {', '.join(mine)} all select its pods: evictions fail and "
+                "node drains stall. Fix: keep exactly one",
+            )
+        else:
+            judge.ok(dep.ref, f"PodDisruptionBudget '{mine[0]}' selects its pods")
+    return judge.findings
+
+
+def _zero_literal(value: int | str | None, *, max_unavailable: bool) -> bool:
+    if value is None:
+        return False
+    text = str(value).strip()
+    return text in ("0", "0%") if max_unavailable else text == "100%"
+
+
+def pdb_allows_rule(facts: Facts, config: PackConfig) -> list[Finding]:
+    """pdb-allows-disruption."""
+    judge = Judge("pdb-allows-disruption")
+    for pdb in facts.pdbs:
+        missing = unknowns(pdb.min_available, pdb.max_unavailable)
+        if missing:
+            judge.cannot(pdb.ref, missing)
+            continue
+        min_available, max_unavailable = sure(pdb.min_available), sure(pdb.max_unavailable)
+        if min_available is not None and max_unavailable is not None:
+            judge.fail(
+                pdb.ref,
+                "sets both minAvailable and maxUnavailable, which the API rejects. Fix: keep "
+                "only maxUnavailable: 1",
+            )
+            continue
+        if _zero_literal(max_unavailable, max_unavailable=True) or _zero_literal(
+            min_available, max_unavailable=False
+        ):
+            spec = (
+                f"maxUnavailable {max_unavailable}"
+                if max_unavailable is not None
+                else f"minAvailable {min_available}"
+            )
+            judge.fail(
+                pdb.ref,
+                f"{spec} allows no voluntary eviction: node drains never finish and GKE "
+                "force-evicts after an hour. Fix: set maxUnavailable: 1",
+            )
+            continue
+        deps = [dep for dep in facts.deployments if _selected(pdb, dep) is True]
+        if not deps:
+            judge.ok(pdb.ref, "not zero-disruption (selects no Deployment of this set)")
+            continue
+        problems: list[str] = []
+        missing_counts: list[Unknown] = []
+        for dep in deps:
+            count, source = _min_replicas(dep, facts.hpas)
+            if isinstance(count, Unknown):
+                missing_counts.append(count)
+                continue
+            try:
+                allowed = budget.pdb_allowed_disruptions(count, min_available, max_unavailable)
+            except ValueError as error:
+                problems.append(f"{error}. Fix: use an integer or a percent like '50%'")
+                continue
+            if allowed < 1:
+                problems.append(
+                    f"at {count} pods ({source} of '{dep.ref.name}') it allows {allowed} "
+                    "disruptions: drains block. Fix: set maxUnavailable: 1"
+                )
+        if missing_counts:
+            judge.cannot(pdb.ref, missing_counts)
+        else:
+            judge.verdict(pdb.ref, problems, "allows >= 1 disruption at minimum replicas")
+    return judge.findings
+
+
+def pdb_unhealthy_rule(facts: Facts, config: PackConfig) -> list[Finding]:
+    """pdb-evicts-unhealthy-pods."""
+    judge = Judge("pdb-evicts-unhealthy-pods")
+    for pdb in facts.pdbs:
+        policy = pdb.unhealthy_pod_eviction_policy
+        if isinstance(policy, Unknown):
+            judge.cannot(pdb.ref, [policy])
+        elif policy != "AlwaysAllow":
+            judge.fail(
+                pdb.ref,
+                f"unhealthyPodEvictionPolicy {policy}: a crash-looping pod cannot be evicted "
+                "while the budget is spent, so node drains stall. Fix: set "
+                "unhealthyPodEvictionPolicy: AlwaysAllow",
+            )
+        else:
+            judge.ok(pdb.ref, "unhealthyPodEvictionPolicy AlwaysAllow")
+    return judge.findings
+
+
+def affinity_rule(facts: Facts, config: PackConfig) -> list[Finding]:
+    """service-no-client-ip-affinity."""
+    judge = Judge("service-no-client-ip-affinity")
+    for service in facts.services:
+        affinity = service.session_affinity
+        if isinstance(affinity, Unknown):
+            judge.cannot(service.ref, [affinity])
+        elif affinity == "ClientIP":
+            judge.fail(
+                service.ref,
+                "sessionAffinity ClientIP pins each client to one pod, including a draining one, "
+                "and skews load after a rollout. Fix: set sessionAffinity: None",
+            )
+        else:
+            judge.ok(service.ref, f"sessionAffinity {affinity}")
+    return judge.findings
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "deployment-min-replicas",
+        "Prohibits Deployments that run fewer than 2 replicas (replicas or HPA minReplicas).",
+        "mandatory",
+        min_replicas_rule,
+    ),
+    Rule(
+        "deployment-rolling-update-hitless",
+        "Prohibits rollouts that take a pod out of service before its replacement is Available "
+        "(resolved maxUnavailable must be 0 and maxSurge >= 1).",
+        "mandatory",
+        rolling_update_rule,
+        frozenset({k8s.DEPLOYMENT}),
+    ),
+    Rule(
+        "deployment-readiness-probe",
+        "Prohibits serving containers without a readiness probe distinct from liveness and "
+        "checked at least every few seconds.",
+        "mandatory",
+        readiness_rule,
+        frozenset({k8s.DEPLOYMENT}),
+    ),
+    Rule(
+        "deployment-prestop-covers-propagation",
+        "Prohibits pods that stop accepting connections before endpoint and LB removal has "
+        "propagated (preStop shorter than the propagation lag).",
+        "mandatory",
+        prestop_rule,
+        frozenset({k8s.DEPLOYMENT}),
+    ),
+    Rule(
+        "deployment-grace-covers-drain",
+        "Prohibits a terminationGracePeriodSeconds shorter than preStop + longest request + "
+        "margin, or longer than GKE honours.",
+        "mandatory",
+        grace_rule,
+    ),
+    Rule(
+        "deployment-spread-across-failure-domains",
+        "Prohibits Deployments whose pods may share one node (or one zone in a regional cluster).",
+        "mandatory",
+        spread_rule,
+    ),
+    Rule(
+        "deployment-progress-deadline-sufficient",
+        "Prohibits a progressDeadlineSeconds shorter than the worst-case time to Available.",
+        "mandatory",
+        progress_deadline_rule,
+        frozenset({k8s.DEPLOYMENT}),
+    ),
+    Rule(
+        "pdb-matches-deployment",
+        "Prohibits multi-replica Deployments without exactly one PodDisruptionBudget.",
+        "mandatory",
+        pdb_matches_rule,
+    ),
+    Rule(
+        "pdb-allows-disruption",
+        "Prohibits PodDisruptionBudgets that allow no eviction at minimum replicas.",
+        "mandatory",
+        pdb_allows_rule,
+    ),
+    Rule(
+        "pdb-evicts-unhealthy-pods",
+        "Prohibits PodDisruptionBudgets that keep unhealthy pods from being evicted.",
+        "mandatory",
+        pdb_unhealthy_rule,
+        frozenset({k8s.PDB}),
+    ),
+    Rule(
+        "service-no-client-ip-affinity",
+        "Discourages ClientIP session affinity, which pins clients to draining pods.",
+        "advisory",
+        affinity_rule,
+        frozenset({k8s.SERVICE}),
+    ),
+)
+"""The workload rules."""

@@ -1,0 +1,155 @@
+"""`hitless check`: existing manifests and nginx files judged offline, bad input rejected."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hitless.check import CheckInputError, run_check, type_token
+from tests.policy.baseline import A_CONF, B_CONF, KONG_YML
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED = FIXTURES / "seed_rt.yaml"
+
+
+class TestSeedManifest:
+    """The user's original RT manifest breaks the rules their 502s came from."""
+
+    def test_reports_broken_rules(self) -> None:
+        verdicts = run_check([SEED], None, None, None)
+        failed = {v.rule for v in verdicts if v.status == "fail"}
+        assert {
+            "deployment-rolling-update-hitless",
+            "deployment-readiness-probe",
+            "deployment-prestop-covers-propagation",
+            "deployment-grace-covers-drain",
+            "pdb-matches-deployment",
+            "chain-drain-covers-longest-request",
+        } <= failed
+        assert "deployment-spread-across-failure-domains" not in failed
+        assert "deployment-min-replicas" not in failed
+
+    def test_messages_name_values_and_fix(self) -> None:
+        verdicts = run_check([SEED], None, None, None)
+        rolling = next(v for v in verdicts if v.rule == "deployment-rolling-update-hitless")
+        assert rolling.resource == f"{SEED}:Deployment/rt"
+        assert "maxSurge 2 -> 2, maxUnavailable 1 -> 1 at 2 replicas" in rolling.message
+        grace = next(v for v in verdicts if v.rule == "deployment-grace-covers-drain")
+        assert "raise terminationGracePeriodSeconds to >= 46 (preStop 0 + longest" in grace.message
+
+    def test_missing_hops_not_judged(self) -> None:
+        verdicts = run_check([SEED], None, None, None)
+        chain = [v for v in verdicts if v.rule == "chain-idle-timeouts-cover-silence"]
+        assert [v.status for v in chain] == ["not-judged"]
+        assert "tier A (nginx L7 config) is missing" in chain[0].message
+
+
+class TestWithNginxAndKong:
+    """Given A, B and a Kong ConfigMap, hops whose sides are present are judged."""
+
+    def test_hops_judged(self, tmp_path: Path) -> None:
+        a, b = tmp_path / "a.conf", tmp_path / "b.conf"
+        a.write_text(A_CONF)
+        b.write_text(B_CONF.replace("proxy_timeout 620s", "proxy_timeout 30s"))
+        kong = tmp_path / "kong.yaml"
+        kong.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "kong-config"},
+                    "data": {"kong.yml": KONG_YML},
+                }
+            )
+        )
+        verdicts = run_check([SEED, kong], a, b, None)
+        idle = [v for v in verdicts if v.rule == "chain-idle-timeouts-cover-silence"]
+        assert [(v.status, v.resource) for v in idle] == [("fail", f"{b}:NginxConf/tier-b")]
+        timeouts = {
+            v.resource: v.status for v in verdicts if v.rule == "chain-request-timeouts-ordered"
+        }
+        assert timeouts[f"{a}:NginxConf/tier-a"] == "pass"
+
+
+class TestConfigFile:
+    """--config takes the engine's per-policy document (or a bare profile/thresholds mapping)."""
+
+    def test_engine_document(self, tmp_path: Path) -> None:
+        config = tmp_path / "cfg.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "all": "advisory",
+                    "deployment-readiness-probe": {"thresholds": {"max_probe_period_seconds": 30}},
+                    "pdb-matches-deployment": "disabled",
+                }
+            )
+        )
+        verdicts = run_check([SEED], None, None, config)
+        assert not [v for v in verdicts if v.rule == "pdb-matches-deployment"]
+        readiness = next(v for v in verdicts if v.rule == "deployment-readiness-probe")
+        assert readiness.status == "pass"
+        assert {v.level for v in verdicts} == {"advisory"}
+
+    def test_conflicting_profiles(self, tmp_path: Path) -> None:
+        config = tmp_path / "cfg.yaml"
+        config.write_text(
+            "deployment-readiness-probe: {profile: {max_body_mib: 10}}\n"
+            "pdb-matches-deployment: {profile: {max_body_mib: 20}}\n"
+        )
+        with pytest.raises(CheckInputError, match="different profiles"):
+            run_check([SEED], None, None, config)
+
+
+class TestBadInput:
+    """Unreadable input raises CheckInputError(file, line, reason) for the CLI's exit 2."""
+
+    def test_bad_yaml(self, tmp_path: Path) -> None:
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: x\n")
+        with pytest.raises(CheckInputError) as caught:
+            run_check([bad], None, None, None)
+        assert caught.value.file == str(bad)
+        assert caught.value.line >= 3
+        assert "not valid YAML" in caught.value.reason
+
+    def test_not_an_object(self, tmp_path: Path) -> None:
+        bad = tmp_path / "list.yaml"
+        bad.write_text("---\n- a\n- b\n")
+        with pytest.raises(CheckInputError, match="not a Kubernetes object"):
+            run_check([bad], None, None, None)
+
+    def test_missing_file(self, tmp_path: Path) -> None:
+        with pytest.raises(CheckInputError, match="cannot read"):
+            run_check([tmp_path / "nope.yaml"], None, None, None)
+
+    def test_bad_nginx(self, tmp_path: Path) -> None:
+        conf = tmp_path / "a.conf"
+        conf.write_text("http {\n  server {\n    listen 80;\n")
+        with pytest.raises(CheckInputError) as caught:
+            run_check([SEED], conf, None, None)
+        assert caught.value.file == str(conf)
+
+    def test_b_must_be_stream(self, tmp_path: Path) -> None:
+        conf = tmp_path / "b.conf"
+        conf.write_text(A_CONF)
+        with pytest.raises(CheckInputError, match="no stream block"):
+            run_check([SEED], None, conf, None)
+
+    def test_bad_kong_config(self, tmp_path: Path) -> None:
+        cm = tmp_path / "cm.yaml"
+        cm.write_text(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: k}\ndata:\n  kong.yml: '[a: b'\n"
+        )
+        with pytest.raises(CheckInputError, match=r"kong\.yml"):
+            run_check([cm], None, None, None)
+
+
+def test_type_tokens() -> None:
+    assert type_token("apps/v1", "Deployment") == "kubernetes:apps/v1:Deployment"
+    assert type_token("v1", "Service") == "kubernetes:core/v1:Service"
+    assert type_token("networking.k8s.io/v1", "NetworkPolicy") == (
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+    )

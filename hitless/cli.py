@@ -1,0 +1,207 @@
+"""The `hitless` command: offline preview, checks of existing configs, the budget, the docs.
+
+Exit codes: 0 clean, 1 a mandatory rule fails, 2 bad input (stack file, config, unreadable file).
+Heavy modules (Pulumi, pydantic models, the policy pack) are imported inside the commands, so
+`hitless --help` starts fast.
+"""
+
+# Commands import their modules lazily: start-up stays light and `--help` needs no Pulumi.
+# ruff: noqa: PLC0415
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from components.config import StackConfig
+
+BAD_INPUT = 2
+"""Exit code for a bad stack file, config or input file."""
+
+app = typer.Typer(
+    help="Hitless rolling upgrades for A (nginx L7) -> B (nginx L4) -> C (Kong) -> D (runtime).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+StackOption = Annotated[
+    str, typer.Option("--stack", "-s", help="Stack name: reads stacks/Pulumi.<stack>.yaml.")
+]
+RootOption = Annotated[
+    Path | None,
+    typer.Option(help="Project directory (default: the nearest one above . with Pulumi.yaml)."),
+]
+
+
+class OutputFormat(StrEnum):
+    """How `hitless check` prints its verdicts."""
+
+    table = "table"
+    json = "json"
+
+
+def _bad_input(message: str) -> NoReturn:
+    """Print `message` to stderr and exit 2."""
+    typer.echo(message, err=True)
+    raise typer.Exit(BAD_INPUT)
+
+
+PIPE_WIDTH = 160
+"""Width of tables written to a pipe or a CI log (rich would assume 80 columns)."""
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=PIPE_WIDTH)
+
+
+def _root(root: Path | None) -> Path:
+    from hitless.program import StackFileError, find_root
+
+    try:
+        return find_root(root.resolve() if root else Path.cwd())
+    except StackFileError as error:
+        _bad_input(str(error))
+
+
+def _config(stack: str, root: Path) -> StackConfig:
+    """The validated stack config, or exit 2 with the config's message."""
+    from components.config import StackConfigError
+    from hitless.program import StackFileError, load_config
+
+    try:
+        return load_config(stack, root)
+    except (StackFileError, StackConfigError) as error:
+        _bad_input(str(error))
+
+
+@app.command()
+def preview(
+    stack: StackOption = "dev",
+    root: RootOption = None,
+    build: Annotated[
+        Path | None, typer.Option(help="Artifact directory (default: <root>/build).")
+    ] = None,
+) -> None:
+    """Run the program offline for a stack, write build/<stack>/ and judge it with the policy."""
+    from components.config import StackConfigError
+    from hitless.explain import explain, to_markdown
+    from hitless.program import StackFileError, run_stack
+    from hitless.render import write_artifacts, write_json
+    from hitless.report import exit_code, resource_table, verdict_table
+    from hitless_policy.profile import PackConfig
+
+    project = _root(root)
+    try:
+        capture = run_stack(stack, project, preview=True)
+    except (StackFileError, StackConfigError) as error:
+        _bad_input(str(error))
+    cfg = _config(stack, project)
+    out = (build or project / "build") / stack
+    written = write_artifacts(capture, out)
+    budget_md = out / "budget.md"
+    budget_md.write_text(f"# Budget of stack `{stack}`\n\n" + to_markdown(explain(cfg, stack)))
+
+    console = _console()
+    console.print(resource_table(capture, stack))
+
+    # The pack runs after the artifacts are written: they help most when a rule fails.
+    from hitless_policy.pack import pack_config_document
+    from hitless_policy.runner import ResourceInput, judge
+
+    pack_config = PackConfig(profile=cfg.profile, thresholds=cfg.thresholds)
+    write_json(out / "policy-pack-config.json", pack_config_document(pack_config))
+    verdicts = judge(
+        [
+            ResourceInput(
+                urn=res.urn,
+                type=res.type,
+                name=res.name,
+                props=res.props,
+                parent=res.parent or None,
+            )
+            for res in capture.resources
+        ],
+        pack_config,
+    )
+    policy_json = out / "policy.json"
+    write_json(policy_json, [verdict.to_json() for verdict in verdicts])
+    console.print(verdict_table(verdicts, f"policy, stack {stack}"))
+    console.print(f"wrote {len(written) + 3} files under {out}")
+    raise typer.Exit(exit_code(verdicts))
+
+
+@app.command()
+def check(
+    files: Annotated[
+        list[Path],
+        typer.Option("--file", "-f", help="Kubernetes manifest (YAML, multi-document); repeat."),
+    ],
+    nginx_a: Annotated[Path | None, typer.Option(help="Tier A's nginx.conf (L7).")] = None,
+    nginx_b: Annotated[Path | None, typer.Option(help="Tier B's nginx.conf (stream).")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Policy config (profile and thresholds, YAML or JSON)."),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Verdicts as a table or as JSON.")
+    ] = OutputFormat.table,
+) -> None:
+    """Judge existing manifests and nginx configs with the policy pack's rules."""
+    from hitless.check import CheckInputError, run_check
+    from hitless.report import exit_code, verdict_table
+
+    try:
+        verdicts = run_check(files, nginx_a, nginx_b, config)
+    except CheckInputError as error:
+        _bad_input(f"{error.file}:{error.line}: {error.reason}")
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps([verdict.to_json() for verdict in verdicts], indent=2))
+    else:
+        _console().print(verdict_table(verdicts, "hitless check"))
+    raise typer.Exit(exit_code(verdicts))
+
+
+@app.command(name="explain")
+def explain_command(stack: StackOption = "dev", root: RootOption = None) -> None:
+    """Print a stack's budget per tier and the rollout timeline of one RT pod."""
+    from hitless.explain import explain
+    from hitless.report import budget_tables
+
+    expl = explain(_config(stack, _root(root)), stack)
+    console = _console()
+    for table in budget_tables(expl):
+        console.print(table)
+
+
+DOCS_STACK = "dev"
+"""The stack whose numbers docs/timing.md shows."""
+
+
+@app.command()
+def docs(root: RootOption = None) -> None:
+    """Regenerate docs/config.md and the generated part of docs/timing.md."""
+    from hitless.explain import explain, refresh_generated
+    from hitless.render import config_reference
+
+    project = _root(root)
+    config_md = project / "docs" / "config.md"
+    config_md.parent.mkdir(parents=True, exist_ok=True)
+    config_md.write_text(config_reference())
+    timing_md = project / "docs" / "timing.md"
+    expl = explain(_config(DOCS_STACK, project), DOCS_STACK)
+    try:
+        timing_md.write_text(refresh_generated(timing_md.read_text(), expl))
+    except (OSError, ValueError) as error:
+        _bad_input(f"{timing_md}: {error}")
+    typer.echo(f"wrote {config_md} and {timing_md}")

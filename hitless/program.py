@@ -1,0 +1,112 @@
+"""Load a stack file and run the repository's Pulumi program under the mock runtime.
+
+The program (`<root>/__main__.py`) validates its config itself and raises
+`components.config.StackConfigError` before it registers any resource; `run_stack` lets that
+error through unchanged so the CLI can print it and exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.config import PROJECT, StackConfig, load_stack_config
+from hitless.harness import Capture, run_program
+
+PROJECT_FILE = "Pulumi.yaml"
+"""The file that marks a Pulumi project's root."""
+
+
+class StackFileError(Exception):
+    """A stack file that is missing or is not a Pulumi stack file."""
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above `start` that holds `Pulumi.yaml`."""
+    for candidate in (start, *start.parents):
+        if (candidate / PROJECT_FILE).is_file():
+            return candidate
+    raise StackFileError(
+        f"no {PROJECT_FILE} in {start} or above it. Fix: run hitless inside the project, or pass "
+        "--root <project directory>."
+    )
+
+
+def stack_file(stack: str, root: Path) -> Path:
+    """Path of `stacks/Pulumi.<stack>.yaml` under `root`."""
+    return root / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def load_stack_file(stack: str, root: Path) -> dict[str, Any]:
+    """The `config:` mapping of `stacks/Pulumi.<stack>.yaml` (full keys, e.g. `hitless:edge`)."""
+    path = stack_file(stack, root)
+    if not path.is_file():
+        present = sorted(
+            p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+            for p in (root / "stacks").glob("Pulumi.*.yaml")
+        )
+        raise StackFileError(
+            f"stack {stack!r}: {path} does not exist (stacks here: {', '.join(present) or 'none'})."
+            f" Fix: pass one of them with --stack, or create {path.name}."
+        )
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path}: not valid YAML: {error}") from None
+    config = raw.get("config") if isinstance(raw, dict) else None
+    if not isinstance(config, dict):
+        raise StackFileError(
+            f"{path}: no `config:` mapping. Fix: put the stack's settings under a top-level "
+            "`config:` key, as `pulumi config set` writes them."
+        )
+    return {str(key): value for key, value in config.items()}
+
+
+def project_values(values: Mapping[str, Any], project: str) -> dict[str, Any]:
+    """The `<project>:*` entries of a stack's config, keyed without the prefix."""
+    prefix = f"{project}:"
+    return {key.removeprefix(prefix): v for key, v in values.items() if key.startswith(prefix)}
+
+
+def load_config(stack: str, root: Path) -> StackConfig:
+    """Validate a stack file's `hitless:*` values as the program does (raises StackConfigError)."""
+    return load_stack_config(project_values(load_stack_file(stack, root), PROJECT), stack)
+
+
+@contextmanager
+def _inside(root: Path) -> Iterator[None]:
+    """Run with `root` as the working directory and first on `sys.path`, as the engine does."""
+    previous_cwd = Path.cwd()
+    previous_path = list(sys.path)
+    os.chdir(root)
+    sys.path.insert(0, str(root))
+    try:
+        yield
+    finally:
+        os.chdir(previous_cwd)
+        sys.path[:] = previous_path
+
+
+def run_stack(stack: str, root: Path, *, preview: bool = True) -> Capture:
+    """Run `<root>/__main__.py` for `stack` under the mock runtime and capture its resources.
+
+    `preview=True` leaves computed outputs unknown, as in `pulumi preview` of a new stack.
+    Raises StackFileError for a missing stack file and lets the program's StackConfigError out.
+    """
+    values = load_stack_file(stack, root)
+    program = root / "__main__.py"
+    if not program.is_file():
+        raise StackFileError(f"{program} does not exist: {root} is not the hitless project.")
+
+    def run() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    with _inside(root):
+        return run_program(run, project=PROJECT, stack=stack, config=values, preview=preview)

@@ -10,8 +10,10 @@ the rendered resources with, so a stack that loads is one the pack accepts.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
+import math
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
@@ -371,6 +373,27 @@ class MaintenanceWindowConfig(_Model):
         description="Weekly days (UTC); null for a daily window.",
     )
 
+    @model_validator(mode="after")
+    def _enough_availability(self) -> Self:
+        days = None if self.days is None else len(self.days)
+        hours = budget.maintenance_hours_per_32_days(self.duration_hours, days)
+        thresholds = Thresholds()
+        if self.duration_hours < thresholds.min_maintenance_block_hours:
+            raise ValueError(
+                f"duration_hours = {self.duration_hours} < "
+                f"{thresholds.min_maintenance_block_hours:g}: GKE does not count shorter blocks "
+                "and rejects the window, so auto-upgrades cannot be scheduled. Fix: set "
+                f"duration_hours to >= {thresholds.min_maintenance_block_hours:g}."
+            )
+        if hours < thresholds.min_maintenance_hours_per_32_days:
+            raise ValueError(
+                f"days = {[day.value for day in self.days or []]}, duration_hours = "
+                f"{self.duration_hours} give {hours:g} h per 32 days < "
+                f"{thresholds.min_maintenance_hours_per_32_days:g} h: GKE rejects the window. "
+                "Fix: add days or lengthen duration_hours."
+            )
+        return self
+
 
 class UpgradeStrategy(StrEnum):
     """GKE node-pool upgrade strategies."""
@@ -459,23 +482,7 @@ class ClusterConfig(_Model):
     )
 
     @model_validator(mode="after")
-    def _maintenance_enough(self) -> Self:
-        window = self.maintenance
-        days = None if window.days is None else len(window.days)
-        hours = budget.maintenance_hours_per_32_days(window.duration_hours, days)
-        thresholds = Thresholds()
-        if window.duration_hours < thresholds.min_maintenance_block_hours:
-            raise ValueError(
-                f"maintenance.duration_hours {window.duration_hours} < "
-                f"{thresholds.min_maintenance_block_hours:g}: GKE ignores shorter blocks and "
-                "rejects the window. Fix: use blocks of at least 4 hours."
-            )
-        if hours < thresholds.min_maintenance_hours_per_32_days:
-            raise ValueError(
-                f"maintenance window gives {hours:g} h per 32 days < "
-                f"{thresholds.min_maintenance_hours_per_32_days:g} h: GKE rejects it. Fix: add "
-                "days or lengthen duration_hours."
-            )
+    def _pool_names_unique(self) -> Self:
         names = [pool.name for pool in self.node_pools]
         if len(set(names)) != len(names):
             raise ValueError(f"node_pools: duplicate names in {names}. Fix: name each pool once.")
@@ -741,6 +748,16 @@ class StackConfig(_Model):
         return self
 
 
+def _at_least(bound: float) -> int:
+    """Smallest whole value satisfying `value >= bound`."""
+    return math.ceil(bound)
+
+
+def _above(bound: float) -> int:
+    """Smallest whole value satisfying `value > bound`."""
+    return math.floor(bound) + 1
+
+
 def _chain_problems(cfg: StackConfig) -> list[str]:
     """Cross-tier bounds, each as 'hitless:<key>.<field> = value: consequence. Fix: ...'."""
     out: list[str] = []
@@ -820,9 +837,9 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
         cfg.edge.backend_timeout_sec > lb_min,
         "edge.backend_timeout_sec",
         cfg.edge.backend_timeout_sec,
-        f"the LB gives up on a slow upload before A does (upload {longest.client_upload:.0f} s + "
-        f"A proxy_read_timeout {cfg.edge.proxy_read_timeout_seconds} s = {lb_min:.0f} s)",
-        f"raise it above {lb_min:.0f}",
+        f"the LB gives up on a slow upload before A does (upload {longest.client_upload:.1f} s + "
+        f"A proxy_read_timeout {cfg.edge.proxy_read_timeout_seconds} s = {lb_min:.1f} s)",
+        f"raise it to >= {_above(lb_min)}",
     )
     a_min = budget.min_a_proxy_read_timeout_seconds(kong_worst)
     need(
@@ -905,8 +922,8 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
             key,
             value,
             f"in-flight requests are cut while tier {tier.upper()} drains (longest request "
-            f"{bound:.0f} s)",
-            f"raise it to >= {bound:.0f}",
+            f"{bound:.1f} s)",
+            f"raise it to >= {_at_least(bound)}",
         )
 
     # chain-pooled-connections-recycled
@@ -948,7 +965,7 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
         f"the preStop sleep is not shorter than the grace period "
         f"({rt.termination_grace_seconds} s),"
         " so the runtime is killed before it can drain anything",
-        "lower it or raise runtime.termination_grace_seconds",
+        f"lower it or raise {PROJECT}:runtime.termination_grace_seconds",
     )
     need(
         rt.prestop_seconds >= p.endpoint_propagation_seconds,
@@ -964,8 +981,8 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
         "runtime.termination_grace_seconds",
         rt.termination_grace_seconds,
         f"the runtime is killed mid-request (preStop {rt.prestop_seconds} + longest request "
-        f"{longest.d:.0f} + margin {margin:g} = {rt_grace:.0f} s)",
-        f"raise it to >= {rt_grace:.0f}",
+        f"{longest.d:.1f} + margin {margin:g} = {rt_grace:.1f} s)",
+        f"raise it to >= {_at_least(rt_grace)}",
     )
     kong = cfg.kong
     need(
@@ -984,8 +1001,8 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
         "kong.termination_grace_seconds",
         kong.termination_grace_seconds,
         f"Kong is killed before `kong quit` finishes (wait {kong.quit_wait_seconds} + timeout "
-        f"{kong.quit_timeout_seconds} + margin {margin:g} = {kong_grace:.0f} s)",
-        f"raise it to >= {kong_grace:.0f}",
+        f"{kong.quit_timeout_seconds} + margin {margin:g} = {kong_grace:.1f} s)",
+        f"raise it to >= {_at_least(kong_grace)}",
     )
     for key, probe in (
         ("runtime.readiness.period_seconds", rt.readiness),
@@ -1050,6 +1067,11 @@ def _describe(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     return description
 
 
+def _sentence(text: str) -> str:
+    """Pydantic's message as a clause: first letter lowered, values left as they are."""
+    return text[:1].lower() + text[1:]
+
+
 def format_validation_error(error: ValidationError, stack: str) -> str:
     """One line per problem: the stack key, the value, what goes wrong, and the fix."""
     lines = [f"stack {stack!r}: the config does not give a hitless chain:"]
@@ -1079,9 +1101,9 @@ def format_validation_error(error: ValidationError, stack: str) -> str:
             )
         else:
             lines.append(
-                f"  - {key} = {value}: {item['msg'].lower()}. The field is: {why}; with this "
+                f"  - {key} = {value}: {_sentence(item['msg'])}. The field is: {why}; with this "
                 f"value the stack cannot be built as described. Fix: set {key} to a value that "
-                f"satisfies '{item['msg'].lower()}' in stacks/Pulumi.{stack}.yaml."
+                f"satisfies '{_sentence(item['msg'])}' in stacks/Pulumi.{stack}.yaml."
             )
     return "\n".join(lines)
 
@@ -1094,13 +1116,16 @@ def load_stack_config(values: Mapping[str, Any], stack: str) -> StackConfig:
     """
     unknown = sorted(set(values) - set(STACK_KEYS) - set(SECRET_STACK_KEYS))
     if unknown:
-        raise StackConfigError(
-            f"stack {stack!r}: unknown stack key(s) "
-            + ", ".join(f"{PROJECT}:{key}" for key in unknown)
-            + ": they would be silently ignored. Fix: use only "
-            + ", ".join(f"{PROJECT}:{key}" for key in STACK_KEYS)
-            + "."
-        )
+        lines = [f"stack {stack!r}: unknown stack key(s):"]
+        for key in unknown:
+            close = difflib.get_close_matches(key, STACK_KEYS, n=1)
+            hint = f"did you mean {PROJECT}:{close[0]}? " if close else ""
+            lines.append(
+                f"  - {PROJECT}:{key} = {json.dumps(values[key], default=str)}: unknown key; it "
+                f"would be silently ignored, so the setting you meant is not applied. Fix: "
+                f"{hint}use only " + ", ".join(f"{PROJECT}:{known}" for known in STACK_KEYS) + "."
+            )
+        raise StackConfigError("\n".join(lines))
     try:
         return StackConfig.model_validate(
             {key: value for key, value in values.items() if key not in SECRET_STACK_KEYS}

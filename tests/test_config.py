@@ -1,0 +1,337 @@
+"""Stack config validation: every kind of bad value fails before any resource, and says why.
+
+Each message must name the stack key, the value, the consequence and the fix, so whoever edits
+a stack file can repair it without reading the code.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from components.config import STACK_KEYS, StackConfig, StackConfigError, load_stack_config
+from hitless_policy import budget
+from tests.conftest import hitless_values
+
+Values = dict[str, Any]
+
+
+def load_with(change: Callable[[Values], object], stack: str = "dev") -> StackConfig:
+    """Load the checked-in stack after `change` edited a deep copy of its values."""
+    values = copy.deepcopy(hitless_values(stack))
+    change(values)
+    return load_stack_config(values, stack)
+
+
+def error_of(change: Callable[[Values], object], stack: str = "dev") -> str:
+    """The StackConfigError message the changed stack fails with."""
+    with pytest.raises(StackConfigError) as caught:
+        load_with(change, stack)
+    return str(caught.value)
+
+
+def line_for(message: str, key: str) -> str:
+    """The message line about `hitless:<key>` (fails when the key is not named)."""
+    for line in message.splitlines():
+        if f"hitless:{key}" in line:
+            return line
+    raise AssertionError(f"no line names hitless:{key} in:\n{message}")
+
+
+class TestCheckedInStacksLoad:
+    """The stacks in the repository must load, or `make preview` fails on a fresh clone."""
+
+    def test_stack_loads(self, stack_name: str) -> None:
+        cfg = load_stack_config(hitless_values(stack_name), stack_name)
+        assert cfg.runtime.image.endswith(":1.8.2")
+
+    def test_prod_is_regional(self, prod_config: StackConfig) -> None:
+        assert prod_config.platform.regional
+        assert prod_config.edge.mig.max_surge_fixed >= len(prod_config.platform.zones)
+
+
+class TestUnknownKey:
+    """A misspelt key would be ignored silently, leaving the setting meant for it unapplied."""
+
+    def test_top_level_key(self) -> None:
+        message = error_of(lambda v: v.update(runtme={"replicas": 3}))
+        assert "hitless:runtme" in message
+        assert "silently ignored" in message
+        assert "Fix: did you mean hitless:runtime? use only" in message
+        assert '{"replicas": 3}' in message
+        for key in STACK_KEYS:
+            assert f"hitless:{key}" in message
+
+    def test_nested_key(self) -> None:
+        line = line_for(error_of(lambda v: v["runtime"].update(replica=3)), "runtime.replica")
+        assert "hitless:runtime.replica = 3" in line
+        assert "unknown key" in line
+        assert "silently ignored" in line
+        assert "Fix: remove it or correct its spelling" in line
+
+    def test_deeply_nested_key(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["edge"]["mig"].update(max_surge=2)), "edge.mig.max_surge"
+        )
+        assert "= 2" in line
+        assert "unknown key" in line
+
+
+class TestWrongType:
+    """A value of the wrong type cannot be rendered into the resources it configures."""
+
+    def test_string_for_int(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["runtime"].update(replicas="three")), "runtime.replicas"
+        )
+        assert 'hitless:runtime.replicas = "three"' in line
+        assert "valid integer" in line
+        assert "so one can drain while one serves" in line
+        assert "Fix: set hitless:runtime.replicas" in line
+        assert "stacks/Pulumi.dev.yaml" in line
+
+    def test_bad_enum(self) -> None:
+        message = error_of(lambda v: v["cluster"]["node_pools"][0].update(strategy="RECREATE"))
+        line = line_for(message, "cluster.node_pools.0.strategy")
+        assert '"RECREATE"' in line
+        assert "SURGE" in line
+        assert "BLUE_GREEN" in line
+        assert "Fix:" in line
+
+
+class TestOutOfRange:
+    """Bounds on single values: one replica cannot drain while another serves."""
+
+    def test_replicas_below_two(self) -> None:
+        line = line_for(error_of(lambda v: v["runtime"].update(replicas=1)), "runtime.replicas")
+        assert "hitless:runtime.replicas = 1" in line
+        assert "greater than or equal to 2" in line
+        assert "so one can drain while one serves" in line
+        assert "Fix:" in line
+
+    def test_drain_above_gcp_limit(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["edge"].update(connection_draining_timeout_sec=4000)),
+            "edge.connection_draining_timeout_sec",
+        )
+        assert "= 4000" in line
+        assert "less than or equal to 3600" in line
+        assert "Fix:" in line
+
+
+class TestPreStopShorterThanGrace:
+    """A preStop as long as the grace period leaves the app no time at all to drain."""
+
+    def test_prestop_not_below_grace(self) -> None:
+        message = error_of(
+            lambda v: v["runtime"].update(prestop_seconds=80, termination_grace_seconds=75)
+        )
+        line = line_for(message, "runtime.prestop_seconds")
+        assert "hitless:runtime.prestop_seconds = 80" in line
+        assert "grace period (75 s)" in line
+        assert "killed before it can drain" in line
+        assert "Fix: lower it or raise hitless:runtime.termination_grace_seconds" in line
+
+
+class TestGraceCoversDrain:
+    """Grace includes preStop: below preStop + longest request + margin, requests are cut."""
+
+    def test_grace_too_short(self, dev_config: StackConfig) -> None:
+        rt = dev_config.runtime
+        need = budget.required_grace_seconds(
+            rt.prestop_seconds,
+            dev_config.longest_requests().d,
+            dev_config.thresholds.margin_seconds,
+        )
+        short = int(need) - 1
+        line = line_for(
+            error_of(lambda v: v["runtime"].update(termination_grace_seconds=short)),
+            "runtime.termination_grace_seconds",
+        )
+        assert f"hitless:runtime.termination_grace_seconds = {short}" in line
+        assert f"preStop {rt.prestop_seconds}" in line
+        assert "killed mid-request" in line
+        assert re.search(r"Fix: raise it to >= \d+", line)
+
+    def test_prestop_below_propagation(self) -> None:
+        message = error_of(
+            lambda v: v.update(profile={**v["profile"], "endpoint_propagation_seconds": 20})
+        )
+        line = line_for(message, "runtime.prestop_seconds")
+        assert "= 15" in line
+        assert "propagation 20 s" in line
+        assert "connection refused" in line
+        assert "Fix: raise it to >= 20" in line
+
+
+class TestTimeoutOrdering:
+    """An outer tier that gives up before the inner one answers 504 for a request in work."""
+
+    def test_a_read_timeout_below_kong_worst_case(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["edge"].update(proxy_read_timeout_seconds=50)),
+            "edge.proxy_read_timeout_seconds",
+        )
+        assert "= 50" in line
+        assert "A answers 504" in line
+        assert "Fix: raise it above 66" in line
+
+    def test_lb_timeout_below_upload_plus_read(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["edge"].update(backend_timeout_sec=100)),
+            "edge.backend_timeout_sec",
+        )
+        assert "= 100" in line
+        assert "gives up on a slow upload" in line
+        assert "= 142.4 s). Fix: raise it to >= 143" in line
+
+    def test_kong_read_below_runtime_timeout(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["kong"].update(read_timeout_ms=40000)), "kong.read_timeout_ms"
+        )
+        assert "= 40000" in line
+        assert "Kong answers 504" in line
+        assert "Fix: raise it above 45000" in line
+
+
+class TestKeepaliveOrdering:
+    """The side that reuses idle connections must drop them first, or a POST fails with 502."""
+
+    def test_a_below_gfe(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["edge"].update(keepalive_timeout_seconds=500)),
+            "edge.keepalive_timeout_seconds",
+        )
+        assert "= 500" in line
+        assert "600 s" in line
+        assert "502" in line
+        assert "Fix: raise it above 600" in line
+
+    def test_a_upstream_not_below_kong(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["edge"].update(upstream_keepalive_timeout_seconds=80)),
+            "edge.upstream_keepalive_timeout_seconds",
+        )
+        assert "= 80" in line
+        assert "never retried" in line
+        assert "Fix: lower it below 75" in line
+
+    def test_kong_upstream_not_below_runtime(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["kong"].update(upstream_keepalive_idle_timeout_seconds=90)),
+            "kong.upstream_keepalive_idle_timeout_seconds",
+        )
+        assert "= 90" in line
+        assert "502" in line
+        assert "Fix: lower it below 75" in line
+
+
+class TestBodySize:
+    """A body limit below the promised upload answers 413 to it."""
+
+    def test_edge_limit(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["edge"].update(client_max_body_mib=10)),
+            "edge.client_max_body_mib",
+        )
+        assert "= 10" in line
+        assert "413" in line
+        assert "50 MiB" in line
+        assert "Fix: raise it to >= 50" in line
+
+    def test_runtime_limit(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["runtime"].update(max_body_mib=20)), "runtime.max_body_mib"
+        )
+        assert "= 20" in line
+        assert "refuses a 50 MiB upload" in line
+        assert "Fix: raise it to >= 50" in line
+
+
+class TestMigSurgeCoversZones:
+    """A regional MIG surges per zone: a surge below the zone count is rejected by GCP."""
+
+    def test_surge_below_zones(self) -> None:
+        message = error_of(lambda v: v["edge"]["mig"].update(max_surge_fixed=2), stack="prod")
+        line = line_for(message, "edge.mig.max_surge_fixed")
+        assert "= 2" in line
+        assert "over 3 zones" in line
+        assert "Fix: set it to >= 3" in line
+
+
+class TestIlbAddressInSubnet:
+    """A reserved internal address outside its subnet cannot be created."""
+
+    def test_b_address_outside_b_subnet(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["platform"].update(network={"b_ilb_address": "10.99.0.1"})),
+            "platform.network.b_ilb_address",
+        )
+        assert "= 10.99.0.1" in line
+        assert "outside b_cidr 10.10.1.0/24" in line
+        assert "Fix: pick an address inside 10.10.1.0/24" in line
+
+    def test_kong_address_outside_gke_subnet(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["platform"].update(network={"kong_ilb_address": "10.10.0.5"})),
+            "platform.network.kong_ilb_address",
+        )
+        assert "= 10.10.0.5" in line
+        assert "outside gke_nodes_cidr" in line
+        assert "Fix: pick an address inside" in line
+
+
+class TestMaintenanceWindow:
+    """GKE rejects windows under 48 h per 32 days or in blocks shorter than 4 h."""
+
+    def test_block_too_short(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["cluster"].update(maintenance={"duration_hours": 3})),
+            "cluster",
+        )
+        assert "hitless:cluster.maintenance: duration_hours = 3 < 4" in line
+        assert "GKE does not count shorter blocks" in line
+        assert "Fix: set duration_hours to >= 4" in line
+
+    def test_too_few_hours(self) -> None:
+        line = line_for(
+            error_of(
+                lambda v: v["cluster"].update(maintenance={"duration_hours": 4, "days": ["SA"]})
+            ),
+            "cluster",
+        )
+        assert "16 h per 32 days < 48 h" in line
+        assert "GKE rejects the window" in line
+        assert "Fix: add days or lengthen duration_hours" in line
+
+
+class TestRequiredValue:
+    """The runtime's image has no sensible default: a stack must name it."""
+
+    def test_image_missing(self) -> None:
+        line = line_for(error_of(lambda v: v["runtime"].pop("image")), "runtime.image")
+        assert "is required and missing" in line
+        assert "container image" in line
+        assert "Fix: set it in stacks/Pulumi.dev.yaml" in line
+
+    def test_key_missing(self) -> None:
+        line = line_for(error_of(lambda v: v.pop("runtime")), "runtime")
+        assert "is required and missing" in line
+        assert "Fix: set it in stacks/Pulumi.dev.yaml" in line
+
+
+class TestEveryProblemListed:
+    """One run lists every problem, so a stack is fixed in one edit, not one error at a time."""
+
+    def test_two_problems(self) -> None:
+        def change(v: Values) -> None:
+            v["edge"].update(client_max_body_mib=10)
+            v["kong"].update(read_timeout_ms=40000)
+
+        message = error_of(change)
+        line_for(message, "edge.client_max_body_mib")
+        line_for(message, "kong.read_timeout_ms")

@@ -187,13 +187,12 @@ class MigConfig(_Model):
             "the load balancer programming the new backend (profile lb_propagation_seconds)."
         ),
     )
-    boot_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
-        default=120,
-        description="Worst-case boot plus nginx install and start, measured on the image.",
-    )
     autohealing_initial_delay_sec: Annotated[int, Field(ge=0, le=3600)] = Field(
         default=300,
-        description="Grace before autohealing judges a new instance; must cover boot_seconds.",
+        description=(
+            "Grace before autohealing judges a new instance; must cover boot plus nginx start "
+            "(hitless:thresholds.mig_boot_seconds)."
+        ),
     )
     lb_health_check: HealthCheckConfig = Field(
         default_factory=HealthCheckConfig,
@@ -208,17 +207,6 @@ class MigConfig(_Model):
     health_port: Port = Field(
         default=8081, description="Port of the small http server answering /healthz."
     )
-
-    @model_validator(mode="after")
-    def _autohealing_covers_boot(self) -> Self:
-        if self.autohealing_initial_delay_sec < self.boot_seconds:
-            raise ValueError(
-                f"autohealing_initial_delay_sec {self.autohealing_initial_delay_sec} < "
-                f"boot_seconds {self.boot_seconds}: autohealing would recreate instances that are "
-                "still booting, in a loop. Fix: raise autohealing_initial_delay_sec to at least "
-                f"{self.boot_seconds}."
-            )
-        return self
 
 
 class EdgeConfig(_Model):
@@ -793,6 +781,14 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
             f"a regional MIG over {zones} zones needs a surge of 0 or at least one per zone, and "
             "0 would take serving instances away",
             f"set it to >= {zones}",
+        )
+        need(
+            mig.autohealing_initial_delay_sec >= t.mig_boot_seconds,
+            f"{key}.mig.autohealing_initial_delay_sec",
+            mig.autohealing_initial_delay_sec,
+            f"autohealing would recreate instances that are still booting, in a loop (boot plus "
+            f"nginx start {t.mig_boot_seconds:g} s)",
+            f"raise it to >= {_at_least(t.mig_boot_seconds)}",
         )
         need(
             mig.min_ready_sec >= p.lb_propagation_seconds,

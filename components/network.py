@@ -19,6 +19,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.config import PlatformConfig
+from hitless_policy.identity import Tier, gcp_description
 
 TYPE = "hitless:net:Network"
 """Type token of the component."""
@@ -67,27 +68,39 @@ class Network(pulumi.ComponentResource):
         self.pods_range_name = pods_range_name(platform.chain)
         self.services_range_name = services_range_name(platform.chain)
 
-        vpc = self._create_vpc(name)
+        vpc = self._create_vpc(name, platform.chain)
         a_subnet = self._create_subnet(
             f"{name}-subnet-a",
             vpc=vpc,
             platform=platform,
             cidr=str(net.a_cidr),
-            description="Tier A (nginx L7) instances.",
+            description=gcp_description(
+                platform.chain, Tier.NET, "subnet-a", "Tier A (nginx L7) instances."
+            ),
         )
         b_subnet = self._create_subnet(
             f"{name}-subnet-b",
             vpc=vpc,
             platform=platform,
             cidr=str(net.b_cidr),
-            description="Tier B (nginx L4) instances and B's internal LB address.",
+            description=gcp_description(
+                platform.chain,
+                Tier.NET,
+                "subnet-b",
+                "Tier B (nginx L4) instances and B's internal LB address.",
+            ),
         )
         gke_subnet = self._create_subnet(
             f"{name}-subnet-gke",
             vpc=vpc,
             platform=platform,
             cidr=str(net.gke_nodes_cidr),
-            description="GKE nodes (VPC-native) and Kong's internal LB address.",
+            description=gcp_description(
+                platform.chain,
+                Tier.NET,
+                "subnet-gke",
+                "GKE nodes (VPC-native) and Kong's internal LB address.",
+            ),
             secondary=[
                 gcp.compute.SubnetworkSecondaryIpRangeArgs(
                     range_name=self.pods_range_name, ip_cidr_range=str(net.gke_pods_cidr)
@@ -115,13 +128,15 @@ class Network(pulumi.ComponentResource):
             }
         )
 
-    def _create_vpc(self, name: str) -> gcp.compute.Network:
+    def _create_vpc(self, name: str, chain: str) -> gcp.compute.Network:
         return gcp.compute.Network(
             f"{name}-vpc",
             auto_create_subnetworks=False,
             # Regional routing: every tier lives in one region.
             routing_mode="REGIONAL",
-            description="hitless chain VPC: subnets for tiers A, B and GKE.",
+            description=gcp_description(
+                chain, Tier.NET, "vpc", "hitless chain VPC: subnets for tiers A, B and GKE."
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -154,7 +169,9 @@ class Network(pulumi.ComponentResource):
             f"{name}-router",
             network=vpc.id,
             region=platform.region,
-            description="Cloud Router of the chain's Cloud NAT.",
+            description=gcp_description(
+                platform.chain, Tier.NET, "router", "Cloud Router of the chain's Cloud NAT."
+            ),
             opts=pulumi.ResourceOptions(parent=vpc),
         )
         return gcp.compute.RouterNat(

@@ -335,3 +335,22 @@ class TestEveryProblemListed:
         message = error_of(change)
         line_for(message, "edge.client_max_body_mib")
         line_for(message, "kong.read_timeout_ms")
+
+
+class TestAutohealingCoversBoot:
+    """Autohealing that judges an instance before it booted recreates it, in a loop; the bound is
+    the pack's `mig_boot_seconds`, the same number the policy rule uses."""
+
+    def test_delay_below_boot(self) -> None:
+        values = hitless_values("dev")
+        values["relay"] = {"mig": {"autohealing_initial_delay_sec": 60, "max_surge_fixed": 1}}
+        with pytest.raises(StackConfigError) as caught:
+            load_stack_config(values, "dev")
+        line = next(
+            line
+            for line in str(caught.value).splitlines()
+            if "relay.mig.autohealing_initial_delay_sec" in line
+        )
+        assert "hitless:relay.mig.autohealing_initial_delay_sec = 60" in line
+        assert "still booting, in a loop (boot plus nginx start 120 s)" in line
+        assert "Fix: raise it to >= 120" in line

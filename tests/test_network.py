@@ -9,6 +9,7 @@ import pytest
 from components.config import StackConfig
 from components.network import TYPE, Network, NetworkArgs, pods_range_name, services_range_name
 from hitless.harness import Capture, CapturedResource
+from hitless_policy.identity import Tier, identity_of
 
 NETWORK = "gcp:compute/network:Network"
 SUBNET = "gcp:compute/subnetwork:Subnetwork"
@@ -135,3 +136,14 @@ class TestComponentShape:
 
         capture(run, stack=stack_name, preview=True)
         assert names == [f"{chain}-pods", f"{chain}-services"]
+
+
+class TestIdentity:
+    """The shared network resources say they belong to the chain's `net` tier, so the preview
+    and the policy pack attribute them, instead of listing them as strays."""
+
+    def test_described_with_identity(self, captured: Capture, stack_config: StackConfig) -> None:
+        for res in [*captured.of_type(NETWORK), *captured.of_type(SUBNET), one(captured, ROUTER)]:
+            found = identity_of(res.props)
+            assert found is not None, f"{res.urn}: no identity in {res.props.get('description')}"
+            assert (found.chain, found.tier) == (stack_config.platform.chain, Tier.NET), res.urn

@@ -166,7 +166,7 @@ class TestAutohealingConfigured:
         policy = mig.props["autoHealingPolicies"]
         assert policy["healthCheck"] == f"{check.name}-id", f"{mig.urn}: {policy}"
         assert policy["initialDelaySec"] == cfg.autohealing_initial_delay_sec, mig.urn
-        assert policy["initialDelaySec"] >= cfg.boot_seconds, mig.urn
+        assert policy["initialDelaySec"] >= stack_config.thresholds.mig_boot_seconds, mig.urn
         timing = cfg.autohealing_health_check
         assert check.props["checkIntervalSec"] == timing.check_interval_sec, check.urn
         assert check.props["timeoutSec"] == timing.timeout_sec, check.urn

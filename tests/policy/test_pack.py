@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import copy
 import inspect
+import re
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -107,6 +112,40 @@ class TestPackAssembly:
         assert parse_config(None) == PackConfig()
         with pytest.raises(ValueError, match="invalid hitless policy config"):
             parse_config({"profile": {"max_body_mib": -1}})
+
+
+class TestPackFolderStandsAlone:
+    """`pulumi policy publish` ships only policy/: its project file must let Pulumi build the
+    pack's own virtualenv, and everything the pack imports must come from that folder or from
+    its requirements."""
+
+    def test_project_file_and_requirements(self) -> None:
+        folder = Path(__file__).resolve().parents[2] / "policy"
+        project = yaml.safe_load((folder / "PulumiPolicy.yaml").read_text())
+        assert project["runtime"] == {"name": "python", "options": {"virtualenv": "venv"}}
+        assert re.fullmatch(r"\d+\.\d+\.\d+", project["version"])
+        requirements = (folder / "requirements.txt").read_text()
+        for package in ("pulumi-policy", "pulumi", "pydantic", "crossplane", "pyyaml"):
+            assert re.search(rf"^{package}[><=]", requirements, re.M), package
+
+    def test_pack_imports_only_its_folder_and_requirements(self) -> None:
+        folder = Path(__file__).resolve().parents[2] / "policy"
+        allowed = {"hitless_policy", "pulumi_policy", "pulumi", "pydantic", "crossplane", "yaml"}
+        for path in folder.rglob("*.py"):
+            if "venv" in path.parts:
+                continue
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                names = (
+                    [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom) and node.level == 0
+                    else []
+                )
+                for name in names:
+                    top = name.split(".")[0]
+                    assert top in allowed or top in sys.stdlib_module_names, f"{path}: {name}"
 
 
 class TestResourcePolicy:

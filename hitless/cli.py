@@ -96,7 +96,7 @@ def preview(
     """Run the program offline for a stack, write build/<stack>/ and judge it with the policy."""
     from components.config import StackConfigError
     from hitless.explain import explain, to_markdown
-    from hitless.program import StackFileError, run_stack
+    from hitless.program import StackFileError, judge_capture, run_stack
     from hitless.render import write_artifacts, write_json
     from hitless.report import exit_code, resource_table, verdict_table
     from hitless_policy.profile import PackConfig
@@ -117,23 +117,10 @@ def preview(
 
     # The pack runs after the artifacts are written: they help most when a rule fails.
     from hitless_policy.pack import pack_config_document
-    from hitless_policy.runner import ResourceInput, judge
 
     pack_config = PackConfig(profile=cfg.profile, thresholds=cfg.thresholds)
     write_json(out / "policy-pack-config.json", pack_config_document(pack_config))
-    verdicts = judge(
-        [
-            ResourceInput(
-                urn=res.urn,
-                type=res.type,
-                name=res.name,
-                props=res.props,
-                parent=res.parent or None,
-            )
-            for res in capture.resources
-        ],
-        pack_config,
-    )
+    verdicts = judge_capture(capture, pack_config)
     policy_json = out / "policy.json"
     write_json(policy_json, [verdict.to_json() for verdict in verdicts])
     console.print(verdict_table(verdicts, f"policy, stack {stack}"))

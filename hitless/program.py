@@ -19,6 +19,8 @@ import yaml
 
 from components.config import PROJECT, StackConfig, load_stack_config
 from hitless.harness import Capture, run_program
+from hitless_policy.profile import PackConfig
+from hitless_policy.runner import ResourceInput, Verdict, judge
 
 PROJECT_FILE = "Pulumi.yaml"
 """The file that marks a Pulumi project's root."""
@@ -110,3 +112,20 @@ def run_stack(stack: str, root: Path, *, preview: bool = True) -> Capture:
 
     with _inside(root):
         return run_program(run, project=PROJECT, stack=stack, config=values, preview=preview)
+
+
+def judge_capture(capture: Capture, config: PackConfig) -> list[Verdict]:
+    """Judge every captured resource with the policy pack's rule set (the engine's view)."""
+    return judge(
+        [
+            ResourceInput(
+                urn=res.urn,
+                type=res.type,
+                name=res.name,
+                props=res.props,
+                parent=res.parent or None,
+            )
+            for res in capture.resources
+        ],
+        config,
+    )

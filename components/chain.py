@@ -1,0 +1,174 @@
+"""The whole chain, composed from a validated stack config: A -> B -> C -> D with their LBs.
+
+Owns the wiring between the tier components (which address each tier forwards to, which
+provider the workloads use). Deliberately not here: reading or validating stack config
+(`components.config`), and exports (the program's `__main__.py`).
+
+Decisions:
+- Internal addresses of B's NLB and Kong's internal LB are reserved from plain config values, so
+  both nginx configs (and every timeout a policy reads) are known during a preview of a brand-new
+  stack.
+- Kong reaches the runtime through its ClusterIP Service (one Kong target, no Kong health check
+  that could eject it); the runtime's preStop covers endpoint propagation to kube-proxy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.config import StackConfig
+from components.edge_lb import EdgeLoadBalancer, EdgeLoadBalancerArgs
+from components.gke_cluster import GkeCluster, GkeClusterArgs
+from components.internal_lb import InternalLoadBalancer, InternalLoadBalancerArgs
+from components.kong import KongDataPlane, KongDataPlaneArgs
+from components.network import Network, NetworkArgs
+from components.nginx_conf import render_edge_conf, render_relay_conf
+from components.nginx_tier import NginxMigTier, NginxMigTierArgs
+from components.runtime import RuntimeService, RuntimeServiceArgs
+from hitless_policy.identity import Tier
+
+GOOGLE_HEALTH_CHECK_RANGES = ["35.191.0.0/16", "130.211.0.0/22"]
+"""Source ranges of Google's health checkers (and GFE proxies) for GCE backends."""
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The components of one chain, for exports and for stacks that build on it."""
+
+    network: Network
+    """VPC, subnets and NAT."""
+    cluster: GkeCluster
+    """The GKE cluster carrying C and D."""
+    kong: KongDataPlane
+    """Tier C."""
+    runtime: RuntimeService
+    """Tier D."""
+    relay: NginxMigTier
+    """Tier B's instance group."""
+    relay_lb: InternalLoadBalancer
+    """Tier B's internal passthrough NLB."""
+    edge: NginxMigTier
+    """Tier A's instance group."""
+    edge_lb: EdgeLoadBalancer
+    """Tier A's external Application LB."""
+
+
+def compose_chain(cfg: StackConfig) -> Chain:
+    """Build the four tiers, their load balancers, the network and the cluster from `cfg`.
+
+    `cfg` is a validated `StackConfig` (see `components.config.load_stack_config`); child names
+    derive from the chain's name, so two chains in one stack do not collide.
+    """
+    platform, chain = cfg.platform, cfg.platform.chain
+    net = platform.network
+
+    network = Network(chain, NetworkArgs(platform=platform))
+
+    cluster = GkeCluster(
+        f"{chain}-gke",
+        GkeClusterArgs(
+            config=cfg.cluster,
+            platform=platform,
+            network=network.network_self_link,
+            subnetwork=network.gke_subnet_self_link,
+            pods_range_name=network.pods_range_name,
+            services_range_name=network.services_range_name,
+        ),
+    )
+    on_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
+
+    kong = KongDataPlane(
+        f"{chain}-kong",
+        KongDataPlaneArgs(
+            config=cfg.kong,
+            platform=platform,
+            cluster=cfg.cluster,
+            runtime_host=f"{cfg.runtime.name}.{cfg.runtime.namespace}.svc.cluster.local",
+            runtime_port=cfg.runtime.port,
+            runtime_scheme=cfg.runtime.scheme,
+        ),
+        opts=on_cluster,
+    )
+    runtime = RuntimeService(
+        f"{chain}-rt",
+        RuntimeServiceArgs(
+            config=cfg.runtime,
+            platform=platform,
+            cluster=cfg.cluster,
+            kong_namespace=cfg.kong.namespace,
+            kong_pod_labels=kong.pod_labels,
+        ),
+        opts=on_cluster,
+    )
+
+    relay = NginxMigTier(
+        f"{chain}-b",
+        NginxMigTierArgs(
+            tier=Tier.B,
+            platform=platform,
+            mig=cfg.relay.mig,
+            nginx_conf=render_relay_conf(
+                cfg.relay,
+                str(net.kong_ilb_address),
+                cfg.kong.service_port,
+                cfg.relay.mig.health_port,
+            ),
+            network=network.network_self_link,
+            subnetwork=network.b_subnet_self_link,
+            listen_port=cfg.relay.listen_port,
+            firewall_sources=[str(net.a_cidr)],
+            health_check_sources=GOOGLE_HEALTH_CHECK_RANGES,
+            stream_module=True,
+        ),
+    )
+    relay_lb = InternalLoadBalancer(
+        f"{chain}-b-ilb",
+        InternalLoadBalancerArgs(
+            relay=cfg.relay,
+            platform=platform,
+            instance_group=relay.instance_group,
+            network=network.network_self_link,
+            subnetwork=network.b_subnet_self_link,
+            health_port=cfg.relay.mig.health_port,
+        ),
+    )
+
+    edge = NginxMigTier(
+        f"{chain}-a",
+        NginxMigTierArgs(
+            tier=Tier.A,
+            platform=platform,
+            mig=cfg.edge.mig,
+            nginx_conf=render_edge_conf(
+                cfg.edge, str(net.b_ilb_address), cfg.relay.listen_port, cfg.edge.mig.health_port
+            ),
+            network=network.network_self_link,
+            subnetwork=network.a_subnet_self_link,
+            listen_port=cfg.edge.listen_port,
+            firewall_sources=[str(cidr) for cidr in cfg.edge.source_ranges],
+            health_check_sources=GOOGLE_HEALTH_CHECK_RANGES,
+            stream_module=False,
+        ),
+    )
+    edge_lb = EdgeLoadBalancer(
+        f"{chain}-a-lb",
+        EdgeLoadBalancerArgs(
+            edge=cfg.edge,
+            platform=platform,
+            instance_group=edge.instance_group,
+            health_port=cfg.edge.mig.health_port,
+        ),
+    )
+
+    return Chain(
+        network=network,
+        cluster=cluster,
+        kong=kong,
+        runtime=runtime,
+        relay=relay,
+        relay_lb=relay_lb,
+        edge=edge,
+        edge_lb=edge_lb,
+    )

@@ -262,8 +262,8 @@ class EdgeConfig(_Model):
     upstream_keepalive_time_seconds: Seconds = Field(
         default=60,
         description=(
-            "Lifetime of a pooled connection to B (nginx keepalive_time); recycles connections "
-            "well within B's drain."
+            "Lifetime of a pooled connection to B (nginx keepalive_time); with the idle timeout "
+            "and B's longest request it must fit in B's drain."
         ),
     )
     worker_shutdown_timeout_seconds: Seconds = Field(
@@ -923,16 +923,22 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
         )
 
     # chain-pooled-connections-recycled
-    recycle = budget.max_pool_keepalive_time_seconds(
-        cfg.relay.connection_draining_timeout_sec, t.pool_recycle_fraction
+    span = budget.pooled_connection_span_seconds(
+        cfg.edge.upstream_keepalive_time_seconds,
+        cfg.edge.upstream_keepalive_timeout_seconds,
+        longest.b,
     )
+    b_drain = cfg.relay.connection_draining_timeout_sec
     need(
-        cfg.edge.upstream_keepalive_time_seconds <= recycle,
+        span <= b_drain,
         "edge.upstream_keepalive_time_seconds",
         cfg.edge.upstream_keepalive_time_seconds,
-        f"a pooled connection may outlive B's drain ({cfg.relay.connection_draining_timeout_sec} s)"
-        " and be cut mid-request when the B instance is deleted",
-        f"lower it to <= {recycle:g}",
+        f"a pooled A->B connection may still carry a request {span:.1f} s after B starts draining "
+        f"(keepalive_time {cfg.edge.upstream_keepalive_time_seconds} + keepalive_timeout "
+        f"{cfg.edge.upstream_keepalive_timeout_seconds} + B's longest request {longest.b:.1f}), "
+        f"longer than B's drain ({b_drain} s), so the B instance is deleted mid-request",
+        f"lower it to <= {math.floor(b_drain - span + cfg.edge.upstream_keepalive_time_seconds)} "
+        f"or raise {PROJECT}:relay.connection_draining_timeout_sec to >= {_at_least(span)}",
     )
 
     # chain-retries-safe

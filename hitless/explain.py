@@ -264,6 +264,7 @@ def _timeouts(cfg: StackConfig) -> tuple[Bound, ...]:
 def _keepalives(cfg: StackConfig) -> tuple[Bound, ...]:
     edge, relay, kong, rt, t = cfg.edge, cfg.relay, cfg.kong, cfg.runtime, cfg.thresholds
     downstream_idle = min(relay.proxy_timeout_seconds, kong.client_keepalive_timeout_seconds)
+    longest = cfg.longest_requests()
     return (
         Bound(
             "edge.keepalive_timeout_seconds",
@@ -284,14 +285,16 @@ def _keepalives(cfg: StackConfig) -> tuple[Bound, ...]:
         ),
         Bound(
             "edge.upstream_keepalive_time_seconds",
-            "A -> B: pooled connection lifetime (keepalive_time)",
-            edge.upstream_keepalive_time_seconds,
-            "<=",
-            budget.max_pool_keepalive_time_seconds(
-                relay.connection_draining_timeout_sec, t.pool_recycle_fraction
+            "A -> B: pooled connection span after B starts draining",
+            budget.pooled_connection_span_seconds(
+                edge.upstream_keepalive_time_seconds,
+                edge.upstream_keepalive_timeout_seconds,
+                longest.b,
             ),
-            f"B drain {relay.connection_draining_timeout_sec} x pool_recycle_fraction "
-            f"{t.pool_recycle_fraction:g}",
+            "<=",
+            relay.connection_draining_timeout_sec,
+            f"B drain (keepalive_time {edge.upstream_keepalive_time_seconds} + keepalive_timeout "
+            f"{edge.upstream_keepalive_timeout_seconds} + B's longest request {longest.b:.1f})",
         ),
         Bound(
             "kong.upstream_keepalive_idle_timeout_seconds",

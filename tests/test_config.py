@@ -354,3 +354,25 @@ class TestAutohealingCoversBoot:
         assert "hitless:relay.mig.autohealing_initial_delay_sec = 60" in line
         assert "still booting, in a loop (boot plus nginx start 120 s)" in line
         assert "Fix: raise it to >= 120" in line
+
+
+class TestPooledConnectionsFitInRelayDrain:
+    """A pooled A->B connection can carry a request keepalive_time + keepalive_timeout + B's
+    longest request after B starts draining; a longer span cuts it when B is deleted."""
+
+    def test_span_longer_than_drain(self) -> None:
+        values = hitless_values("dev")
+        values["edge"] = {**values["edge"], "upstream_keepalive_time_seconds": 90}
+        with pytest.raises(StackConfigError) as caught:
+            load_stack_config(values, "dev")
+        line = next(
+            line
+            for line in str(caught.value).splitlines()
+            if "edge.upstream_keepalive_time_seconds" in line
+        )
+        assert "hitless:edge.upstream_keepalive_time_seconds = 90" in line
+        assert "170.8 s after B starts draining" in line
+        assert "longer than B's drain (150 s)" in line
+        assert (
+            "Fix: lower it to <= 69 or raise hitless:relay.connection_draining_timeout_sec" in line
+        )

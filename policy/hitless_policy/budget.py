@@ -219,6 +219,14 @@ def min_a_proxy_read_timeout_seconds(kong_worst_case: float) -> float:
     return kong_worst_case
 
 
-def max_pool_keepalive_time_seconds(b_drain_seconds: float, fraction: float) -> float:
-    """Longest `keepalive_time` for A's pooled connections through B, given B's drain."""
-    return b_drain_seconds * fraction
+def pooled_connection_span_seconds(
+    keepalive_time: float, keepalive_timeout: float, longest_b: float
+) -> float:
+    """How long after B starts draining one of A's pooled connections through B may carry bytes.
+
+    nginx checks an upstream connection's `keepalive_time` only when the connection returns to
+    the pool: one returned just short of it may idle `keepalive_timeout` more, be picked for a new
+    request, and then carry B's longest request. B's drain must outlast this span, or the B
+    instance is deleted under a request (chain-pooled-connections-recycled).
+    """
+    return keepalive_time + keepalive_timeout + longest_b

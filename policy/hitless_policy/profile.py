@@ -139,15 +139,6 @@ class Thresholds(BaseModel):
             "unhealthy (interval x unhealthy threshold + timeout); meanwhile requests fail."
         ),
     )
-    pool_recycle_fraction: float = Field(
-        default=0.5,
-        gt=0,
-        le=1,
-        description=(
-            "A's pooled upstream connections must be recycled (keepalive_time) within this "
-            "fraction of B's drain, so none is still pinned to a B instance being deleted."
-        ),
-    )
 
 
 class PackConfig(BaseModel):

@@ -258,7 +258,8 @@ def resources() -> dict[str, tuple[str, dict[str, Any]]]:
             {
                 "description": _desc("b", "backend"),
                 "loadBalancingScheme": "INTERNAL",
-                "connectionDrainingTimeoutSec": 120,
+                # covers a pooled A->B connection: keepalive_time 60 + idle 30 + B's longest 30.8
+                "connectionDrainingTimeoutSec": 150,
                 "backends": [{"group": "ig-b", "balancingMode": "CONNECTION"}],
                 "healthChecks": ["projects/p/regions/r/healthChecks/hc-b"],
             },

@@ -112,8 +112,11 @@ CASES = [
     Case(
         "chain-pooled-connections-recycled",
         "a-template",
-        lambda r: _conf(r, "a-template", "keepalive_time 60s", "keepalive_time 1h"),
-        "upstream keepalive_time 3600 s > 0.5 x B's drain 120 s = 60 s",
+        # 100 s alone fits in B's 150 s drain; with 30 s idle in the pool and B's longest
+        # request it does not.
+        lambda r: _conf(r, "a-template", "keepalive_time 60s", "keepalive_time 100s"),
+        "may carry a request 160.8 s after B starts draining (keepalive_time 100 + "
+        "keepalive_timeout 30 + B's longest request 30.8) > B's drain 150 s",
     ),
     Case(
         "chain-retries-safe",

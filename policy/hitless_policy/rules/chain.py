@@ -504,7 +504,6 @@ def _kong_drain(judge: Judge, settings: KongSettings, bound: float) -> None:
 def pooled_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """chain-pooled-connections-recycled."""
     judge = Judge("chain-pooled-connections-recycled")
-    fraction = config.thresholds.pool_recycle_fraction
     for view in chain_views(facts).values():
         a, a_why = _a_side(view)
         lbs, lb_why = _lb(view.lb_b, "B")
@@ -517,20 +516,26 @@ def pooled_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 _skip(judge, view, "A->B", _refs(a) + [lb.ref for lb in lbs], a_why + lb_why)
             continue
         drain = min(sure(lb.draining_sec) for lb in known)
-        limit = budget.max_pool_keepalive_time_seconds(drain, fraction)
+        longest_b = view.longest(config.profile).b
         for conf in a:
             pools = [u for p in conf.proxies if (u := conf.upstream_of(p)) is not None]
             lifetime = max((u.keepalive_time_seconds for u in pools), default=3600.0)
-            if lifetime > limit:
+            idle = max((u.keepalive_timeout_seconds for u in pools), default=60.0)
+            span = budget.pooled_connection_span_seconds(lifetime, idle, longest_b)
+            if span > drain:
                 judge.fail(
                     conf.ref,
-                    f"upstream keepalive_time {num(lifetime)} s > {fraction:g} x B's drain "
-                    f"{num(drain)} s = {num(limit)} s: a pooled connection can outlive a "
-                    "draining B instance and be cut mid-request. Fix: set keepalive_time "
-                    f"{num(limit)}s (or less) in the upstream block",
+                    f"a pooled A->B connection may carry a request {num(span)} s after B starts "
+                    f"draining (keepalive_time {num(lifetime)} + keepalive_timeout {num(idle)} + "
+                    f"B's longest request {num(longest_b)}) > B's drain {num(drain)} s: the B "
+                    "instance is deleted mid-request. Fix: lower keepalive_time in the upstream "
+                    f"block to <= {num(max(0.0, drain - idle - longest_b))}s, or raise B's "
+                    f"connectionDrainingTimeoutSec to >= {up(span)}",
                 )
             else:
-                judge.ok(conf.ref, f"upstream keepalive_time {num(lifetime)} s <= {num(limit)} s")
+                judge.ok(
+                    conf.ref, f"pooled connection span {num(span)} s <= B drain {num(drain)} s"
+                )
     return judge.findings
 
 

@@ -514,6 +514,16 @@ class ProbeConfig(_Model):
         default=1, description="Consecutive successes that pass it (1 for liveness/startup)."
     )
 
+    def timing(self) -> budget.ProbeTiming:
+        """The probe's timing, as the budget formulas take it."""
+        return budget.ProbeTiming(
+            initial_delay_seconds=self.initial_delay_seconds,
+            period_seconds=self.period_seconds,
+            timeout_seconds=self.timeout_seconds,
+            success_threshold=self.success_threshold,
+            failure_threshold=self.failure_threshold,
+        )
+
 
 class AutoscalingConfig(_Model):
     """HorizontalPodAutoscaler bounds."""
@@ -969,13 +979,14 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
         " so the runtime is killed before it can drain anything",
         f"lower it or raise {PROJECT}:runtime.termination_grace_seconds",
     )
+    rt_prestop = budget.runtime_prestop_bound_seconds(p)
     need(
-        rt.prestop_seconds >= p.endpoint_propagation_seconds,
+        rt.prestop_seconds >= rt_prestop,
         "runtime.prestop_seconds",
         rt.prestop_seconds,
         f"the runtime stops accepting before Kong's nodes stop sending it connections "
-        f"(propagation {p.endpoint_propagation_seconds:g} s) -> connection refused, 502",
-        f"raise it to >= {p.endpoint_propagation_seconds:g}",
+        f"(propagation {rt_prestop:g} s) -> connection refused, 502",
+        f"raise it to >= {_at_least(rt_prestop)}",
     )
     rt_grace = budget.required_grace_seconds(rt.prestop_seconds, longest.d, margin)
     need(
@@ -987,13 +998,14 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
         f"raise it to >= {_at_least(rt_grace)}",
     )
     kong = cfg.kong
+    kong_wait = budget.kong_quit_wait_bound_seconds(p)
     need(
-        kong.quit_wait_seconds >= p.lb_propagation_seconds,
+        kong.quit_wait_seconds >= kong_wait,
         "kong.quit_wait_seconds",
         kong.quit_wait_seconds,
-        f"Kong stops accepting before the internal LB stops sending it connections "
-        f"(propagation {p.lb_propagation_seconds:g} s)",
-        f"raise it to >= {p.lb_propagation_seconds:g}",
+        f"Kong stops accepting before the internal LB and kube-proxy stop sending it connections "
+        f"(propagation {kong_wait:g} s)",
+        f"raise it to >= {_at_least(kong_wait)}",
     )
     kong_grace = budget.required_grace_seconds(
         kong.quit_wait_seconds, kong.quit_timeout_seconds, margin
@@ -1016,6 +1028,45 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
             probe.period_seconds,
             "a pod that stopped serving keeps receiving traffic for several periods",
             f"lower it to <= {t.max_probe_period_seconds}",
+        )
+    need(
+        not (rt.liveness_path == rt.health_path and rt.liveness == rt.readiness),
+        "runtime.liveness",
+        rt.liveness.model_dump(),
+        "liveness is identical to readiness, so a slow pod is restarted instead of taken out of "
+        "rotation",
+        f"give liveness its own path ({PROJECT}:runtime.liveness_path) or a higher "
+        "failure_threshold",
+    )
+    deadline = budget.required_progress_deadline_seconds(
+        rt.readiness.timing(),
+        rt.startup.timing(),
+        rt.min_ready_seconds,
+        t.pod_start_seconds,
+        margin,
+    )
+    need(
+        rt.progress_deadline_seconds >= deadline,
+        "runtime.progress_deadline_seconds",
+        rt.progress_deadline_seconds,
+        f"the rollout is reported failed while a new pod may still be starting (worst time to "
+        f"Available + margin {margin:g} = {deadline:.1f} s)",
+        f"raise it to >= {_at_least(deadline)}",
+    )
+    for key, check in (
+        ("edge.mig.lb_health_check", cfg.edge.mig.lb_health_check),
+        ("relay.mig.lb_health_check", cfg.relay.mig.lb_health_check),
+    ):
+        unhealthy = budget.lb_time_to_unhealthy(
+            check.check_interval_sec, check.timeout_sec, check.unhealthy_threshold
+        )
+        need(
+            unhealthy <= t.max_lb_time_to_unhealthy_seconds,
+            key,
+            check.model_dump(),
+            f"a dead backend stays in rotation {unhealthy:g} s (interval x unhealthy_threshold + "
+            f"timeout) > {t.max_lb_time_to_unhealthy_seconds:g} s, failing requests meanwhile",
+            "lower check_interval_sec or unhealthy_threshold",
         )
     for key, scaling, replicas in (
         ("runtime.autoscaling.min_replicas", rt.autoscaling, rt.replicas),

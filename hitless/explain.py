@@ -158,8 +158,8 @@ def _drains(cfg: StackConfig) -> tuple[Bound, ...]:
             "C: kong quit --wait (keeps serving)",
             kong.quit_wait_seconds,
             ">=",
-            p.lb_propagation_seconds,
-            "profile.lb_propagation_seconds",
+            budget.kong_quit_wait_bound_seconds(p),
+            "max(profile.lb_propagation_seconds, profile.endpoint_propagation_seconds)",
         )
     )
     out.append(
@@ -181,7 +181,7 @@ def _drains(cfg: StackConfig) -> tuple[Bound, ...]:
             "D: RT preStop sleep",
             rt.prestop_seconds,
             ">=",
-            p.endpoint_propagation_seconds,
+            budget.runtime_prestop_bound_seconds(p),
             "profile.endpoint_propagation_seconds",
         )
     )

@@ -10,13 +10,14 @@ case must fail exactly the rule ids its family owns, and the checked-in stacks n
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from components.chain import compose_chain
-from components.config import StackConfig
+from components.config import StackConfig, StackConfigError, load_stack_config
 from hitless.harness import Capture
 from hitless.program import judge_capture
 from hitless_policy.profile import PackConfig
@@ -95,6 +96,22 @@ WRONG: list[tuple[str, object, set[str]]] = [
     # Kong drain: `kong quit --wait` shorter than the LB's propagation
     ("kong.quit_wait_seconds", 5, {"deployment-prestop-covers-propagation"}),
 ]
+
+
+class TestConfigModelRefusesTheSame:
+    """The config model and the pack use the same bounds: every wrong value the pack catches is
+    refused first by `load_stack_config`, with its stack key, before any resource exists."""
+
+    @pytest.mark.parametrize(("path", "value", "expected"), WRONG, ids=[w[0] for w in WRONG])
+    def test_refused_with_key(self, path: str, value: object, expected: set[str]) -> None:
+        values: dict[str, Any] = copy.deepcopy(hitless_values("dev"))
+        section, *keys = path.split(".")
+        node = values.setdefault(section, {})
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+        with pytest.raises(StackConfigError, match=re.escape(f"hitless:{path}")):
+            load_stack_config(values, "dev")
 
 
 class TestCheckedInStacksAreClean:

@@ -230,3 +230,30 @@ def pooled_connection_span_seconds(
     instance is deleted under a request (chain-pooled-connections-recycled).
     """
     return keepalive_time + keepalive_timeout + longest_b
+
+
+def kong_quit_wait_bound_seconds(profile: TrafficProfile) -> float:
+    """Shortest `kong quit --wait`.
+
+    Kong keeps accepting until both the internal LB (health checks of its nodes) and kube-proxy
+    stopped sending it new connections.
+    """
+    return max(profile.lb_propagation_seconds, profile.endpoint_propagation_seconds)
+
+
+def runtime_prestop_bound_seconds(profile: TrafficProfile) -> float:
+    """Shortest runtime preStop: Kong's nodes (kube-proxy) must stop sending it connections."""
+    return profile.endpoint_propagation_seconds
+
+
+def required_progress_deadline_seconds(
+    readiness: ProbeTiming,
+    startup: ProbeTiming | None,
+    min_ready_seconds: int,
+    scheduling_seconds: float,
+    margin: float,
+) -> float:
+    """Shortest `progressDeadlineSeconds`: one new pod's worst time to Available, plus margin."""
+    return (
+        worst_time_to_available(readiness, startup, min_ready_seconds, scheduling_seconds) + margin
+    )

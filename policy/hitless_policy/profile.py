@@ -73,7 +73,10 @@ class Thresholds(BaseModel):
         default=15,
         ge=0,
         le=600,
-        description="Safety margin added to every drain window and every outer timeout.",
+        description=(
+            "Safety margin added to pod grace periods (after preStop and the longest request) "
+            "and to the progress deadline; timeout and drain orderings are strict bounds."
+        ),
     )
     max_probe_period_seconds: int = Field(
         default=10,

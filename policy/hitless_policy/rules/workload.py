@@ -189,13 +189,13 @@ def prestop_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             judge.cannot(dep.ref, [hook])
             continue
         if dep.is_kong:
-            bound = max(profile.lb_propagation_seconds, profile.endpoint_propagation_seconds)
+            bound = budget.kong_quit_wait_bound_seconds(profile)
             why = (
                 f"the internal LB and kube-proxy stop sending Kong connections (lag {num(bound)} s)"
             )
             fix = f"use preStop exec ['kong', 'quit', '--wait={num(bound)}', '--timeout=<drain>']"
         else:
-            bound = profile.endpoint_propagation_seconds
+            bound = budget.runtime_prestop_bound_seconds(profile)
             why = f"Kong and kube-proxy stop sending it connections (lag {num(bound)} s)"
             fix = f"add lifecycle.preStop.sleep.seconds: {num(bound)}"
         name = f"container '{container.name}'" if container else "the pod"
@@ -330,7 +330,9 @@ def progress_deadline_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         worst = budget.worst_time_to_available(
             readiness, start, min_ready, config.thresholds.pod_start_seconds
         )
-        need = worst + margin
+        need = budget.required_progress_deadline_seconds(
+            readiness, start, min_ready, config.thresholds.pod_start_seconds, margin
+        )
         deadline = sure(dep.progress_deadline_seconds)
         if deadline < need:
             judge.fail(

@@ -1,6 +1,7 @@
-"""The `hitless` command: offline preview, checks of existing configs, the budget, the docs.
+"""The `hitless` command: offline preview, checks, the budget, a simulated rollout, the docs.
 
-Exit codes: 0 clean, 1 a mandatory rule fails, 2 bad input (stack file, config, unreadable file).
+Exit codes: 0 clean, 1 a mandatory rule fails (or a simulated request fails), 2 bad input
+(stack file, config, unreadable file).
 Heavy modules (Pulumi, pydantic models, the policy pack) are imported inside the commands, so
 `hitless --help` starts fast.
 """
@@ -169,6 +170,56 @@ def explain_command(stack: StackOption = "dev", root: RootOption = None) -> None
     console = _console()
     for table in budget_tables(expl):
         console.print(table)
+
+
+class RollingTier(StrEnum):
+    """The tier `hitless simulate` rolls."""
+
+    a = "a"
+    b = "b"
+    c = "c"
+    d = "d"
+
+
+@app.command()
+def simulate(
+    *,
+    stack: StackOption = "dev",
+    tier: Annotated[
+        RollingTier,
+        typer.Option(
+            "--tier",
+            "-t",
+            help="Tier to roll: a (A's MIG), b (B's MIG), c (Kong Deployment), d (RT Deployment).",
+        ),
+    ] = RollingTier.d,
+    rate: Annotated[
+        float, typer.Option(min=0.001, help="Requests per second reaching the tier.")
+    ] = 20.0,
+    upload_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of requests that are uploads.")
+    ] = 0.05,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same run.")] = 1,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Tables or JSON (every request).")
+    ] = OutputFormat.table,
+    root: RootOption = None,
+) -> None:
+    """Replay one rolling upgrade of a tier under load; exit 1 when any request fails."""
+    from hitless.simulate import simulate as run_simulation
+    from hitless.simulate import tables
+
+    cfg = _config(stack, _root(root))
+    sim = run_simulation(
+        cfg, tier.value, stack=stack, rate=rate, upload_share=upload_share, seed=seed
+    )
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(sim.to_json(), indent=2))
+    else:
+        console = _console()
+        for table in tables(sim):
+            console.print(table)
+    raise typer.Exit(1 if sim.failed else 0)
 
 
 DOCS_STACK = "dev"

@@ -26,7 +26,7 @@ from components.kong import KongDataPlane, KongDataPlaneArgs
 from components.network import Network, NetworkArgs
 from components.nginx_conf import render_edge_conf, render_relay_conf
 from components.nginx_tier import NginxMigTier, NginxMigTierArgs
-from components.runtime import RuntimeService, RuntimeServiceArgs
+from components.runtime import RuntimeService, RuntimeServiceArgs, service_host
 from hitless_policy.identity import Tier
 
 GOOGLE_HEALTH_CHECK_RANGES = ["35.191.0.0/16", "130.211.0.0/22"]
@@ -85,9 +85,10 @@ def compose_chain(cfg: StackConfig) -> Chain:
             config=cfg.kong,
             platform=platform,
             cluster=cfg.cluster,
-            runtime_host=f"{cfg.runtime.name}.{cfg.runtime.namespace}.svc.cluster.local",
+            runtime_host=service_host(cfg.runtime),
             runtime_port=cfg.runtime.port,
             runtime_scheme=cfg.runtime.scheme,
+            subnetwork=network.gke_subnet_self_link,
         ),
         opts=on_cluster,
     )

@@ -11,8 +11,9 @@ while the internal LB stops sending it new connections, then lets in-flight requ
 to T seconds. Every timeout the chain rules judge is an env var of the proxy container.
 
 Deliberately not managed here: the Kong control plane, its cluster certificate Secret (hybrid:
-`cluster_cert_secret` must exist), the Admin API (off on the data plane), plugins, and the
-reserved internal address itself (the network tier reserves it; this Service only claims it).
+`cluster_cert_secret` must exist), the Admin API (off on the data plane), plugins.
+The internal address B's nginx.conf embeds is reserved here, from the plain config value, in
+the GKE subnet, so no node or other LB can take it before the Service claims it.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ import hashlib
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_gcp as gcp
 import pulumi_kong
 
 from components import k8s_common as kc
 from components.config import ClusterConfig, KongConfig, KongHybridConfig, PlatformConfig
 from components.kong_entities import KongEntities, build_entities
-from hitless_policy.identity import Tier
+from hitless_policy.identity import Tier, gcp_description, gcp_labels
 
 TYPE = "hitless:gke:KongDataPlane"
 """Type token of the component."""
@@ -77,6 +79,8 @@ class KongDataPlaneArgs:
     """Port of the runtime's Service."""
     runtime_scheme: str
     """Protocol the runtime speaks (`HTTP`/`HTTPS`)."""
+    subnetwork: pulumi.Input[str]
+    """Self link of the GKE subnet, where Kong's internal LB address is reserved."""
 
 
 def pod_labels(platform: PlatformConfig) -> dict[str, str]:
@@ -337,6 +341,24 @@ class KongDataPlane(pulumi.ComponentResource):
         model = entities(args)
         declarative = model.to_yaml() if args.config.hybrid is None else None
 
+        address = gcp.compute.Address(
+            f"{name}-address",
+            address_type="INTERNAL",
+            address=str(args.platform.network.kong_ilb_address),
+            subnetwork=args.subnetwork,
+            region=args.platform.region,
+            description=gcp_description(
+                args.platform.chain,
+                Tier.C,
+                "address",
+                "Kong's internal LB address; B's nginx.conf proxies to it.",
+            ),
+            labels={
+                **args.platform.labels,
+                **gcp_labels(args.platform.chain, Tier.C, "address"),
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         ns = kc.create(f"{name}-namespace", namespace_manifest(args), self._child())
         in_ns = self._child(ns)
         if declarative is not None:
@@ -344,11 +366,15 @@ class KongDataPlane(pulumi.ComponentResource):
         else:
             self._create_hybrid_entities(name, model, args)
         kc.create(f"{name}-deployment", deployment_manifest(args, declarative), in_ns)
-        kc.create(f"{name}-service", service_manifest(args), in_ns)
+        kc.create(
+            f"{name}-service",
+            service_manifest(args),
+            pulumi.ResourceOptions(parent=self, depends_on=[ns, address]),
+        )
         kc.create(f"{name}-pdb", pdb_manifest(args), in_ns)
         kc.create(f"{name}-hpa", hpa_manifest(args), in_ns)
 
-        self.service_address = pulumi.Output.from_input(str(args.platform.network.kong_ilb_address))
+        self.service_address = address.address
         self.service_port = pulumi.Output.from_input(args.config.service_port)
         self.namespace = pulumi.Output.from_input(args.config.namespace)
         self.register_outputs(

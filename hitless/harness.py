@@ -60,6 +60,8 @@ class CapturedResource:
     """For components: the values passed to `register_outputs`."""
     ignore_changes: list[str] = field(default_factory=list)
     """Property paths the resource's `ignore_changes` option names."""
+    dependencies: list[str] = field(default_factory=list)
+    """URNs the resource depends on (`depends_on` and inputs from other resources)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -72,6 +74,7 @@ class CapturedResource:
             "props": self.props,
             "outputs": self.outputs,
             "ignore_changes": self.ignore_changes,
+            "dependencies": self.dependencies,
         }
 
 
@@ -114,6 +117,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
                     custom=bool(request.custom),
                     props=props,
                     ignore_changes=list(request.ignoreChanges),
+                    dependencies=list(request.dependencies),
                 )
         return response
 

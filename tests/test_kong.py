@@ -24,6 +24,7 @@ from components.kong_entities import build_entities
 from components.runtime import service_host
 from hitless.harness import Capture, CapturedResource
 from hitless_policy import identity
+from hitless_policy.identity import Tier
 from tests.conftest import stack_values
 
 Runner = Callable[..., Capture]
@@ -34,6 +35,7 @@ CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 NAMESPACE = "kubernetes:core/v1:Namespace"
+ADDRESS = "gcp:compute/address:Address"
 KONG_TYPES = ("kong:index/service:Service", "kong:index/route:Route")
 KONG_UPSTREAM = "kong:index/upstream:Upstream"
 KONG_TARGET = "kong:index/target:Target"
@@ -46,6 +48,9 @@ HYBRID = KongHybridConfig(
 )
 
 
+GKE_SUBNET = "projects/p/regions/europe-west1/subnetworks/gke"
+
+
 def kong_args(cfg: StackConfig) -> KongDataPlaneArgs:
     return KongDataPlaneArgs(
         config=cfg.kong,
@@ -54,6 +59,7 @@ def kong_args(cfg: StackConfig) -> KongDataPlaneArgs:
         runtime_host=service_host(cfg.runtime),
         runtime_port=cfg.runtime.port,
         runtime_scheme=cfg.runtime.scheme,
+        subnetwork=GKE_SUBNET,
     )
 
 
@@ -317,6 +323,27 @@ class TestInternalLoadBalancer:
                 "protocol": "TCP",
             }
         ], svc.urn
+
+
+class TestReservedAddress:
+    """B's nginx.conf embeds Kong's internal address: it must be reserved in the GKE subnet before
+    the Service claims it, or a node or another LB could take it and B would send to the wrong
+    place while the Service stays pending."""
+
+    def test_reserved_and_claimed(self, dev: Capture, dev_config: StackConfig) -> None:
+        address = one(dev, ADDRESS)
+        svc = one(dev, SERVICE)
+        net = dev_config.platform.network
+        assert address.props["address"] == str(net.kong_ilb_address), address.urn
+        assert address.props["addressType"] == "INTERNAL", address.urn
+        assert address.props["subnetwork"] == GKE_SUBNET, address.urn
+        assert address.props["region"] == dev_config.platform.region, address.urn
+        found = identity.identity_of(address.props)
+        assert found is not None, address.urn
+        assert found.tier is Tier.C, address.urn
+        assert address.parent == one(dev, TYPE).urn, address.urn
+        assert address.urn in svc.dependencies, f"{svc.urn} does not wait for {address.urn}"
+        assert svc.props["spec"]["loadBalancerIP"] == address.props["address"], svc.urn
 
 
 class TestPdbAndHpa:

@@ -51,6 +51,7 @@ def chain_program(cfg: StackConfig) -> Callable[[], None]:
                 runtime_host=service_host(cfg.runtime),
                 runtime_port=cfg.runtime.port,
                 runtime_scheme=cfg.runtime.scheme,
+                subnetwork="projects/p/regions/europe-west1/subnetworks/gke",
             ),
             opts=on_gke,
         )

@@ -73,6 +73,27 @@ class TestWithNginxAndKong:
         assert timeouts[f"{a}:NginxConf/tier-a"] == "pass"
 
 
+class TestAbsentSideNotPassedSilently:
+    """A's pooled connections must idle out before B *and* Kong close them: with only A and B
+    given, the A->B comparison is judged and the A->C one is listed as not judged."""
+
+    def test_kong_missing(self, tmp_path: Path) -> None:
+        a, b = tmp_path / "a.conf", tmp_path / "b.conf"
+        a.write_text(A_CONF)
+        b.write_text(B_CONF)
+        verdicts = run_check([], a, b, None)
+        keep = [
+            (v.status, v.message)
+            for v in verdicts
+            if v.rule == "chain-keepalive-timeouts-ordered" and v.resource.startswith(str(a))
+        ]
+        assert any(status == "pass" and "< B proxy_timeout" in msg for status, msg in keep), keep
+        assert any(
+            status == "not-judged" and "A->C keepalive: tier C (Kong Deployment) is missing" in msg
+            for status, msg in keep
+        ), keep
+
+
 class TestConfigFile:
     """--config takes the engine's per-policy document (or a bare profile/thresholds mapping)."""
 

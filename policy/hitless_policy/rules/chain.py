@@ -269,6 +269,13 @@ def keepalive_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                         conf.ref,
                         f"upstream keepalive_timeout {num(idle)} s < {label} {num(closes)} s",
                     )
+            # A side that is absent was not compared: say so instead of passing it silently.
+            if not b:
+                _skip(judge, view, "A->B keepalive", _refs(a), b_why)
+            if not view.kong:
+                _skip(
+                    judge, view, "A->C keepalive", _refs(a), ["tier C (Kong Deployment) is missing"]
+                )
         elif kong_unknown:
             for ref, marker in kong_unknown:
                 judge.cannot(ref, [marker])

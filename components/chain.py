@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.config import StackConfig
+from components.config import GOOGLE_FRONTEND_RANGES, StackConfig
 from components.edge_lb import EdgeLoadBalancer, EdgeLoadBalancerArgs
 from components.gke_cluster import GkeCluster, GkeClusterArgs
 from components.internal_lb import InternalLoadBalancer, InternalLoadBalancerArgs
@@ -28,9 +28,6 @@ from components.nginx_conf import render_edge_conf, render_relay_conf
 from components.nginx_tier import NginxMigTier, NginxMigTierArgs
 from components.runtime import RuntimeService, RuntimeServiceArgs, service_host
 from hitless_policy.identity import Tier
-
-GOOGLE_HEALTH_CHECK_RANGES = ["35.191.0.0/16", "130.211.0.0/22"]
-"""Source ranges of Google's health checkers (and GFE proxies) for GCE backends."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +117,7 @@ def compose_chain(cfg: StackConfig) -> Chain:
             subnetwork=network.b_subnet_self_link,
             listen_port=cfg.relay.listen_port,
             firewall_sources=[str(net.a_cidr)],
-            health_check_sources=GOOGLE_HEALTH_CHECK_RANGES,
+            health_check_sources=[str(cidr) for cidr in GOOGLE_FRONTEND_RANGES],
             stream_module=True,
         ),
     )
@@ -149,7 +146,7 @@ def compose_chain(cfg: StackConfig) -> Chain:
             subnetwork=network.a_subnet_self_link,
             listen_port=cfg.edge.listen_port,
             firewall_sources=[str(cidr) for cidr in cfg.edge.source_ranges],
-            health_check_sources=GOOGLE_HEALTH_CHECK_RANGES,
+            health_check_sources=[str(cidr) for cidr in GOOGLE_FRONTEND_RANGES],
             stream_module=False,
         ),
     )

@@ -26,6 +26,12 @@ from hitless_policy.profile import Thresholds, TrafficProfile
 PROJECT = "hitless"
 """Pulumi project name, the namespace of every stack key."""
 
+GOOGLE_FRONTEND_RANGES: tuple[ipaddress.IPv4Network, ...] = (
+    ipaddress.IPv4Network("35.191.0.0/16"),
+    ipaddress.IPv4Network("130.211.0.0/22"),
+)
+"""Source ranges of Google's health checkers and GFE proxies (admitted to GCE backends)."""
+
 Port = Annotated[int, Field(ge=1, le=65535)]
 Seconds = Annotated[int, Field(ge=1, le=86400)]
 DrainSeconds = Annotated[int, Field(ge=1, le=3600)]
@@ -289,10 +295,7 @@ class EdgeConfig(_Model):
         description="Self links of existing SSL certificates; used when no managed domains.",
     )
     source_ranges: list[ipaddress.IPv4Network] = Field(
-        default_factory=lambda: [
-            ipaddress.IPv4Network("35.191.0.0/16"),
-            ipaddress.IPv4Network("130.211.0.0/22"),
-        ],
+        default_factory=lambda: list(GOOGLE_FRONTEND_RANGES),
         description="Ranges admitted to A: Google's health-check and GFE proxy ranges.",
     )
 
@@ -360,27 +363,6 @@ class MaintenanceWindowConfig(_Model):
         default_factory=lambda: [Weekday.SA, Weekday.SU],
         description="Weekly days (UTC); null for a daily window.",
     )
-
-    @model_validator(mode="after")
-    def _enough_availability(self) -> Self:
-        days = None if self.days is None else len(self.days)
-        hours = budget.maintenance_hours_per_32_days(self.duration_hours, days)
-        thresholds = Thresholds()
-        if self.duration_hours < thresholds.min_maintenance_block_hours:
-            raise ValueError(
-                f"duration_hours = {self.duration_hours} < "
-                f"{thresholds.min_maintenance_block_hours:g}: GKE does not count shorter blocks "
-                "and rejects the window, so auto-upgrades cannot be scheduled. Fix: set "
-                f"duration_hours to >= {thresholds.min_maintenance_block_hours:g}."
-            )
-        if hours < thresholds.min_maintenance_hours_per_32_days:
-            raise ValueError(
-                f"days = {[day.value for day in self.days or []]}, duration_hours = "
-                f"{self.duration_hours} give {hours:g} h per 32 days < "
-                f"{thresholds.min_maintenance_hours_per_32_days:g} h: GKE rejects the window. "
-                "Fix: add days or lengthen duration_hours."
-            )
-        return self
 
 
 class UpgradeStrategy(StrEnum):
@@ -808,6 +790,27 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
             f"(LB propagation {p.lb_propagation_seconds:g} s)",
             f"raise it to >= {p.lb_propagation_seconds:g}",
         )
+
+    # cluster-maintenance-window-valid, on this stack's thresholds
+    window = cfg.cluster.maintenance
+    days = None if window.days is None else len(window.days)
+    hours = budget.maintenance_hours_per_32_days(window.duration_hours, days)
+    need(
+        window.duration_hours >= t.min_maintenance_block_hours,
+        "cluster.maintenance.duration_hours",
+        window.duration_hours,
+        f"GKE does not count blocks shorter than {t.min_maintenance_block_hours:g} h and rejects "
+        "the window, so auto-upgrades cannot be scheduled",
+        f"set it to >= {_at_least(t.min_maintenance_block_hours)}",
+    )
+    need(
+        hours >= t.min_maintenance_hours_per_32_days,
+        "cluster.maintenance.days",
+        [day.value for day in window.days or []],
+        f"with duration_hours {window.duration_hours} the window gives {hours:g} h per 32 days < "
+        f"{t.min_maintenance_hours_per_32_days:g} h, and GKE rejects it",
+        "add days or lengthen duration_hours",
+    )
 
     # chain-body-size-accepted
     need(

@@ -293,9 +293,18 @@ class TestMaintenanceWindow:
             error_of(lambda v: v["cluster"].update(maintenance={"duration_hours": 3})),
             "cluster",
         )
-        assert "hitless:cluster.maintenance: duration_hours = 3 < 4" in line
-        assert "GKE does not count shorter blocks" in line
-        assert "Fix: set duration_hours to >= 4" in line
+        assert "hitless:cluster.maintenance.duration_hours = 3" in line
+        assert "GKE does not count blocks shorter than 4 h" in line
+        assert "Fix: set it to >= 4" in line
+
+    def test_judged_on_the_stack_thresholds(self) -> None:
+        values = hitless_values("dev")
+        values["cluster"] = {
+            **values["cluster"],
+            "maintenance": {"duration_hours": 4, "days": ["SA"]},
+        }
+        values["thresholds"] = {"min_maintenance_hours_per_32_days": 16}
+        assert load_stack_config(values, "dev").cluster.maintenance.days == ["SA"]
 
     def test_too_few_hours(self) -> None:
         line = line_for(
@@ -305,7 +314,8 @@ class TestMaintenanceWindow:
             "cluster",
         )
         assert "16 h per 32 days < 48 h" in line
-        assert "GKE rejects the window" in line
+        assert "hitless:cluster.maintenance.days = ['SA']" in line
+        assert "GKE rejects it" in line
         assert "Fix: add days or lengthen duration_hours" in line
 
 

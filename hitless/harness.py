@@ -203,10 +203,22 @@ class Capture:
         """Resources of one type token."""
         return [res for res in self.resources if res.type == type_token]
 
-    def named(self, name: str) -> CapturedResource:
-        """The resource with this logical name (raises KeyError when absent)."""
+    def only(self, type_token: str) -> CapturedResource:
+        """The one resource of a type token (raises LookupError when there are none or several)."""
+        found = self.of_type(type_token)
+        if len(found) != 1:
+            raise LookupError(f"expected one {type_token}, got {[res.urn for res in found]}")
+        return found[0]
+
+    def named(self, name: str, type_token: str | None = None) -> CapturedResource:
+        """The resource with this logical name, of `type_token` when given.
+
+        Raises KeyError when absent and LookupError when the type differs.
+        """
         for res in self.resources:
             if res.name == name:
+                if type_token is not None and res.type != type_token:
+                    raise LookupError(f"{res.urn}: expected a {type_token}")
                 return res
         raise KeyError(name)
 

@@ -8,7 +8,7 @@ import pytest
 
 from components.config import EdgeConfig, StackConfig
 from components.edge_lb import TYPE, EdgeLoadBalancer, EdgeLoadBalancerArgs
-from hitless.harness import Capture, CapturedResource
+from hitless.harness import Capture
 from hitless_policy import identity
 from hitless_policy.identity import Tier
 
@@ -49,12 +49,6 @@ def captured(
     return capture(program(stack_config), stack=stack_name)
 
 
-def named(cap: Capture, type_: str, name: str) -> CapturedResource:
-    res = cap.named(name)
-    assert res.type == type_, f"{res.urn}: expected a {type_}"
-    return res
-
-
 class TestBackendServiceHitless:
     """The backend service decides three failure modes: a response timeout below the slow upload
     (504 mid-upload), no connection draining (in-flight requests cut when an A instance goes),
@@ -62,7 +56,7 @@ class TestBackendServiceHitless:
     """
 
     def test_settings(self, captured: Capture, stack_config: StackConfig) -> None:
-        backend = named(captured, BACKEND, f"{NAME}-backend")
+        backend = captured.named(f"{NAME}-backend", BACKEND)
         edge = stack_config.edge
         expected = {
             "loadBalancingScheme": "EXTERNAL_MANAGED",
@@ -81,7 +75,7 @@ class TestBackendServiceHitless:
         assert backend.props["logConfig"]["enable"] is True, backend.urn
 
     def test_backend_group(self, captured: Capture) -> None:
-        backend = named(captured, BACKEND, f"{NAME}-backend")
+        backend = captured.named(f"{NAME}-backend", BACKEND)
         assert backend.props["backends"] == [
             {"group": INSTANCE_GROUP, "balancingMode": "UTILIZATION", "capacityScaler": 1.0}
         ], backend.urn
@@ -93,7 +87,7 @@ class TestLbHealthCheck:
     """
 
     def test_health_check(self, captured: Capture, stack_config: StackConfig) -> None:
-        check = named(captured, HEALTH_CHECK, f"{NAME}-hc")
+        check = captured.named(f"{NAME}-hc", HEALTH_CHECK)
         timing = stack_config.edge.mig.lb_health_check
         assert check.props["httpHealthCheck"] == {
             "port": stack_config.edge.mig.health_port,
@@ -109,32 +103,32 @@ class TestFrontend:
     """HTTPS with the configured client keepalive on a reserved address; HTTP only redirects."""
 
     def test_https_path(self, captured: Capture, stack_config: StackConfig) -> None:
-        url_map = named(captured, URL_MAP, f"{NAME}-url-map")
+        url_map = captured.named(f"{NAME}-url-map", URL_MAP)
         assert url_map.props["defaultService"] == f"{NAME}-backend-id", url_map.urn
-        proxy = named(captured, HTTPS_PROXY, f"{NAME}-https-proxy")
+        proxy = captured.named(f"{NAME}-https-proxy", HTTPS_PROXY)
         assert proxy.props["urlMap"] == f"{NAME}-url-map-id", proxy.urn
         assert (
             proxy.props["httpKeepAliveTimeoutSec"] == stack_config.edge.client_keepalive_timeout_sec
         ), proxy.urn
         assert proxy.props["sslCertificates"] == [f"{NAME}-cert-id"], proxy.urn
-        cert = named(captured, CERT, f"{NAME}-cert")
+        cert = captured.named(f"{NAME}-cert", CERT)
         assert cert.props["managed"]["domains"] == stack_config.edge.managed_certificate_domains
-        rule = named(captured, RULE, f"{NAME}-https")
+        rule = captured.named(f"{NAME}-https", RULE)
         assert rule.props["loadBalancingScheme"] == "EXTERNAL_MANAGED", rule.urn
         assert rule.props["portRange"] == "443", rule.urn
         assert rule.props["target"] == f"{NAME}-https-proxy-id", rule.urn
         assert rule.props["ipAddress"] == "203.0.113.10", rule.urn
 
     def test_http_redirects(self, captured: Capture) -> None:
-        redirect = named(captured, URL_MAP, f"{NAME}-redirect")
+        redirect = captured.named(f"{NAME}-redirect", URL_MAP)
         assert redirect.props["defaultUrlRedirect"]["httpsRedirect"] is True, redirect.urn
         assert "defaultService" not in redirect.props, redirect.urn
-        proxy = named(captured, HTTP_PROXY, f"{NAME}-http-proxy")
+        proxy = captured.named(f"{NAME}-http-proxy", HTTP_PROXY)
         assert proxy.props["urlMap"] == f"{NAME}-redirect-id", proxy.urn
-        rule = named(captured, RULE, f"{NAME}-http")
+        rule = captured.named(f"{NAME}-http", RULE)
         assert rule.props["portRange"] == "80", rule.urn
         assert rule.props["target"] == f"{NAME}-http-proxy-id", rule.urn
-        assert rule.props["ipAddress"] == named(captured, RULE, f"{NAME}-https").props["ipAddress"]
+        assert rule.props["ipAddress"] == captured.named(f"{NAME}-https", RULE).props["ipAddress"]
 
     def test_given_certificates(
         self, capture: Callable[..., Capture], dev_config: StackConfig
@@ -145,7 +139,7 @@ class TestFrontend:
         )
         cap = capture(program(dev_config, edge))
         assert not cap.of_type(CERT)
-        proxy = named(cap, HTTPS_PROXY, f"{NAME}-https-proxy")
+        proxy = cap.named(f"{NAME}-https-proxy", HTTPS_PROXY)
         assert proxy.props["sslCertificates"] == links, proxy.urn
 
 
@@ -188,9 +182,9 @@ class TestComponentShape:
             while owner is not None and owner is not component:
                 owner = urns.get(owner.parent)
             assert owner is component, f"{res.urn}: not under {component.urn}"
-        assert named(captured, BACKEND, f"{NAME}-backend").parent == component.urn
+        assert captured.named(f"{NAME}-backend", BACKEND).parent == component.urn
         assert (
-            named(captured, RULE, f"{NAME}-https").parent
+            captured.named(f"{NAME}-https", RULE).parent
             == captured.named(f"{NAME}-https-proxy").urn
         )
 

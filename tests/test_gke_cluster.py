@@ -15,7 +15,7 @@ from components.gke_cluster import (
     maintenance_window,
     node_account_id,
 )
-from hitless.harness import Capture, CapturedResource
+from hitless.harness import Capture
 from hitless_policy import identity
 
 Runner = Callable[..., Capture]
@@ -43,12 +43,6 @@ def cluster_program(cfg: StackConfig, name: str = "gke") -> Callable[[], None]:
     return program
 
 
-def one(cap: Capture, type_: str) -> CapturedResource:
-    found = cap.of_type(type_)
-    assert len(found) == 1, f"expected one {type_}, got {[r.urn for r in found]}"
-    return found[0]
-
-
 def with_pools(cfg: StackConfig, *pools: NodePoolConfig) -> StackConfig:
     return cfg.model_copy(
         update={"cluster": cfg.cluster.model_copy(update={"node_pools": list(pools)})}
@@ -69,7 +63,7 @@ class TestChildrenParentedAndNamed:
     """Every child is parented to the component and named after it."""
 
     def test_children(self, prod: Capture) -> None:
-        component = one(prod, TYPE)
+        component = prod.only(TYPE)
         children = [r for r in prod.resources if r.urn != component.urn]
         assert children
         for res in children:
@@ -90,7 +84,7 @@ class TestRegisteredOutputs:
     """Real outputs and a Kubernetes provider authenticated through gke-gcloud-auth-plugin."""
 
     def test_outputs(self, prod: Capture) -> None:
-        component = one(prod, TYPE)
+        component = prod.only(TYPE)
         assert component.outputs == {
             "cluster_name": "gke-cluster",
             "endpoint": "172.16.0.2",
@@ -98,7 +92,7 @@ class TestRegisteredOutputs:
         }, component.urn
 
     def test_provider(self, prod: Capture) -> None:
-        provider = one(prod, K8S_PROVIDER)
+        provider = prod.only(K8S_PROVIDER)
         kubeconfig = provider.props["kubeconfig"]
         assert "server: https://172.16.0.2" in kubeconfig, provider.urn
         assert "command: gke-gcloud-auth-plugin" in kubeconfig, provider.urn
@@ -110,7 +104,7 @@ class TestRegionalPrivateCluster:
     ranges, no default pool (inline pools replace the cluster when changed)."""
 
     def test_cluster(self, prod: Capture, prod_config: StackConfig) -> None:
-        cluster = one(prod, CLUSTER)
+        cluster = prod.only(CLUSTER)
         p = cluster.props
         assert p["location"] == prod_config.platform.region, cluster.urn
         assert p["nodeLocations"] == prod_config.platform.zones, cluster.urn
@@ -129,7 +123,7 @@ class TestRegionalPrivateCluster:
         assert p["datapathProvider"] == "ADVANCED_DATAPATH", cluster.urn
 
     def test_dev_deletion_protection_off(self, dev: Capture) -> None:
-        cluster = one(dev, CLUSTER)
+        cluster = dev.only(CLUSTER)
         assert cluster.props["deletionProtection"] is False, cluster.urn
 
     def test_authorized_networks(self, capture: Runner, dev_config: StackConfig) -> None:
@@ -140,7 +134,7 @@ class TestRegionalPrivateCluster:
                 )
             }
         )
-        cluster = one(capture(cluster_program(cfg), stack="dev"), CLUSTER)
+        cluster = capture(cluster_program(cfg), stack="dev").only(CLUSTER)
         blocks = cluster.props["masterAuthorizedNetworksConfig"]["cidrBlocks"]
         assert [b["cidrBlock"] for b in blocks] == ["203.0.113.0/24"], cluster.urn
 
@@ -149,14 +143,14 @@ class TestWorkloadIdentityAndShieldedNodes:
     """Workload Identity (pods never see node credentials) and shielded nodes."""
 
     def test_cluster(self, prod: Capture) -> None:
-        cluster = one(prod, CLUSTER)
+        cluster = prod.only(CLUSTER)
         assert cluster.props["workloadIdentityConfig"] == {
             "workloadPool": "hitless-prod.svc.id.goog"
         }, cluster.urn
         assert cluster.props["enableShieldedNodes"] is True, cluster.urn
 
     def test_pool_nodes(self, prod: Capture) -> None:
-        account = one(prod, ACCOUNT)
+        account = prod.only(ACCOUNT)
         for pool in prod.of_type(NODE_POOL):
             node = pool.props["nodeConfig"]
             assert node["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}, pool.urn
@@ -173,7 +167,7 @@ class TestIdentityLabels:
     """Cluster and node pools carry the GKE identity labels plus the platform's labels."""
 
     def test_labels(self, prod: Capture) -> None:
-        cluster = one(prod, CLUSTER)
+        cluster = prod.only(CLUSTER)
         assert cluster.props["resourceLabels"] == {
             "env": "prod",
             **identity.gcp_labels("main", identity.Tier.GKE, "cluster"),
@@ -202,7 +196,7 @@ class TestMaintenanceWindow:
         return block, block * 4 * len(days)
 
     def test_cluster_window(self, prod: Capture) -> None:
-        cluster = one(prod, CLUSTER)
+        cluster = prod.only(CLUSTER)
         window = cluster.props["maintenancePolicy"]["recurringWindow"]
         assert window["startTime"] == "2024-01-01T02:00:00Z", cluster.urn
         assert window["endTime"] == "2024-01-01T08:00:00Z", cluster.urn
@@ -239,7 +233,7 @@ class TestNodePoolUpgradesHitless:
     pool is deleted. Either way capacity never drops."""
 
     def test_surge(self, prod: Capture) -> None:
-        pool = one(prod, NODE_POOL)
+        pool = prod.only(NODE_POOL)
         assert pool.props["upgradeSettings"] == {
             "strategy": "SURGE",
             "maxSurge": 1,
@@ -254,7 +248,7 @@ class TestNodePoolUpgradesHitless:
             batch_node_count=2,
             batch_soak_duration="300s",
         )
-        pool = one(capture(cluster_program(with_pools(prod_config, bg)), stack="prod"), NODE_POOL)
+        pool = capture(cluster_program(with_pools(prod_config, bg)), stack="prod").only(NODE_POOL)
         assert pool.props["upgradeSettings"] == {
             "strategy": "BLUE_GREEN",
             "blueGreenSettings": {
@@ -292,7 +286,7 @@ class TestNoAccidentalPoolReplacement:
 
     def test_autoscaling_per_zone(self, prod: Capture, prod_config: StackConfig) -> None:
         cfg = prod_config.cluster.node_pools[0]
-        pool = one(prod, NODE_POOL)
+        pool = prod.only(NODE_POOL)
         scaling = pool.props["autoscaling"]
         assert scaling["minNodeCount"] == cfg.min_nodes_per_zone, pool.urn
         assert scaling["maxNodeCount"] == cfg.max_nodes_per_zone, pool.urn
@@ -310,7 +304,7 @@ class TestNodeServiceAccount:
         assert not account_id.endswith("-"), account_id
 
     def test_account_created(self, prod: Capture) -> None:
-        account = one(prod, ACCOUNT)
+        account = prod.only(ACCOUNT)
         assert account.props["accountId"] == node_account_id("gke"), account.urn
         roles = sorted(r.props["role"] for r in prod.of_type("gcp:projects/iAMMember:IAMMember"))
         assert roles == [
@@ -327,5 +321,5 @@ class TestPreview:
         assert sorted((r.type, r.name) for r in preview.resources) == sorted(
             (r.type, r.name) for r in prod.resources
         )
-        pool = one(preview, NODE_POOL)
+        pool = preview.only(NODE_POOL)
         assert pool.props["upgradeSettings"]["maxUnavailable"] == 0, pool.urn

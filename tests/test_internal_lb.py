@@ -8,7 +8,7 @@ import pytest
 
 from components.config import StackConfig
 from components.internal_lb import TYPE, InternalLoadBalancer, InternalLoadBalancerArgs
-from hitless.harness import Capture, CapturedResource, contains_unknown
+from hitless.harness import Capture, contains_unknown
 from hitless_policy import identity
 from hitless_policy.identity import Tier
 
@@ -49,12 +49,6 @@ def captured(
     return capture(program(stack_config), stack=stack_name)
 
 
-def named(cap: Capture, type_: str, name: str) -> CapturedResource:
-    res = cap.named(name)
-    assert res.type == type_, f"{res.urn}: expected a {type_}"
-    return res
-
-
 class TestPassthroughBackendService:
     """Rules internal-backend-connection-balancing and backend-service-draining-enabled: an
     INTERNAL backend service rejects UTILIZATION and a port_name, and without draining a removed
@@ -62,7 +56,7 @@ class TestPassthroughBackendService:
     """
 
     def test_settings(self, captured: Capture, stack_config: StackConfig) -> None:
-        backend = named(captured, BACKEND, f"{NAME}-backend")
+        backend = captured.named(f"{NAME}-backend", BACKEND)
         expected = {
             "loadBalancingScheme": "INTERNAL",
             "protocol": "TCP",
@@ -78,18 +72,18 @@ class TestPassthroughBackendService:
         assert backend.props["connectionDrainingTimeoutSec"] > 0, backend.urn
 
     def test_no_port_name(self, captured: Capture) -> None:
-        backend = named(captured, BACKEND, f"{NAME}-backend")
+        backend = captured.named(f"{NAME}-backend", BACKEND)
         assert "portName" not in backend.props, f"{backend.urn}: passthrough LBs reject port_name"
         assert "timeoutSec" not in backend.props, backend.urn
 
     def test_connection_balancing(self, captured: Capture) -> None:
-        backend = named(captured, BACKEND, f"{NAME}-backend")
+        backend = captured.named(f"{NAME}-backend", BACKEND)
         assert backend.props["backends"] == [
             {"group": INSTANCE_GROUP, "balancingMode": "CONNECTION"}
         ], backend.urn
 
     def test_flows_persist_on_draining_backend(self, captured: Capture) -> None:
-        backend = named(captured, BACKEND, f"{NAME}-backend")
+        backend = captured.named(f"{NAME}-backend", BACKEND)
         assert backend.props["connectionTrackingPolicy"] == {
             "trackingMode": "PER_CONNECTION",
             "connectionPersistenceOnUnhealthyBackends": "ALWAYS_PERSIST",
@@ -102,7 +96,7 @@ class TestLbHealthCheck:
     """
 
     def test_health_check(self, captured: Capture, stack_config: StackConfig) -> None:
-        check = named(captured, HEALTH_CHECK, f"{NAME}-hc")
+        check = captured.named(f"{NAME}-hc", HEALTH_CHECK)
         timing = stack_config.relay.mig.lb_health_check
         assert check.props["httpHealthCheck"] == {
             "port": stack_config.relay.mig.health_port,
@@ -120,7 +114,7 @@ class TestReservedAddress:
     """
 
     def test_address(self, captured: Capture, stack_config: StackConfig) -> None:
-        address = named(captured, ADDRESS, f"{NAME}-address")
+        address = captured.named(f"{NAME}-address", ADDRESS)
         expected = str(stack_config.platform.network.b_ilb_address)
         assert address.props["address"] == expected, address.urn
         assert address.props["addressType"] == "INTERNAL", address.urn
@@ -128,7 +122,7 @@ class TestReservedAddress:
         assert address.props["subnetwork"] == SUBNET, address.urn
 
     def test_forwarding_rule(self, captured: Capture, stack_config: StackConfig) -> None:
-        rule = named(captured, RULE, f"{NAME}-forwarding-rule")
+        rule = captured.named(f"{NAME}-forwarding-rule", RULE)
         expected = {
             "loadBalancingScheme": "INTERNAL",
             "backendService": f"{NAME}-backend-id",
@@ -146,9 +140,9 @@ class TestReservedAddress:
         self, capture: Callable[..., Capture], stack_name: str, stack_config: StackConfig
     ) -> None:
         cap = capture(program(stack_config), stack=stack_name, preview=True)
-        rule = named(cap, RULE, f"{NAME}-forwarding-rule")
+        rule = cap.named(f"{NAME}-forwarding-rule", RULE)
         assert not contains_unknown(rule.props["ipAddress"]), rule.urn
-        backend = named(cap, BACKEND, f"{NAME}-backend")
+        backend = cap.named(f"{NAME}-backend", BACKEND)
         assert not contains_unknown(backend.props["connectionDrainingTimeoutSec"]), backend.urn
 
 

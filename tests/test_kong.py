@@ -81,12 +81,6 @@ def hybrid(cfg: StackConfig) -> StackConfig:
     return cfg.model_copy(update={"kong": cfg.kong.model_copy(update={"hybrid": HYBRID})})
 
 
-def one(cap: Capture, type_: str) -> CapturedResource:
-    found = cap.of_type(type_)
-    assert len(found) == 1, f"expected one {type_}, got {[r.urn for r in found]}"
-    return found[0]
-
-
 def pod_spec(dep: CapturedResource) -> dict[str, Any]:
     return dict(dep.props["spec"]["template"]["spec"])
 
@@ -119,7 +113,7 @@ class TestChildrenParentedAndNamed:
     """Children parented to the component and named after it (preview tree, provider flow)."""
 
     def test_parent_and_name(self, dev: Capture) -> None:
-        component = one(dev, TYPE)
+        component = dev.only(TYPE)
         children = [r for r in dev.resources if r.type.startswith("kubernetes:")]
         assert {r.type for r in children} == {DEPLOYMENT, SERVICE, CONFIG_MAP, PDB, HPA, NAMESPACE}
         for res in children:
@@ -138,12 +132,12 @@ class TestRegisteredOutputs:
     """Real values in register_outputs: B's nginx.conf embeds the address and port."""
 
     def test_outputs(self, dev: Capture, dev_config: StackConfig) -> None:
-        component = one(dev, TYPE)
+        component = dev.only(TYPE)
         out = component.outputs
         assert out["service_address"] == str(dev_config.platform.network.kong_ilb_address)
         assert out["service_port"] == dev_config.kong.service_port, component.urn
         assert out["namespace"] == dev_config.kong.namespace, component.urn
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         assert out["pod_labels"] == dep.props["spec"]["selector"]["matchLabels"], component.urn
 
 
@@ -164,7 +158,7 @@ class TestIdentityLabels:
             assert labels["env"] == "dev", res.urn
             roles.add(labels[identity.K8S_ROLE_LABEL])
         assert {"config", "proxy"} <= roles
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         template = dep.props["spec"]["template"]["metadata"]["labels"]
         assert template[identity.K8S_TIER_LABEL] == "c", dep.urn
         assert dep.props["spec"]["selector"]["matchLabels"].items() <= template.items(), dep.urn
@@ -174,7 +168,7 @@ class TestRollingUpdateSurgeOnly:
     """maxUnavailable 0 / maxSurge 1: Kong's capacity never drops during a rollout."""
 
     def test_strategy(self, prod: Capture, prod_config: StackConfig) -> None:
-        dep = one(prod, DEPLOYMENT)
+        dep = prod.only(DEPLOYMENT)
         assert dep.props["spec"]["strategy"] == {
             "type": "RollingUpdate",
             "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
@@ -186,7 +180,7 @@ class TestProbes:
     """Readiness on /status/ready (503 until config is loaded), a distinct liveness on /status."""
 
     def test_probes(self, dev: Capture, dev_config: StackConfig) -> None:
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         ctr = container(dep)
         assert ctr["name"] == "proxy", dep.urn
         assert ctr["image"] == dev_config.kong.image, dep.urn
@@ -204,7 +198,7 @@ class TestQuitDrain:
     in-flight requests finish; the grace period covers both."""
 
     def test_prestop_and_grace(self, dev: Capture, dev_config: StackConfig) -> None:
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         cfg = dev_config.kong
         assert container(dep)["lifecycle"]["preStop"] == {
             "exec": {
@@ -225,7 +219,7 @@ class TestProxyEnv:
     """The env carries every timeout the chain rules judge, under the names they read."""
 
     def test_env(self, dev: Capture, dev_config: StackConfig) -> None:
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         env, cfg = env_of(dep), dev_config.kong
         expected = {
             "KONG_DATABASE": "off",
@@ -252,7 +246,7 @@ class TestProxyEnv:
         cfg = dev_config.model_copy(
             update={"kong": dev_config.kong.model_copy(update={"client_max_body_mib": 64})}
         )
-        dep = one(capture(kong_program(cfg), stack="dev"), DEPLOYMENT)
+        dep = capture(kong_program(cfg), stack="dev").only(DEPLOYMENT)
         assert env_of(dep)["KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE"] == "64m", dep.urn
 
 
@@ -260,7 +254,7 @@ class TestWritableDirsOnReadOnlyRoot:
     """Root fs is read-only: Kong's prefix (nginx.conf, body temp files) lives on an emptyDir."""
 
     def test_security_and_volumes(self, dev: Capture) -> None:
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         ctx, pod_ctx = container(dep)["securityContext"], pod_spec(dep)["securityContext"]
         assert ctx["readOnlyRootFilesystem"] is True, dep.urn
         assert ctx["allowPrivilegeEscalation"] is False, dep.urn
@@ -278,7 +272,7 @@ class TestSpreadAndResources:
     """Spread over nodes (and zones when regional); requests set, no CPU limit."""
 
     def test_spread(self, dev: Capture, prod: Capture) -> None:
-        dev_dep, prod_dep = one(dev, DEPLOYMENT), one(prod, DEPLOYMENT)
+        dev_dep, prod_dep = dev.only(DEPLOYMENT), prod.only(DEPLOYMENT)
         dev_keys = [c["topologyKey"] for c in pod_spec(dev_dep)["topologySpreadConstraints"]]
         assert dev_keys == ["kubernetes.io/hostname", "topology.kubernetes.io/zone"], dev_dep.urn
         spread = pod_spec(prod_dep)["topologySpreadConstraints"]
@@ -291,7 +285,7 @@ class TestSpreadAndResources:
             assert constraint["matchLabelKeys"] == ["pod-template-hash"], prod_dep.urn
 
     def test_resources(self, prod: Capture, prod_config: StackConfig) -> None:
-        dep = one(prod, DEPLOYMENT)
+        dep = prod.only(DEPLOYMENT)
         res = prod_config.kong.resources
         assert container(dep)["resources"] == {
             "requests": {"cpu": res.cpu_request, "memory": res.memory_request},
@@ -304,8 +298,8 @@ class TestInternalLoadBalancer:
     traffic policy so the LB health-checks nodes with a ready Kong pod."""
 
     def test_service(self, dev: Capture, dev_config: StackConfig) -> None:
-        svc = one(dev, SERVICE)
-        dep = one(dev, DEPLOYMENT)
+        svc = dev.only(SERVICE)
+        dep = dev.only(DEPLOYMENT)
         spec, net = svc.props["spec"], dev_config.platform.network
         annotations = svc.props["metadata"]["annotations"]
         assert annotations == {"networking.gke.io/load-balancer-type": "Internal"}, svc.urn
@@ -331,8 +325,8 @@ class TestReservedAddress:
     place while the Service stays pending."""
 
     def test_reserved_and_claimed(self, dev: Capture, dev_config: StackConfig) -> None:
-        address = one(dev, ADDRESS)
-        svc = one(dev, SERVICE)
+        address = dev.only(ADDRESS)
+        svc = dev.only(SERVICE)
         net = dev_config.platform.network
         assert address.props["address"] == str(net.kong_ilb_address), address.urn
         assert address.props["addressType"] == "INTERNAL", address.urn
@@ -341,7 +335,7 @@ class TestReservedAddress:
         found = identity.identity_of(address.props)
         assert found is not None, address.urn
         assert found.tier is Tier.C, address.urn
-        assert address.parent == one(dev, TYPE).urn, address.urn
+        assert address.parent == dev.only(TYPE).urn, address.urn
         assert address.urn in svc.dependencies, f"{svc.urn} does not wait for {address.urn}"
         assert svc.props["spec"]["loadBalancerIP"] == address.props["address"], svc.urn
 
@@ -350,7 +344,7 @@ class TestPdbAndHpa:
     """One disruption at a time with unhealthy pods evictable; HPA never below 2."""
 
     def test_pdb(self, dev: Capture) -> None:
-        pdb, dep = one(dev, PDB), one(dev, DEPLOYMENT)
+        pdb, dep = dev.only(PDB), dev.only(DEPLOYMENT)
         assert pdb.props["spec"] == {
             "maxUnavailable": 1,
             "unhealthyPodEvictionPolicy": "AlwaysAllow",
@@ -358,7 +352,7 @@ class TestPdbAndHpa:
         }, pdb.urn
 
     def test_hpa(self, prod: Capture, prod_config: StackConfig) -> None:
-        hpa = one(prod, HPA)
+        hpa = prod.only(HPA)
         spec = hpa.props["spec"]
         assert spec["minReplicas"] == prod_config.kong.autoscaling.min_replicas >= 2, hpa.urn
         assert spec["maxReplicas"] == prod_config.kong.autoscaling.max_replicas, hpa.urn
@@ -370,7 +364,7 @@ class TestDeclarativeConfig:
     """DB-less: the ConfigMap holds the entities as `kong.yml`, mounted where Kong reads it."""
 
     def test_config_map(self, dev: Capture, dev_config: StackConfig) -> None:
-        cm, dep = one(dev, CONFIG_MAP), one(dev, DEPLOYMENT)
+        cm, dep = dev.only(CONFIG_MAP), dev.only(DEPLOYMENT)
         assert cm.props["metadata"]["labels"][identity.K8S_ROLE_LABEL] == "config", cm.urn
         rendered = yaml.safe_load(cm.props["data"][CONFIG_KEY])
         assert rendered == entities(kong_args(dev_config)).to_declarative(), cm.urn
@@ -379,7 +373,7 @@ class TestDeclarativeConfig:
         assert volumes["declarative-config"]["configMap"]["name"] == cm.props["metadata"]["name"]
 
     def test_checksum_annotation(self, dev: Capture) -> None:
-        cm, dep = one(dev, CONFIG_MAP), one(dev, DEPLOYMENT)
+        cm, dep = dev.only(CONFIG_MAP), dev.only(DEPLOYMENT)
         annotations = dep.props["spec"]["template"]["metadata"]["annotations"]
         checksum = config_checksum(cm.props["data"][CONFIG_KEY])
         assert annotations[CONFIG_CHECKSUM_ANNOTATION] == checksum, dep.urn
@@ -390,8 +384,8 @@ class TestDeclarativeConfig:
         changed = dev_config.model_copy(
             update={"kong": dev_config.kong.model_copy(update={"retries": 3})}
         )
-        after = one(capture(kong_program(changed), stack="dev"), DEPLOYMENT)
-        before = one(dev, DEPLOYMENT)
+        after = capture(kong_program(changed), stack="dev").only(DEPLOYMENT)
+        before = dev.only(DEPLOYMENT)
         key = CONFIG_CHECKSUM_ANNOTATION
         old = before.props["spec"]["template"]["metadata"]["annotations"][key]
         new = after.props["spec"]["template"]["metadata"]["annotations"][key]
@@ -446,11 +440,11 @@ class TestHybridMode:
 
     def test_no_config_map(self, hybrid_dev: Capture) -> None:
         assert hybrid_dev.of_type(CONFIG_MAP) == []
-        dep = one(hybrid_dev, DEPLOYMENT)
+        dep = hybrid_dev.only(DEPLOYMENT)
         assert "annotations" not in dep.props["spec"]["template"]["metadata"], dep.urn
 
     def test_dp_env_and_cert(self, hybrid_dev: Capture) -> None:
-        dep = one(hybrid_dev, DEPLOYMENT)
+        dep = hybrid_dev.only(DEPLOYMENT)
         env = env_of(dep)
         assert env["KONG_ROLE"] == "data_plane", dep.urn
         assert env["KONG_DATABASE"] == "off", dep.urn
@@ -464,19 +458,19 @@ class TestHybridMode:
         assert volumes["cluster-cert"]["secret"]["secretName"] == HYBRID.cluster_cert_secret
 
     def test_provider(self, hybrid_dev: Capture) -> None:
-        component = one(hybrid_dev, TYPE)
-        provider = one(hybrid_dev, "pulumi:providers:kong")
+        component = hybrid_dev.only(TYPE)
+        provider = hybrid_dev.only("pulumi:providers:kong")
         assert provider.parent == component.urn, provider.urn
         assert provider.props["kongAdminUri"] == HYBRID.admin_url, provider.urn
         assert provider.props["kongAdminToken"] == "s3cr3t-token", provider.urn
 
     def test_entities(self, hybrid_dev: Capture, dev_config: StackConfig) -> None:
-        component = one(hybrid_dev, TYPE)
+        component = hybrid_dev.only(TYPE)
         model = entities(kong_args(hybrid(dev_config)))
-        svc = one(hybrid_dev, "kong:index/service:Service")
-        route = one(hybrid_dev, "kong:index/route:Route")
-        upstream = one(hybrid_dev, KONG_UPSTREAM)
-        target = one(hybrid_dev, KONG_TARGET)
+        svc = hybrid_dev.only("kong:index/service:Service")
+        route = hybrid_dev.only("kong:index/route:Route")
+        upstream = hybrid_dev.only(KONG_UPSTREAM)
+        target = hybrid_dev.only(KONG_TARGET)
         assert svc.parent == component.urn, svc.urn
         assert upstream.parent == component.urn, upstream.urn
         assert route.parent == svc.urn, route.urn

@@ -8,7 +8,7 @@ import pytest
 
 from components.config import StackConfig
 from components.network import TYPE, Network, NetworkArgs, pods_range_name, services_range_name
-from hitless.harness import Capture, CapturedResource
+from hitless.harness import Capture
 from hitless_policy.identity import Tier, identity_of
 
 NETWORK = "gcp:compute/network:Network"
@@ -32,17 +32,11 @@ def captured(
     return capture(program(stack_config), stack=stack_name)
 
 
-def one(cap: Capture, type_: str) -> CapturedResource:
-    found = cap.of_type(type_)
-    assert len(found) == 1, f"expected one {type_}, found {[res.urn for res in found]}"
-    return found[0]
-
-
 class TestCustomModeVpc:
     """Auto-created subnets would overlap the chain's ranges and put instances in every region."""
 
     def test_vpc(self, captured: Capture) -> None:
-        vpc = one(captured, NETWORK)
+        vpc = captured.only(NETWORK)
         assert vpc.props["autoCreateSubnetworks"] is False, vpc.urn
         assert vpc.props["routingMode"] == "REGIONAL", vpc.urn
 
@@ -87,8 +81,8 @@ class TestNatForPrivateInstances:
     """
 
     def test_nat(self, captured: Capture, stack_config: StackConfig) -> None:
-        router = one(captured, ROUTER)
-        nat = one(captured, NAT)
+        router = captured.only(ROUTER)
+        nat = captured.only(NAT)
         chain = stack_config.platform.chain
         assert router.props["network"] == f"{chain}-vpc-id", router.urn
         assert router.props["region"] == stack_config.platform.region, router.urn
@@ -104,13 +98,13 @@ class TestComponentShape:
     def test_parenting_and_names(self, captured: Capture, stack_config: StackConfig) -> None:
         chain = stack_config.platform.chain
         (component,) = captured.of_type(TYPE)
-        vpc = one(captured, NETWORK)
-        router = one(captured, ROUTER)
+        vpc = captured.only(NETWORK)
+        router = captured.only(ROUTER)
         assert vpc.parent == component.urn, vpc.urn
         for subnet in captured.of_type(SUBNET):
             assert subnet.parent == vpc.urn, subnet.urn
         assert router.parent == vpc.urn, router.urn
-        assert one(captured, NAT).parent == router.urn
+        assert captured.only(NAT).parent == router.urn
         for res in captured.resources:
             if res is not component:
                 assert res.name.startswith(f"{chain}-"), res.urn
@@ -143,7 +137,7 @@ class TestIdentity:
     and the policy pack attribute them, instead of listing them as strays."""
 
     def test_described_with_identity(self, captured: Capture, stack_config: StackConfig) -> None:
-        for res in [*captured.of_type(NETWORK), *captured.of_type(SUBNET), one(captured, ROUTER)]:
+        for res in [*captured.of_type(NETWORK), *captured.of_type(SUBNET), captured.only(ROUTER)]:
             found = identity_of(res.props)
             assert found is not None, f"{res.urn}: no identity in {res.props.get('description')}"
             assert (found.chain, found.tier) == (stack_config.platform.chain, Tier.NET), res.urn

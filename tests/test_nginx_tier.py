@@ -28,7 +28,7 @@ from components.nginx_tier import (
     network_tag,
     service_account_id,
 )
-from hitless.harness import Capture, CapturedResource, contains_unknown
+from hitless.harness import Capture, contains_unknown
 from hitless_policy import budget, identity
 from hitless_policy.identity import Tier
 
@@ -112,19 +112,13 @@ def listen_port(cfg: StackConfig, tier: Tier) -> int:
     return cfg.edge.listen_port if tier is Tier.A else cfg.relay.listen_port
 
 
-def one(cap: Capture, type_: str, name: str) -> CapturedResource:
-    res = cap.named(name)
-    assert res.type == type_, f"{res.urn}: expected a {type_}"
-    return res
-
-
 class TestUpdatePolicyHitless:
     """Rule mig-update-policy-hitless: new instances first (surge, SUBSTITUTE), none removed
     before its replacement is healthy for min_ready_sec; otherwise a rollout drops capacity.
     """
 
     def test_update_policy(self, captured: Capture, stack_config: StackConfig, tier: Tier) -> None:
-        mig = one(captured, MIG, f"{NAMES[tier]}-mig")
+        mig = captured.named(f"{NAMES[tier]}-mig", MIG)
         cfg = mig_config(stack_config, tier)
         policy = mig.props["updatePolicy"]
         expected = {
@@ -142,7 +136,7 @@ class TestUpdatePolicyHitless:
         assert policy["maxSurgeFixed"] >= len(stack_config.platform.zones), mig.urn
 
     def test_group_shape(self, captured: Capture, stack_config: StackConfig, tier: Tier) -> None:
-        mig = one(captured, MIG, f"{NAMES[tier]}-mig")
+        mig = captured.named(f"{NAMES[tier]}-mig", MIG)
         props = mig.props
         assert props["distributionPolicyZones"] == stack_config.platform.zones, mig.urn
         assert props["targetSize"] == mig_config(stack_config, tier).target_size, mig.urn
@@ -160,8 +154,8 @@ class TestAutohealingConfigured:
         self, captured: Capture, stack_config: StackConfig, tier: Tier
     ) -> None:
         name = NAMES[tier]
-        mig = one(captured, MIG, f"{name}-mig")
-        check = one(captured, HEALTH_CHECK, f"{name}-autohealing-hc")
+        mig = captured.named(f"{name}-mig", MIG)
+        check = captured.named(f"{name}-autohealing-hc", HEALTH_CHECK)
         cfg = mig_config(stack_config, tier)
         policy = mig.props["autoHealingPolicies"]
         assert policy["healthCheck"] == f"{check.name}-id", f"{mig.urn}: {policy}"
@@ -186,7 +180,7 @@ class TestNamedPorts:
     """
 
     def test_named_ports(self, captured: Capture, stack_config: StackConfig, tier: Tier) -> None:
-        mig = one(captured, MIG, f"{NAMES[tier]}-mig")
+        mig = captured.named(f"{NAMES[tier]}-mig", MIG)
         assert mig.props["namedPorts"] == [
             {"name": "http" if tier is Tier.A else "tcp", "port": listen_port(stack_config, tier)},
             {"name": "health", "port": mig_config(stack_config, tier).health_port},
@@ -201,10 +195,10 @@ class TestTemplateReplacedSafely:
 
     def test_auto_named_and_referenced_uniquely(self, captured: Capture, tier: Tier) -> None:
         name = NAMES[tier]
-        template = one(captured, TEMPLATE, f"{name}-template")
+        template = captured.named(f"{name}-template", TEMPLATE)
         assert "name" not in template.props, f"{template.urn}: a fixed name"
         assert template.props["namePrefix"] == f"{name}-", template.urn
-        mig = one(captured, MIG, f"{name}-mig")
+        mig = captured.named(f"{name}-mig", MIG)
         (version,) = mig.props["versions"]
         assert version["instanceTemplate"].endswith("?uniqueId=1234567890"), (
             f"{mig.urn}: versions[0].instanceTemplate is not the template's selfLinkUnique"
@@ -218,14 +212,14 @@ class TestInstancesHardened:
     """
 
     def test_no_external_ip(self, captured: Capture, tier: Tier) -> None:
-        template = one(captured, TEMPLATE, f"{NAMES[tier]}-template")
+        template = captured.named(f"{NAMES[tier]}-template", TEMPLATE)
         (nic,) = template.props["networkInterfaces"]
         assert not nic.get("accessConfigs"), f"{template.urn}: external IP"
         assert nic["subnetwork"] == SUBNETS[tier], template.urn
         assert nic["network"] == NETWORK, template.urn
 
     def test_shielded_vm(self, captured: Capture, tier: Tier) -> None:
-        template = one(captured, TEMPLATE, f"{NAMES[tier]}-template")
+        template = captured.named(f"{NAMES[tier]}-template", TEMPLATE)
         assert template.props["shieldedInstanceConfig"] == {
             "enableSecureBoot": True,
             "enableVtpm": True,
@@ -234,7 +228,7 @@ class TestInstancesHardened:
 
     def test_dedicated_service_account(self, captured: Capture, tier: Tier) -> None:
         name = NAMES[tier]
-        account = one(captured, ACCOUNT, f"{name}-sa")
+        account = captured.named(f"{name}-sa", ACCOUNT)
         assert account.props["accountId"] == service_account_id(name), account.urn
         members = [res for res in captured.of_type(IAM_MEMBER) if res.parent == account.urn]
         assert sorted(res.props["role"] for res in members) == sorted(SERVICE_ACCOUNT_ROLES), (
@@ -242,7 +236,7 @@ class TestInstancesHardened:
         )
 
     def test_os_login(self, captured: Capture, tier: Tier) -> None:
-        template = one(captured, TEMPLATE, f"{NAMES[tier]}-template")
+        template = captured.named(f"{NAMES[tier]}-template", TEMPLATE)
         assert template.props["metadata"]["enable-oslogin"] == "TRUE", template.urn
 
 
@@ -254,8 +248,8 @@ class TestFirewallAdmitsOnlyThePreviousHop:
     def test_rules(self, captured: Capture, stack_config: StackConfig, tier: Tier) -> None:
         name = NAMES[tier]
         args = tier_args(stack_config, tier)
-        serve = one(captured, FIREWALL, f"{name}-fw-serve")
-        health = one(captured, FIREWALL, f"{name}-fw-health")
+        serve = captured.named(f"{name}-fw-serve", FIREWALL)
+        health = captured.named(f"{name}-fw-health", FIREWALL)
         for rule, port, sources in (
             (serve, args.listen_port, args.firewall_sources),
             (health, args.mig.health_port, GOOGLE_HEALTH_CHECK_RANGES),
@@ -271,7 +265,7 @@ class TestFirewallAdmitsOnlyThePreviousHop:
                 assert not source.endswith("/0"), f"{rule.urn}: admits {source}"
 
     def test_rules_target_the_instances(self, captured: Capture, tier: Tier) -> None:
-        template = one(captured, TEMPLATE, f"{NAMES[tier]}-template")
+        template = captured.named(f"{NAMES[tier]}-template", TEMPLATE)
         assert template.props["tags"] == [network_tag(NAMES[tier])], template.urn
 
     @pytest.mark.parametrize("source", ["0.0.0.0/0", "::/0"])
@@ -295,13 +289,13 @@ class TestIdentity:
         self, captured: Capture, stack_config: StackConfig, tier: Tier
     ) -> None:
         name = NAMES[tier]
-        template = one(captured, TEMPLATE, f"{name}-template")
+        template = captured.named(f"{name}-template", TEMPLATE)
         expected = {
             **stack_config.platform.labels,
             **identity.gcp_labels("main", tier, "instance"),
         }
         assert template.props["labels"] == expected, template.urn
-        mig = one(captured, MIG, f"{name}-mig")
+        mig = captured.named(f"{name}-mig", MIG)
         labels = mig.props["allInstancesConfig"]["labels"]
         assert labels == {
             **stack_config.platform.labels,
@@ -328,7 +322,7 @@ class TestConfShippedInMetadata:
     """
 
     def test_metadata(self, captured: Capture, stack_config: StackConfig, tier: Tier) -> None:
-        template = one(captured, TEMPLATE, f"{NAMES[tier]}-template")
+        template = captured.named(f"{NAMES[tier]}-template", TEMPLATE)
         metadata = template.props["metadata"]
         args = tier_args(stack_config, tier)
         assert metadata[identity.NGINX_CONF_METADATA_KEY] == args.nginx_conf, template.urn

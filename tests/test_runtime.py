@@ -45,12 +45,6 @@ def rt_program(cfg: StackConfig, name: str = "rt") -> Callable[[], None]:
     return program
 
 
-def one(cap: Capture, type_: str) -> CapturedResource:
-    found = cap.of_type(type_)
-    assert len(found) == 1, f"expected one {type_}, got {[r.urn for r in found]}"
-    return found[0]
-
-
 def pod_spec(dep: CapturedResource) -> dict[str, Any]:
     return dict(dep.props["spec"]["template"]["spec"])
 
@@ -74,7 +68,7 @@ class TestChildrenParentedAndNamed:
     providers flow through the parent, and two runtimes in one stack cannot collide."""
 
     def test_parent_and_name(self, dev: Capture) -> None:
-        component = one(dev, TYPE)
+        component = dev.only(TYPE)
         children = [r for r in dev.resources if r.type.startswith("kubernetes:")]
         assert {r.type for r in children} == {DEPLOYMENT, SERVICE, PDB, HPA, NETPOL, NAMESPACE}
         for res in children:
@@ -93,13 +87,13 @@ class TestRegisteredOutputs:
     """Real values in register_outputs: Kong's config and the CLI read them from the engine."""
 
     def test_outputs(self, dev: Capture, dev_config: StackConfig) -> None:
-        component = one(dev, TYPE)
+        component = dev.only(TYPE)
         out = component.outputs
         assert out["service_host"] == "rt.rt.svc.cluster.local", component.urn
         assert out["service_host"] == service_host(dev_config.runtime), component.urn
         assert out["service_port"] == dev_config.runtime.port, component.urn
         assert out["namespace"] == dev_config.runtime.namespace, component.urn
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         assert out["pod_labels"] == dep.props["spec"]["selector"]["matchLabels"], component.urn
 
 
@@ -121,7 +115,7 @@ class TestIdentityLabels:
             assert identity.identity_of(res.props) is not None, res.urn
 
     def test_pod_template_labelled(self, dev: Capture) -> None:
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         labels = dep.props["spec"]["template"]["metadata"]["labels"]
         assert labels[identity.K8S_TIER_LABEL] == "d", dep.urn
         assert labels[identity.K8S_CHAIN_LABEL] == "main", dep.urn
@@ -130,7 +124,7 @@ class TestIdentityLabels:
 
     def test_selector_excludes_platform_labels(self, dev: Capture) -> None:
         """The Deployment selector is immutable: a platform label in it would force a replace."""
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         assert "env" not in dep.props["spec"]["selector"]["matchLabels"], dep.urn
 
 
@@ -138,7 +132,7 @@ class TestDeploymentNameAndReplicas:
     """The Deployment is named as configured and runs >= 2 pods, so one can drain."""
 
     def test_name_replicas(self, prod: Capture, prod_config: StackConfig) -> None:
-        dep = one(prod, DEPLOYMENT)
+        dep = prod.only(DEPLOYMENT)
         assert dep.props["metadata"]["name"] == prod_config.runtime.name, dep.urn
         assert dep.props["metadata"]["namespace"] == prod_config.runtime.namespace, dep.urn
         assert dep.props["spec"]["replicas"] == prod_config.runtime.replicas >= 2, dep.urn
@@ -149,9 +143,9 @@ class TestHpaOwnsReplicasAfterCreation:
     HPA chose, or a deploy during a traffic peak would shrink capacity mid-rollout."""
 
     def test_replicas_ignored_after_creation(self, dev: Capture) -> None:
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         assert dep.ignore_changes == ["spec.replicas"], dep.urn
-        assert one(dev, HPA).props["spec"]["minReplicas"] <= dep.props["spec"]["replicas"], dep.urn
+        assert dev.only(HPA).props["spec"]["minReplicas"] <= dep.props["spec"]["replicas"], dep.urn
 
 
 class TestRollingUpdateSurgeOnly:
@@ -159,7 +153,7 @@ class TestRollingUpdateSurgeOnly:
     Available, so capacity never drops (the user's maxUnavailable 1 halved it)."""
 
     def test_strategy(self, dev: Capture, dev_config: StackConfig) -> None:
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         spec = dep.props["spec"]
         assert spec["strategy"] == {
             "type": "RollingUpdate",
@@ -175,7 +169,7 @@ class TestProbes:
     probe does not kill a busy one; a startup probe protects slow starts."""
 
     def test_readiness(self, dev: Capture, dev_config: StackConfig) -> None:
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         probe = container(dep)["readinessProbe"]
         rt = dev_config.runtime
         assert probe["httpGet"] == {"path": rt.health_path, "port": "https", "scheme": "HTTPS"}
@@ -185,7 +179,7 @@ class TestProbes:
         assert ports == [{"name": "https", "containerPort": rt.port, "protocol": "TCP"}], dep.urn
 
     def test_liveness_distinct(self, dev: Capture, dev_config: StackConfig) -> None:
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         ctr = container(dep)
         assert ctr["livenessProbe"] != ctr["readinessProbe"], dep.urn
         assert ctr["livenessProbe"]["httpGet"]["path"] == dev_config.runtime.liveness_path
@@ -193,7 +187,7 @@ class TestProbes:
         assert ctr["livenessProbe"]["successThreshold"] == 1, dep.urn
 
     def test_startup(self, dev: Capture, dev_config: StackConfig) -> None:
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         probe = container(dep)["startupProbe"]
         assert probe["failureThreshold"] == dev_config.runtime.startup.failure_threshold, dep.urn
         assert probe["successThreshold"] == 1, dep.urn
@@ -203,9 +197,9 @@ class TestProbes:
             update={"runtime": dev_config.runtime.model_copy(update={"scheme": "HTTP"})}
         )
         cap = capture(rt_program(cfg), stack="dev")
-        dep = one(cap, DEPLOYMENT)
+        dep = cap.only(DEPLOYMENT)
         assert container(dep)["readinessProbe"]["httpGet"]["scheme"] == "HTTP", dep.urn
-        svc = one(cap, SERVICE)
+        svc = cap.only(SERVICE)
         assert svc.props["spec"]["ports"][0]["appProtocol"] == "http", svc.urn
 
 
@@ -215,7 +209,7 @@ class TestPreStopAndGrace:
 
     def test_native_sleep(self, dev: Capture, dev_config: StackConfig) -> None:
         assert dev_config.cluster.supports_sleep_action
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         assert container(dep)["lifecycle"]["preStop"] == {
             "sleep": {"seconds": dev_config.runtime.prestop_seconds}
         }, dep.urn
@@ -223,14 +217,14 @@ class TestPreStopAndGrace:
     def test_exec_sleep_before_1_30(self, capture: Runner, dev_config: StackConfig) -> None:
         old = dev_config.cluster.model_copy(update={"kubernetes_version": "1.29"})
         cap = capture(rt_program(dev_config.model_copy(update={"cluster": old})), stack="dev")
-        dep = one(cap, DEPLOYMENT)
+        dep = cap.only(DEPLOYMENT)
         seconds = dev_config.runtime.prestop_seconds
         assert container(dep)["lifecycle"]["preStop"] == {
             "exec": {"command": ["sh", "-c", f"sleep {seconds}"]}
         }, dep.urn
 
     def test_grace(self, dev: Capture, dev_config: StackConfig) -> None:
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         grace = pod_spec(dep)["terminationGracePeriodSeconds"]
         assert grace == dev_config.runtime.termination_grace_seconds, dep.urn
         assert dev_config.runtime.prestop_seconds < grace <= 3600, dep.urn
@@ -243,13 +237,13 @@ class TestSpread:
     def test_single_zone_regional_cluster(self, dev: Capture) -> None:
         """One node zone, but the cluster is regional: the zone constraint (one domain, always
         satisfied) is there, as the policy requires for a regional cluster."""
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         spread = pod_spec(dep)["topologySpreadConstraints"]
         keys = [c["topologyKey"] for c in spread]
         assert keys == ["kubernetes.io/hostname", "topology.kubernetes.io/zone"], dep.urn
 
     def test_regional(self, prod: Capture) -> None:
-        dep = one(prod, DEPLOYMENT)
+        dep = prod.only(DEPLOYMENT)
         spread = pod_spec(dep)["topologySpreadConstraints"]
         keys = [c["topologyKey"] for c in spread]
         assert keys == ["kubernetes.io/hostname", "topology.kubernetes.io/zone"], dep.urn
@@ -265,7 +259,7 @@ class TestResources:
     """Requests let the scheduler and HPA work; a memory limit bounds a leak; no CPU limit."""
 
     def test_resources(self, prod: Capture, prod_config: StackConfig) -> None:
-        dep = one(prod, DEPLOYMENT)
+        dep = prod.only(DEPLOYMENT)
         res = prod_config.runtime.resources
         assert container(dep)["resources"] == {
             "requests": {"cpu": res.cpu_request, "memory": res.memory_request},
@@ -278,7 +272,7 @@ class TestSecurityContext:
     read-only root filesystem (with a writable /tmp for spooled uploads)."""
 
     def test_container(self, dev: Capture) -> None:
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         ctx = container(dep)["securityContext"]
         assert ctx["runAsNonRoot"] is True, dep.urn
         assert ctx["allowPrivilegeEscalation"] is False, dep.urn
@@ -295,7 +289,7 @@ class TestDeclaredSettings:
     read them) and passed to the container, so the declaration is what runs."""
 
     def test_annotations_and_env(self, dev: Capture, dev_config: StackConfig) -> None:
-        dep = one(dev, DEPLOYMENT)
+        dep = dev.only(DEPLOYMENT)
         rt = dev_config.runtime
         annotations = dep.props["metadata"]["annotations"]
         assert annotations[identity.RT_REQUEST_TIMEOUT_ANNOTATION] == str(
@@ -318,8 +312,8 @@ class TestService:
     named as Kong's target expects."""
 
     def test_service(self, dev: Capture, dev_config: StackConfig) -> None:
-        svc = one(dev, SERVICE)
-        dep = one(dev, DEPLOYMENT)
+        svc = dev.only(SERVICE)
+        dep = dev.only(DEPLOYMENT)
         spec = svc.props["spec"]
         assert svc.props["metadata"]["name"] == dev_config.runtime.name, svc.urn
         assert spec["type"] == "ClusterIP", svc.urn
@@ -341,8 +335,8 @@ class TestPodDisruptionBudget:
     pods and never wedge on a crash-looping one."""
 
     def test_pdb(self, dev: Capture) -> None:
-        pdb = one(dev, PDB)
-        dep = one(dev, DEPLOYMENT)
+        pdb = dev.only(PDB)
+        dep = dev.only(DEPLOYMENT)
         spec = pdb.props["spec"]
         assert spec["maxUnavailable"] == 1, pdb.urn
         assert "minAvailable" not in spec, pdb.urn
@@ -355,7 +349,7 @@ class TestHorizontalPodAutoscaler:
     """The HPA never scales below 2 and scales the runtime's Deployment on CPU."""
 
     def test_hpa(self, prod: Capture, prod_config: StackConfig) -> None:
-        hpa = one(prod, HPA)
+        hpa = prod.only(HPA)
         spec = hpa.props["spec"]
         scaling = prod_config.runtime.autoscaling
         assert hpa.props["apiVersion"] == "autoscaling/v2", hpa.urn
@@ -375,8 +369,8 @@ class TestNetworkPolicy:
     """Only Kong reaches the runtime: nothing bypasses Kong's timeouts, retries and limits."""
 
     def test_ingress_from_kong_only(self, dev: Capture, dev_config: StackConfig) -> None:
-        pol = one(dev, NETPOL)
-        dep = one(dev, DEPLOYMENT)
+        pol = dev.only(NETPOL)
+        dep = dev.only(DEPLOYMENT)
         spec = pol.props["spec"]
         assert spec["podSelector"] == dep.props["spec"]["selector"], pol.urn
         assert spec["policyTypes"] == ["Ingress"], pol.urn

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from hitless_policy.extract import NGINX_FILE, ResourceInput
@@ -22,22 +21,13 @@ from hitless_policy.extract.k8s import KONG_CONFIG_KEY
 from hitless_policy.extract.kong import KongConfigError, parse_declarative
 from hitless_policy.extract.nginx import parse_text
 from hitless_policy.identity import NGINX_CONF_METADATA_KEY, Tier
+from hitless_policy.loader import InputError, load_file, load_one_file, read_text
 from hitless_policy.profile import PackConfig
 from hitless_policy.rules import RULE_IDS, RULES, Level
 from hitless_policy.runner import Verdict, judge
 
-
-class CheckInputError(Exception):
-    """An input file that cannot be read or understood; the CLI exits with status 2."""
-
-    def __init__(self, file: Path | str, line: int, reason: str) -> None:
-        super().__init__(f"{file}:{line}: {reason}")
-        self.file = str(file)
-        """The file."""
-        self.line = line
-        """1-based line of the problem (0 when it concerns the whole file)."""
-        self.reason = reason
-        """What is wrong."""
+CheckInputError = InputError
+"""An input file that cannot be read or understood; the CLI exits with status 2."""
 
 
 def type_token(api_version: str, kind: str) -> str:
@@ -47,30 +37,12 @@ def type_token(api_version: str, kind: str) -> str:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CheckInputError(path, 0, f"cannot read: {error}") from error
+    return read_text(path)
 
 
 def _documents(path: Path) -> list[tuple[int, Any]]:
     """(first line, document) of every YAML document in `path`."""
-    text = _read(path)
-    loader = yaml.SafeLoader(text)
-    docs: list[tuple[int, Any]] = []
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                break
-            docs.append((node.start_mark.line + 1, loader.construct_document(node)))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        raise CheckInputError(path, line, f"not valid YAML: {error}") from error
-    finally:
-        loader.dispose()
-    return docs
+    return [(doc.line, doc.data) for doc in load_file(path)]
 
 
 def _manifest_inputs(path: Path) -> list[ResourceInput]:
@@ -131,14 +103,7 @@ _LEVELS: dict[str, Level | None] = {"mandatory": "mandatory", "advisory": "advis
 
 def load_config(path: Path) -> tuple[PackConfig, dict[str, Level | None]]:
     """The PackConfig and the per-rule level overrides (None: disabled) of a config file."""
-    text = _read(path)
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise CheckInputError(
-            path, mark.line + 1 if mark else 0, f"not valid JSON/YAML: {error}"
-        ) from error
+    raw = load_one_file(path) or {}
     if not isinstance(raw, dict):
         raise CheckInputError(path, 1, "the config must be a mapping")
     levels: dict[str, Level | None] = {}

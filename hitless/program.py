@@ -15,10 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from components.config import PROJECT, StackConfig, load_stack_config
 from hitless.harness import Capture, run_program
+from hitless_policy.loader import InputError, load_one_file
 from hitless_policy.profile import PackConfig
 from hitless_policy.runner import ResourceInput, Verdict, judge
 
@@ -59,9 +58,9 @@ def load_stack_file(stack: str, root: Path) -> dict[str, Any]:
             f" Fix: pass one of them with --stack, or create {path.name}."
         )
     try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise StackFileError(f"{path}: not valid YAML: {error}") from None
+        raw = load_one_file(path)
+    except InputError as error:
+        raise StackFileError(str(error)) from None
     config = raw.get("config") if isinstance(raw, dict) else None
     if not isinstance(config, dict):
         raise StackFileError(

@@ -14,6 +14,8 @@ from hitless.harness import Capture, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository root."""
+SHARED = ROOT.parent / "shared"
+"""Public inputs nobody here wrote (corpus, peer suite, seeds): beside the checkout, in CI too."""
 
 
 def stack_values(stack: str) -> dict[str, Any]:
@@ -29,6 +31,13 @@ def hitless_values(stack: str) -> dict[str, Any]:
         for key, value in stack_values(stack).items()
         if key.startswith("hitless:")
     }
+
+
+@pytest.fixture
+def shared() -> Path:
+    """`../shared`; a missing folder fails the test (CI always has it)."""
+    assert SHARED.is_dir(), f"{SHARED} is missing: the tests read public inputs from ../shared"
+    return SHARED
 
 
 @pytest.fixture(params=["dev", "prod"])

@@ -11,8 +11,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import yaml
-
 from hitless_policy.extract import nginx
 from hitless_policy.extract.props import Props, is_unknown
 from hitless_policy.facts import (
@@ -26,6 +24,7 @@ from hitless_policy.facts import (
     Unknown,
     sure,
 )
+from hitless_policy.loader import InputError, load_one
 
 KONG_DEFAULT_TIMEOUT_MS = 60000
 """Kong's default connect/read/write timeout (ms)."""
@@ -56,11 +55,9 @@ class KongConfigError(ValueError):
 def parse_declarative(text: str) -> dict[str, object]:
     """Parse DB-less declarative config text into a mapping (raises KongConfigError)."""
     try:
-        loaded = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise KongConfigError(line, f"not valid YAML: {error}") from error
+        loaded = load_one(text, "kong.yml")
+    except InputError as error:
+        raise KongConfigError(error.line, error.reason) from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):

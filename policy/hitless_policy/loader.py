@@ -1,0 +1,300 @@
+"""One loader for every YAML (and JSON) input, with limits: hostile input refused in milliseconds.
+
+Every file hitless reads — stack files, team manifests, Kong declarative configs (also inside a
+ConfigMap), the pack config — goes through here. What it refuses, and why:
+
+- non-regular files (a FIFO, `/dev/zero`) and files over `Limits.max_bytes`: reading them would hang
+  or exhaust memory;
+- bytes that are not UTF-8 (the line of the first bad byte is named);
+- nesting deeper than `Limits.max_depth` (PyYAML composes recursively: a RecursionError otherwise);
+- alias expansion beyond `Limits.max_nodes` nodes (a "billion laughs" bomb stays small on disk and
+  as composed nodes, but every consumer that walks it — validation, JSON, an error message — pays
+  for the expanded tree);
+- tags that build non-JSON values (`!!binary`, `!!set`, `!!omap`, `!!pairs`, `!!python/*`, custom
+  tags) and integers longer than `Limits.max_int_digits` digits.
+
+Timestamps are not resolved: `2026-01-01` stays the string a Kubernetes or Pulumi consumer sees
+(YAML 1.2's core schema has no timestamp type), so a date never reaches a model as `datetime.date`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import ReaderError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one input may cost."""
+
+    max_bytes: int = 32 * 1024 * 1024
+    """Largest file read (bytes); a larger one is refused before it is read whole."""
+    max_depth: int = 64
+    """Deepest nesting of mappings and sequences."""
+    max_nodes: int = 1_000_000
+    """Most nodes one document may expand to, aliases counted at their expanded size."""
+    max_int_digits: int = 40
+    """Longest integer literal (digits); larger numbers are no timeout, count or size."""
+    max_documents: int = 100_000
+    """Most documents in one multi-document stream."""
+
+
+DEFAULT_LIMITS = Limits()
+"""The limits every command uses."""
+
+CLIP = 80
+"""How many characters of an offending value an error message repeats."""
+
+
+def clip(value: object, width: int = CLIP) -> str:
+    """Text of `value` cut to `width` characters: an error never echoes a huge value."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= width else f"{text[: width - 1]}… ({len(text)} characters)"
+
+
+class InputError(ValueError):
+    """An input that cannot be read or understood; printed as `file:line: reason` (exit 2)."""
+
+    def __init__(self, file: str | os.PathLike[str], line: int, reason: str) -> None:
+        super().__init__(f"{file}:{line}: {reason}")
+        self.file = str(file)
+        """The file (or a label such as `<stdin>` or `ConfigMap kong/kong-config`)."""
+        self.line = line
+        """1-based line of the problem (0 when it concerns the whole file)."""
+        self.reason = reason
+        """What is wrong."""
+
+
+def read_text(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> str:
+    """The UTF-8 text of a regular file no larger than `limits.max_bytes` (InputError otherwise)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as error:
+        raise InputError(path, 0, f"cannot read: {error.strerror or error}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(path, 0, "not a regular file (a directory, device or pipe)")
+        if info.st_size > limits.max_bytes:
+            raise InputError(
+                path,
+                0,
+                f"file of {info.st_size} bytes is over the {limits.max_bytes}-byte limit",
+            )
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            data = stream.read(limits.max_bytes + 1)
+    except OSError as error:
+        raise InputError(path, 0, f"cannot read: {error.strerror or error}") from None
+    finally:
+        os.close(fd)
+    if len(data) > limits.max_bytes:
+        raise InputError(path, 0, f"file is over the {limits.max_bytes}-byte limit")
+    return decode(data, path)
+
+
+def decode(data: bytes, source: str | os.PathLike[str]) -> str:
+    """UTF-8 text of `data` (a leading BOM dropped); InputError names the line of a bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InputError(
+            source, line, f"byte 0x{data[error.start]:02x} is not UTF-8; save the file as UTF-8"
+        ) from None
+
+
+_REFUSED_TAGS = {
+    "tag:yaml.org,2002:binary": "binary data",
+    "tag:yaml.org,2002:set": "a set",
+    "tag:yaml.org,2002:omap": "an ordered map",
+    "tag:yaml.org,2002:pairs": "a list of pairs",
+    "tag:yaml.org,2002:timestamp": "a timestamp",
+}
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with a depth limit, no timestamps, and refused non-JSON tags."""
+
+    limits: Limits = DEFAULT_LIMITS
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        """Compose one node, refusing nesting deeper than the limit."""
+        self._depth += 1
+        try:
+            if self._depth > self.limits.max_depth:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise _RefusedError(
+                    mark.line + 1, f"nested deeper than {self.limits.max_depth} levels"
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        """An integer literal no longer than the limit."""
+        digits = sum(ch.isdigit() for ch in str(node.value))
+        if digits > self.limits.max_int_digits:
+            raise _RefusedError(
+                node.start_mark.line + 1,
+                f"integer of {digits} digits (at most {self.limits.max_int_digits})",
+            )
+        return super().construct_yaml_int(node)
+
+    def construct_refused(self, node: Node) -> None:
+        """Refuse a tag whose value JSON cannot carry."""
+        what = _REFUSED_TAGS.get(node.tag, node.tag)
+        raise _RefusedError(
+            node.start_mark.line + 1,
+            f"{what} ({node.tag}) is not accepted: write it as a plain string, list or mapping",
+        )
+
+
+class _RefusedError(Exception):
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+for _tag in _REFUSED_TAGS:
+    _Loader.add_constructor(_tag, _Loader.construct_refused)
+
+
+def _expanded_size(root: Node, limit: int) -> int:
+    """Nodes of `root` with every alias expanded, stopping as soon as `limit` is passed.
+
+    Aliases are the same node object in PyYAML's graph, so the size is memoized per node: linear
+    in the composed graph however large the expansion.
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        children: list[Node] = []
+        if isinstance(node, SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, MappingNode):
+            children = [part for pair in node.value for part in pair]
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        total = 1 + sum(sizes.get(id(child), 1) for child in children)
+        sizes[id(node)] = min(total, limit + 1)
+        if total > limit:
+            return total
+    return sizes[id(root)]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML document of a stream."""
+
+    line: int
+    """1-based line where the document starts."""
+    data: Any
+    """The document: mappings, lists, str, int, float, bool or None only."""
+
+
+def iter_documents(
+    text: str, source: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS
+) -> Iterator[Document]:
+    """Every document of a multi-document YAML (or JSON) stream, within `limits`."""
+    try:
+        loader = _Loader(text)
+    except ReaderError as error:
+        line = text[: error.position].count("\n") + 1
+        raise InputError(
+            source, line, f"character {error.character!r} is not allowed in YAML"
+        ) from None
+    loader.limits = limits
+    count = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                break
+            count += 1
+            line = node.start_mark.line + 1
+            if count > limits.max_documents:
+                raise InputError(source, line, f"more than {limits.max_documents} documents")
+            size = _expanded_size(node, limits.max_nodes)
+            if size > limits.max_nodes:
+                raise InputError(
+                    source,
+                    line,
+                    f"document expands to more than {limits.max_nodes} nodes through aliases "
+                    "(a YAML alias bomb?); write the values out or use fewer anchors",
+                )
+            yield Document(line, loader.construct_document(node))
+    except _RefusedError as refused:
+        raise InputError(source, refused.line, refused.reason) from None
+    except ConstructorError as error:
+        mark = error.problem_mark
+        raise InputError(
+            source, mark.line + 1 if mark else 0, f"not accepted YAML: {clip(error.problem, 200)}"
+        ) from None
+    except ReaderError as error:
+        line = text[: error.position].count("\n") + 1
+        raise InputError(
+            source, line, f"character {error.character!r} is not allowed in YAML"
+        ) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error)
+        raise InputError(
+            source, mark.line + 1 if mark else 0, f"not valid YAML: {clip(problem, 200)}"
+        ) from None
+    except (RecursionError, MemoryError):
+        raise InputError(source, 0, "input too deeply nested or too large") from None
+    finally:
+        loader.dispose()
+
+
+def load_documents(
+    text: str, source: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS
+) -> list[Document]:
+    """All documents of `text` (see `iter_documents`)."""
+    return list(iter_documents(text, source, limits))
+
+
+def load_one(text: str, source: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Any:
+    """The single document of `text` (None when empty); InputError when there are several."""
+    docs = load_documents(text, source, limits)
+    if len(docs) > 1:
+        raise InputError(source, docs[1].line, "expected one YAML document, found several")
+    return docs[0].data if docs else None
+
+
+def load_file(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> list[Document]:
+    """All documents of the file at `path`, read with `read_text`."""
+    return load_documents(read_text(path, limits), Path(path), limits)
+
+
+def load_one_file(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Any:
+    """The single document of the file at `path` (see `load_one`)."""
+    return load_one(read_text(path, limits), Path(path), limits)

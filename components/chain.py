@@ -72,6 +72,11 @@ def compose_chain(cfg: StackConfig) -> Chain:
             subnetwork=network.gke_subnet_self_link,
             pods_range_name=network.pods_range_name,
             services_range_name=network.services_range_name,
+            # How long `pulumi up` awaits each rollout, sized from its worst case.
+            upgrade_timeout_seconds={
+                pool.name: cfg.await_timeout(f"cluster.node_pools.{pool.name}")
+                for pool in cfg.cluster.node_pools
+            },
         ),
     )
     on_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
@@ -86,6 +91,7 @@ def compose_chain(cfg: StackConfig) -> Chain:
             runtime_port=cfg.runtime.port,
             runtime_scheme=cfg.runtime.scheme,
             subnetwork=network.gke_subnet_self_link,
+            await_timeout_seconds=cfg.await_timeout("kong"),
         ),
         opts=on_cluster,
     )
@@ -97,6 +103,7 @@ def compose_chain(cfg: StackConfig) -> Chain:
             cluster=cfg.cluster,
             kong_namespace=cfg.kong.namespace,
             kong_pod_labels=kong.pod_labels,
+            await_timeout_seconds=cfg.await_timeout("runtime"),
         ),
         opts=on_cluster,
     )
@@ -119,6 +126,7 @@ def compose_chain(cfg: StackConfig) -> Chain:
             firewall_sources=[str(net.a_cidr)],
             health_check_sources=[str(cidr) for cidr in GOOGLE_FRONTEND_RANGES],
             stream_module=True,
+            await_timeout_seconds=cfg.await_timeout("relay.mig"),
         ),
     )
     relay_lb = InternalLoadBalancer(
@@ -148,6 +156,7 @@ def compose_chain(cfg: StackConfig) -> Chain:
             firewall_sources=[str(cidr) for cidr in cfg.edge.source_ranges],
             health_check_sources=[str(cidr) for cidr in GOOGLE_FRONTEND_RANGES],
             stream_module=False,
+            await_timeout_seconds=cfg.await_timeout("edge.mig"),
         ),
     )
     edge_lb = EdgeLoadBalancer(

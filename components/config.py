@@ -15,6 +15,7 @@ import ipaddress
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
@@ -37,6 +38,14 @@ Seconds = Annotated[int, Field(ge=1, le=86400)]
 DrainSeconds = Annotated[int, Field(ge=1, le=3600)]
 K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 Quantity = Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")]
+
+
+ROLLING_MAX_SURGE = 1
+"""maxSurge of every Deployment's RollingUpdate (`components.k8s_common.surge_only_strategy`)."""
+ROLLING_MAX_UNAVAILABLE = 0
+"""maxUnavailable of every Deployment's RollingUpdate: capacity never drops."""
+MIG_MAX_UNAVAILABLE_FIXED = 0
+"""`max_unavailable_fixed` of every MIG's update policy: instances go only after replacement."""
 
 
 class _Model(BaseModel):
@@ -626,6 +635,28 @@ class KongConfig(_Model):
         default=None,
         description="Hybrid mode (control plane); null for DB-less declarative config.",
     )
+    min_ready_seconds: Annotated[int, Field(ge=0, le=600)] = Field(
+        default=0,
+        description=(
+            "Deployment minReadySeconds: Kong is ready once /status/ready answers (the internal "
+            "LB's own health check gates new connections)."
+        ),
+    )
+    progress_deadline_seconds: Annotated[int, Field(ge=60, le=3600)] = Field(
+        default=600,
+        description=(
+            "Deployment progressDeadlineSeconds: a rollout stuck this long fails with "
+            "ProgressDeadlineExceeded, before `pulumi up`'s await gives up."
+        ),
+    )
+    await_timeout_seconds: Annotated[int, Field(ge=60, le=86400)] | None = Field(
+        default=None,
+        description=(
+            "How long `pulumi up` awaits the Deployment's rollout (customTimeouts create/update). "
+            "null: sized from the rollout's worst case at the HPA maximum plus margin, rounded "
+            "up to whole minutes (see `hitless explain`); a value must cover that bound."
+        ),
+    )
 
 
 class RuntimeConfig(_Model):
@@ -687,6 +718,14 @@ class RuntimeConfig(_Model):
     max_body_mib: Annotated[int, Field(ge=1)] = Field(
         default=64, description="The runtime's own body limit (MiB); >= the profile's."
     )
+    await_timeout_seconds: Annotated[int, Field(ge=60, le=86400)] | None = Field(
+        default=None,
+        description=(
+            "How long `pulumi up` awaits the Deployment's rollout (customTimeouts create/update). "
+            "null: sized from the rollout's worst case at the HPA maximum plus margin, rounded "
+            "up to whole minutes (see `hitless explain`); a value must cover that bound."
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -720,9 +759,21 @@ class StackConfig(_Model):
             buffering_at_c=self.kong.request_buffering,
         )
 
+    def rollout_awaits(self) -> tuple[RolloutAwait, ...]:
+        """Each rollout's worst-case duration and the `pulumi up` await that covers it."""
+        return rollout_awaits(self)
+
+    def await_timeout(self, key: str) -> int:
+        """The await timeout (s) of the rollout whose stack key is `key` (e.g. `runtime`)."""
+        for item in rollout_awaits(self):
+            if item.key == key:
+                return item.timeout_seconds
+        raise KeyError(f"no rollout with key {key!r}")
+
     @model_validator(mode="after")
     def _chain_is_hitless(self) -> Self:
         problems = list(_chain_problems(self))
+        problems += _rollout_problems(self)
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -1084,6 +1135,221 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
             "make min_replicas <= replicas <= max_replicas",
         )
     return out
+
+
+@dataclass(frozen=True)
+class RolloutAwait:
+    """One rollout's worst-case duration and the await timeout `pulumi up` gives it."""
+
+    key: str
+    """Stack key of the resource's config, e.g. `runtime` or `cluster.node_pools.serving`."""
+    what: str
+    """What rolls, in the chain's terms."""
+    rollout_seconds: float
+    """Worst-case duration of the rollout (`hitless_policy.budget`)."""
+    basis: str
+    """How the duration is made up, with its inputs."""
+    bound_seconds: float
+    """Shortest await that covers the rollout (and, for Deployments, the progress deadline)."""
+    timeout_seconds: int
+    """The await timeout the components set (customTimeouts)."""
+    timeout_key: str
+    """Stack key that sets the timeout, or how it is derived."""
+
+    @property
+    def holds(self) -> bool:
+        """Whether the timeout covers the bound."""
+        return self.timeout_seconds >= self.bound_seconds
+
+
+def _deployment_await(
+    cfg: StackConfig,
+    key: str,
+    what: str,
+    work: RuntimeConfig | KongConfig,
+    startup: ProbeConfig | None,
+) -> RolloutAwait:
+    t = cfg.thresholds
+    replicas = work.autoscaling.max_replicas
+    available = budget.worst_time_to_available(
+        work.readiness.timing(),
+        startup.timing() if startup is not None else None,
+        work.min_ready_seconds,
+        t.pod_start_seconds,
+    )
+    grace = work.termination_grace_seconds
+    rollout = budget.deployment_rollout_seconds(
+        replicas, ROLLING_MAX_SURGE, ROLLING_MAX_UNAVAILABLE, available, grace
+    )
+    bound = budget.deployment_await_bound_seconds(
+        rollout, work.progress_deadline_seconds, t.margin_seconds
+    )
+    batches = budget.rollout_batches(replicas, ROLLING_MAX_SURGE + ROLLING_MAX_UNAVAILABLE)
+    return RolloutAwait(
+        key=key,
+        what=what,
+        rollout_seconds=rollout,
+        basis=(
+            f"HPA max {replicas} pods in {batches} batches of maxSurge {ROLLING_MAX_SURGE} x "
+            f"(time to Available {available:g} + grace {grace}); await >= max(rollout, "
+            f"progressDeadlineSeconds {work.progress_deadline_seconds}) + margin "
+            f"{t.margin_seconds:g}"
+        ),
+        bound_seconds=bound,
+        timeout_seconds=(
+            work.await_timeout_seconds
+            if work.await_timeout_seconds is not None
+            else budget.await_timeout_seconds(bound, 0)
+        ),
+        timeout_key=(
+            f"{key}.await_timeout_seconds"
+            if work.await_timeout_seconds is not None
+            else f"{key}.await_timeout_seconds (null: sized from the rollout)"
+        ),
+    )
+
+
+def _node_drain_seconds(cfg: StackConfig, pool: NodePoolConfig) -> tuple[float, str]:
+    """Worst drain of one of `pool`'s nodes over the workloads it carries, and its basis."""
+    t = cfg.thresholds
+    nodes_min = pool.min_nodes_per_zone * len(cfg.platform.zones)
+    worst, basis = 0.0, ""
+    for name, work, startup in (
+        ("runtime", cfg.runtime, cfg.runtime.startup),
+        ("kong", cfg.kong, None),
+    ):
+        available = budget.worst_time_to_available(
+            work.readiness.timing(),
+            startup.timing() if startup is not None else None,
+            work.min_ready_seconds,
+            t.pod_start_seconds,
+        )
+        per_node = math.ceil(work.autoscaling.max_replicas / nodes_min)
+        drain = budget.node_drain_seconds(
+            per_node, available, work.termination_grace_seconds, t.max_drain_seconds
+        )
+        if drain > worst:
+            worst = drain
+            basis = (
+                f"{name}: {per_node} pods per node x time to Available {available:g} + grace "
+                f"{work.termination_grace_seconds}, each capped at {t.max_drain_seconds}"
+            )
+    return worst, basis
+
+
+def _node_pool_await(cfg: StackConfig, pool: NodePoolConfig) -> RolloutAwait:
+    t = cfg.thresholds
+    zones = len(cfg.platform.zones)
+    nodes = pool.max_nodes_per_zone * zones
+    drain, drain_basis = _node_drain_seconds(cfg, pool)
+    if pool.strategy is UpgradeStrategy.SURGE:
+        rollout = budget.surge_upgrade_seconds(
+            nodes, pool.max_surge, pool.max_unavailable, t.node_boot_seconds, drain
+        )
+        batches = budget.rollout_batches(nodes, pool.max_surge + pool.max_unavailable)
+        basis = (
+            f"SURGE: {nodes} nodes (max {pool.max_nodes_per_zone} x {zones} zones) in {batches} "
+            f"batches x (node boot {t.node_boot_seconds:g} + drain {drain:g} [{drain_basis}])"
+        )
+    else:
+        batch_soak = _duration_seconds(pool.batch_soak_duration)
+        pool_soak = _duration_seconds(pool.node_pool_soak_duration)
+        rollout = budget.blue_green_upgrade_seconds(
+            nodes,
+            batch_node_count=pool.batch_node_count,
+            node_boot_seconds=t.node_boot_seconds,
+            drain_seconds=drain,
+            batch_soak_seconds=batch_soak,
+            node_pool_soak_seconds=pool_soak,
+        )
+        batches = budget.rollout_batches(nodes, pool.batch_node_count)
+        basis = (
+            f"BLUE_GREEN: node boot {t.node_boot_seconds:g} + {batches} batches x (drain "
+            f"{drain:g} [{drain_basis}] + batch soak {batch_soak:g}) + pool soak {pool_soak:g}"
+        )
+    bound = rollout + t.margin_seconds
+    return RolloutAwait(
+        key=f"cluster.node_pools.{pool.name}",
+        what=f"GKE node pool '{pool.name}' upgrade",
+        rollout_seconds=rollout,
+        basis=basis,
+        bound_seconds=bound,
+        timeout_seconds=budget.await_timeout_seconds(bound, 0),
+        timeout_key="sized from the upgrade (customTimeouts update)",
+    )
+
+
+def _mig_await(cfg: StackConfig, key: str, what: str, mig: MigConfig, drain: int) -> RolloutAwait:
+    t = cfg.thresholds
+    rollout = budget.mig_update_seconds(
+        mig.target_size,
+        max_surge=mig.max_surge_fixed,
+        max_unavailable=MIG_MAX_UNAVAILABLE_FIXED,
+        time_to_healthy=t.mig_boot_seconds,
+        min_ready_seconds=mig.min_ready_sec,
+        drain_seconds=drain,
+        shutdown_seconds=t.mig_shutdown_seconds,
+    )
+    batches = budget.rollout_batches(mig.target_size, mig.max_surge_fixed)
+    bound = rollout + t.margin_seconds
+    return RolloutAwait(
+        key=f"{key}.mig",
+        what=what,
+        rollout_seconds=rollout,
+        basis=(
+            f"{mig.target_size} instances in {batches} batches of max_surge_fixed "
+            f"{mig.max_surge_fixed} x (boot {t.mig_boot_seconds:g} + min_ready_sec "
+            f"{mig.min_ready_sec} + LB drain {drain} + shutdown {t.mig_shutdown_seconds:g})"
+        ),
+        bound_seconds=bound,
+        timeout_seconds=budget.await_timeout_seconds(bound, 0),
+        timeout_key="sized from the update (wait_for_instances UPDATED, customTimeouts)",
+    )
+
+
+def rollout_awaits(cfg: StackConfig) -> tuple[RolloutAwait, ...]:
+    """Every rollout of the stack: MIGs A and B, Kong, the runtime, each node pool."""
+    return (
+        _mig_await(
+            cfg,
+            "edge",
+            "A: nginx L7 MIG rolling update",
+            cfg.edge.mig,
+            cfg.edge.connection_draining_timeout_sec,
+        ),
+        _mig_await(
+            cfg,
+            "relay",
+            "B: nginx L4 MIG rolling update",
+            cfg.relay.mig,
+            cfg.relay.connection_draining_timeout_sec,
+        ),
+        _deployment_await(cfg, "kong", "C: Kong Deployment rollout", cfg.kong, None),
+        _deployment_await(
+            cfg, "runtime", "D: RT Deployment rollout", cfg.runtime, cfg.runtime.startup
+        ),
+        *(_node_pool_await(cfg, pool) for pool in cfg.cluster.node_pools),
+    )
+
+
+def _rollout_problems(cfg: StackConfig) -> list[str]:
+    """An await set in the stack that would give up during a healthy rollout."""
+    out: list[str] = []
+    for item in rollout_awaits(cfg):
+        if not item.holds:
+            out.append(
+                f"{PROJECT}:{item.timeout_key} = {item.timeout_seconds}: `pulumi up` gives up "
+                f"while the {item.what} may still be running ({item.basis} = bound "
+                f"{item.bound_seconds:g} s), and reports a failure in the middle of a healthy "
+                f"rollout. Fix: raise it to >= {_at_least(item.bound_seconds)}, or remove it so "
+                "it is sized from the rollout."
+            )
+    return out
+
+
+def _duration_seconds(text: str) -> float:
+    """Seconds of a GKE duration string such as `1800s` (validated by the model's pattern)."""
+    return float(text.removesuffix("s"))
 
 
 class StackConfigError(ValueError):

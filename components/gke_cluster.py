@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -72,6 +73,8 @@ class GkeClusterArgs:
     """Name of the subnet's secondary range for pods."""
     services_range_name: str
     """Name of the subnet's secondary range for Services."""
+    upgrade_timeout_seconds: Mapping[str, int]
+    """Per pool name: how long `pulumi up` awaits the pool's upgrade (`rollout_awaits()`)."""
 
 
 def maintenance_window(
@@ -307,7 +310,18 @@ class GkeCluster(pulumi.ComponentResource):
                     **identity.gcp_labels(platform.chain, Tier.GKE, "node-pool"),
                 },
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._account]),
+            # An update that replaces nodes is one GKE operation the provider awaits, 30 min by
+            # default (terraform-provider-google resource_container_node_pool.go: Update
+            # DefaultTimeout(30 * time.Minute)); sized from the upgrade's worst case (rule
+            # node-pool-timeout-covers-upgrade). A deletion drains every node through the PDBs.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self._account],
+                custom_timeouts=pulumi.CustomTimeouts(
+                    update=f"{args.upgrade_timeout_seconds[pool.name]}s",
+                    delete=f"{args.upgrade_timeout_seconds[pool.name]}s",
+                ),
+            ),
         )
 
     def _create_provider(self, name: str) -> k8s.Provider:

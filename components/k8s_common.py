@@ -19,7 +19,13 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import AutoscalingConfig, ProbeConfig, ResourcesConfig
+from components.config import (
+    ROLLING_MAX_SURGE,
+    ROLLING_MAX_UNAVAILABLE,
+    AutoscalingConfig,
+    ProbeConfig,
+    ResourcesConfig,
+)
 from hitless_policy import identity
 from hitless_policy.identity import Tier
 
@@ -152,7 +158,10 @@ def surge_only_strategy() -> Manifest:
     Integers, not percents: with 2 replicas `25%` rounds to surge 1 / unavailable 0, but `50%`
     rounds unavailable to 1, halving capacity. Explicit 0/1 removes the rounding question.
     """
-    return {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    return {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": ROLLING_MAX_UNAVAILABLE, "maxSurge": ROLLING_MAX_SURGE},
+    }
 
 
 CLUSTER_IS_REGIONAL = True
@@ -262,6 +271,20 @@ def hpa_manifest(
             ],
         },
     }
+
+
+def await_options(seconds: int) -> pulumi.ResourceOptions:
+    """Options making `pulumi up` await a Deployment's rollout `seconds` on create and update.
+
+    pulumi-kubernetes gives up after 10 minutes by default and reports the update failed, in the
+    middle of a healthy rollout (https://www.pulumi.com/registry/packages/kubernetes/api-docs/
+    apps/v1/deployment/, "If the Deployment has not reached a Ready state after 10 minutes ...
+    override the default timeout value by setting the 'customTimeouts' option"; pulumi-kubernetes
+    PR #721). `seconds` comes from `StackConfig.rollout_awaits()`.
+    """
+    return pulumi.ResourceOptions(
+        custom_timeouts=pulumi.CustomTimeouts(create=f"{seconds}s", update=f"{seconds}s")
+    )
 
 
 def create(

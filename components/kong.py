@@ -81,6 +81,8 @@ class KongDataPlaneArgs:
     """Protocol the runtime speaks (`HTTP`/`HTTPS`)."""
     subnetwork: pulumi.Input[str]
     """Self link of the GKE subnet, where Kong's internal LB address is reserved."""
+    await_timeout_seconds: int
+    """How long `pulumi up` awaits the Deployment's rollout (`StackConfig.rollout_awaits()`)."""
 
 
 def pod_labels(platform: PlatformConfig) -> dict[str, str]:
@@ -243,6 +245,10 @@ def deployment_manifest(args: KongDataPlaneArgs, declarative_yaml: str | None) -
             "replicas": cfg.replicas,
             "selector": {"matchLabels": selector},
             "strategy": kc.surge_only_strategy(),
+            "minReadySeconds": cfg.min_ready_seconds,
+            # Fails a stuck rollout before `pulumi up`'s await gives up
+            # (rule deployment-await-covers-rollout).
+            "progressDeadlineSeconds": cfg.progress_deadline_seconds,
             "revisionHistoryLimit": 5,
             "template": {
                 "metadata": template_meta,
@@ -365,7 +371,11 @@ class KongDataPlane(pulumi.ComponentResource):
             kc.create(f"{name}-config", config_map_manifest(args, declarative), in_ns)
         else:
             self._create_hybrid_entities(name, model, args)
-        kc.create(f"{name}-deployment", deployment_manifest(args, declarative), in_ns)
+        kc.create(
+            f"{name}-deployment",
+            deployment_manifest(args, declarative),
+            pulumi.ResourceOptions.merge(in_ns, kc.await_options(args.await_timeout_seconds)),
+        )
         kc.create(
             f"{name}-service",
             service_manifest(args),

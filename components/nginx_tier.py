@@ -27,7 +27,12 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components import gce_scripts
-from components.config import HealthCheckConfig, MigConfig, PlatformConfig
+from components.config import (
+    MIG_MAX_UNAVAILABLE_FIXED,
+    HealthCheckConfig,
+    MigConfig,
+    PlatformConfig,
+)
 from components.nginx_conf import HEALTH_PATH, worker_shutdown_timeout_seconds
 from hitless_policy import identity
 from hitless_policy.identity import Tier
@@ -127,6 +132,8 @@ class NginxMigTierArgs:
     """CIDRs admitted to the health port: Google's health checkers."""
     stream_module: bool
     """Install Debian's stream module (B's conf loads it)."""
+    await_timeout_seconds: int
+    """How long `pulumi up` awaits the rolling update (`StackConfig.rollout_awaits()`)."""
 
 
 class NginxMigTier(pulumi.ComponentResource):
@@ -332,7 +339,7 @@ class NginxMigTier(pulumi.ComponentResource):
                 most_disruptive_allowed_action="REPLACE",
                 replacement_method="SUBSTITUTE",
                 max_surge_fixed=mig.max_surge_fixed,
-                max_unavailable_fixed=0,
+                max_unavailable_fixed=MIG_MAX_UNAVAILABLE_FIXED,
                 min_ready_sec=mig.min_ready_sec,
                 instance_redistribution_type="PROACTIVE",
             ),
@@ -348,9 +355,20 @@ class NginxMigTier(pulumi.ComponentResource):
                     **identity.gcp_labels(self._chain, self._tier, "mig"),
                 }
             ),
-            # The update is intent-based; `pulumi up` does not block on the rollout.
-            wait_for_instances=False,
-            opts=pulumi.ResourceOptions(parent=self),
+            # The API accepts an update before any VM is replaced; waiting for UPDATED (version
+            # target reached, every VM stable) makes `pulumi up` report the rollout's real outcome
+            # (rule mig-update-awaited). The provider awaits 15 min by default
+            # (terraform-provider-google resource_compute_region_instance_group_manager.go:
+            # Create/Update DefaultTimeout(15 * time.Minute)); the timeout is sized from the update.
+            wait_for_instances=True,
+            wait_for_instances_status="UPDATED",
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                custom_timeouts=pulumi.CustomTimeouts(
+                    create=f"{args.await_timeout_seconds}s",
+                    update=f"{args.await_timeout_seconds}s",
+                ),
+            ),
         )
 
     def _create_firewall(

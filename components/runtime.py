@@ -55,6 +55,8 @@ class RuntimeServiceArgs:
     """Namespace of Kong's pods, the only clients the NetworkPolicy admits."""
     kong_pod_labels: Mapping[str, str]
     """Labels selecting Kong's pods (`KongDataPlane.pod_labels`)."""
+    await_timeout_seconds: int
+    """How long `pulumi up` awaits the Deployment's rollout (`StackConfig.rollout_awaits()`)."""
 
 
 def service_host(config: RuntimeConfig) -> str:
@@ -252,7 +254,11 @@ class RuntimeService(pulumi.ComponentResource):
         self.pod_labels = pod_labels(args.config, args.platform)
         ns = kc.create(f"{name}-namespace", namespace_manifest(args), self._child())
         in_ns = self._child(ns)
-        kc.create(f"{name}-deployment", deployment_manifest(args), in_ns)
+        kc.create(
+            f"{name}-deployment",
+            deployment_manifest(args),
+            pulumi.ResourceOptions.merge(in_ns, kc.await_options(args.await_timeout_seconds)),
+        )
         kc.create(f"{name}-service", service_manifest(args), in_ns)
         kc.create(f"{name}-pdb", pdb_manifest(args), in_ns)
         kc.create(f"{name}-hpa", hpa_manifest(args), in_ns)

@@ -10,6 +10,7 @@ IPs, ids) stays unknown, as in the preview of a brand-new stack.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.rpc import UNKNOWN
 from pulumi.runtime.stack import Stack, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+
+from hitless_policy.facts import CustomTimeouts
 
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"  # noqa: S105 - a wire-format marker
 """Key that marks a special value (secret, resource reference) in Pulumi's wire format."""
@@ -62,6 +65,8 @@ class CapturedResource:
     """Property paths the resource's `ignore_changes` option names."""
     dependencies: list[str] = field(default_factory=list)
     """URNs the resource depends on (`depends_on` and inputs from other resources)."""
+    custom_timeouts: CustomTimeouts = field(default_factory=lambda: CustomTimeouts(0, 0, 0))
+    """The `custom_timeouts` resource option, in seconds, as the engine gives it to policies."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -75,7 +80,39 @@ class CapturedResource:
             "outputs": self.outputs,
             "ignore_changes": self.ignore_changes,
             "dependencies": self.dependencies,
+            "opts": {"custom_timeouts": self.custom_timeouts.to_json()},
         }
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds of a Go duration string (`5m`, `1h30m`, `3240s`); "" (unset) is 0.
+
+    The SDK sends custom timeouts as these strings in the RegisterResource request; the engine
+    parses them (Go's `time.ParseDuration`) and hands policies seconds
+    (`PolicyCustomTimeouts.create_seconds`, 0 when unset).
+    """
+    if not text:
+        return 0.0
+    parts = _DURATION.findall(text)
+    if "".join(number + unit for number, unit in parts) != text:
+        raise ValueError(f"invalid duration {text!r}: expected e.g. '5m', '1h30m', '3240s'")
+    return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+
+
+def _custom_timeouts(request: Any) -> CustomTimeouts:
+    """The request's `customTimeouts` (Go duration strings) in seconds."""
+    if not request.HasField("customTimeouts"):
+        return CustomTimeouts(0, 0, 0)
+    found = request.customTimeouts
+    return CustomTimeouts(
+        duration_seconds(found.create),
+        duration_seconds(found.update),
+        duration_seconds(found.delete),
+    )
 
 
 def contains_unknown(value: Any) -> bool:
@@ -118,6 +155,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
                     props=props,
                     ignore_changes=list(request.ignoreChanges),
                     dependencies=list(request.dependencies),
+                    custom_timeouts=_custom_timeouts(request),
                 )
         return response
 

@@ -123,6 +123,7 @@ def judge_capture(capture: Capture, config: PackConfig) -> list[Verdict]:
                 name=res.name,
                 props=res.props,
                 parent=res.parent or None,
+                custom_timeouts=res.custom_timeouts,
             )
             for res in capture.resources
         ],

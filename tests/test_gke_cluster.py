@@ -37,6 +37,10 @@ def cluster_program(cfg: StackConfig, name: str = "gke") -> Callable[[], None]:
                 subnetwork="projects/p/regions/europe-west1/subnetworks/gke",
                 pods_range_name="gke-pods",
                 services_range_name="gke-services",
+                upgrade_timeout_seconds={
+                    pool.name: cfg.await_timeout(f"cluster.node_pools.{pool.name}")
+                    for pool in cfg.cluster.node_pools
+                },
             ),
         )
 

@@ -60,6 +60,7 @@ def kong_args(cfg: StackConfig) -> KongDataPlaneArgs:
         runtime_port=cfg.runtime.port,
         runtime_scheme=cfg.runtime.scheme,
         subnetwork=GKE_SUBNET,
+        await_timeout_seconds=cfg.await_timeout("kong"),
     )
 
 

@@ -39,6 +39,10 @@ def chain_program(cfg: StackConfig) -> Callable[[], None]:
                 subnetwork="gke",
                 pods_range_name="gke-pods",
                 services_range_name="gke-services",
+                upgrade_timeout_seconds={
+                    pool.name: cfg.await_timeout(f"cluster.node_pools.{pool.name}")
+                    for pool in cfg.cluster.node_pools
+                },
             ),
         )
         on_gke = pulumi.ResourceOptions(providers={"kubernetes": gke.provider})
@@ -52,6 +56,7 @@ def chain_program(cfg: StackConfig) -> Callable[[], None]:
                 runtime_port=cfg.runtime.port,
                 runtime_scheme=cfg.runtime.scheme,
                 subnetwork="projects/p/regions/europe-west1/subnetworks/gke",
+                await_timeout_seconds=cfg.await_timeout("kong"),
             ),
             opts=on_gke,
         )
@@ -63,6 +68,7 @@ def chain_program(cfg: StackConfig) -> Callable[[], None]:
                 cluster=cfg.cluster,
                 kong_namespace=cfg.kong.namespace,
                 kong_pod_labels=kong_component.pod_labels(cfg.platform),
+                await_timeout_seconds=cfg.await_timeout("runtime"),
             ),
             opts=on_gke,
         )

@@ -65,6 +65,7 @@ def tier_args(cfg: StackConfig, tier: Tier) -> NginxMigTierArgs:
             firewall_sources=[str(cidr) for cidr in cfg.edge.source_ranges],
             health_check_sources=GOOGLE_HEALTH_CHECK_RANGES,
             stream_module=False,
+            await_timeout_seconds=cfg.await_timeout("edge.mig"),
         )
     return NginxMigTierArgs(
         tier=Tier.B,
@@ -79,6 +80,7 @@ def tier_args(cfg: StackConfig, tier: Tier) -> NginxMigTierArgs:
         firewall_sources=[str(net.a_cidr)],
         health_check_sources=GOOGLE_HEALTH_CHECK_RANGES,
         stream_module=True,
+        await_timeout_seconds=cfg.await_timeout("relay.mig"),
     )
 
 
@@ -141,8 +143,27 @@ class TestUpdatePolicyHitless:
         assert props["distributionPolicyZones"] == stack_config.platform.zones, mig.urn
         assert props["targetSize"] == mig_config(stack_config, tier).target_size, mig.urn
         assert props["region"] == stack_config.platform.region, mig.urn
-        assert props["waitForInstances"] is False, mig.urn
         assert props["baseInstanceName"] == base_instance_name(NAMES[tier]), mig.urn
+
+
+class TestUpdateAwaited:
+    """`pulumi up` waits for the rolling update to reach UPDATED, for at least its worst case,
+    so it reports the rollout's real outcome instead of returning before any VM is replaced."""
+
+    def test_waits_for_updated(self, captured: Capture, tier: Tier) -> None:
+        mig = captured.named(f"{NAMES[tier]}-mig", MIG)
+        assert mig.props["waitForInstances"] is True, mig.urn
+        assert mig.props["waitForInstancesStatus"] == "UPDATED", mig.urn
+
+    def test_timeout_covers_the_update(
+        self, captured: Capture, stack_config: StackConfig, tier: Tier
+    ) -> None:
+        mig = captured.named(f"{NAMES[tier]}-mig", MIG)
+        key = "edge.mig" if tier is Tier.A else "relay.mig"
+        (found,) = [item for item in stack_config.rollout_awaits() if item.key == key]
+        assert mig.custom_timeouts.update_seconds == found.timeout_seconds, mig.urn
+        assert mig.custom_timeouts.create_seconds == found.timeout_seconds, mig.urn
+        assert found.timeout_seconds >= found.bound_seconds > found.rollout_seconds, mig.urn
 
 
 class TestAutohealingConfigured:

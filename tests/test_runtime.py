@@ -38,6 +38,7 @@ def rt_program(cfg: StackConfig, name: str = "rt") -> Callable[[], None]:
                 cluster=cfg.cluster,
                 kong_namespace=cfg.kong.namespace,
                 kong_pod_labels=kong.pod_labels(cfg.platform),
+                await_timeout_seconds=cfg.await_timeout("runtime"),
             ),
             opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
         )

@@ -257,3 +257,160 @@ def required_progress_deadline_seconds(
     return (
         worst_time_to_available(readiness, startup, min_ready_seconds, scheduling_seconds) + margin
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Rollout durations: how long the controller that rolls a tier may take, worst case. The await
+# timeouts of `pulumi up` (customTimeouts) must outlast them, or the engine reports a failure in
+# the middle of a healthy rollout (rules in `rules/rollout.py`).
+# ---------------------------------------------------------------------------------------------
+
+
+def rollout_batches(units: int, per_batch: int) -> int:
+    """Batches a rolling update of `units` needs when it replaces `per_batch` at a time."""
+    if units < 0 or per_batch < 1:
+        raise ValueError(f"need units >= 0 and per_batch >= 1, got {units}, {per_batch}")
+    return math.ceil(units / per_batch)
+
+
+def deployment_rollout_seconds(
+    replicas: int,
+    max_surge: int,
+    max_unavailable: int,
+    time_to_available: float,
+    termination_seconds: float,
+) -> float:
+    """Worst-case duration of a Deployment's RollingUpdate of `replicas` pods.
+
+    The Deployment controller replaces `max_surge + max_unavailable` pods per step and moves on
+    when the new ones are Available (ready for `minReadySeconds`; `time_to_available`, from
+    `worst_time_to_available`). With `max_unavailable` 0 the next step also waits, worst case,
+    for the old pods to finish terminating (`termination_seconds`: terminationGracePeriodSeconds,
+    which includes the preStop hook): the scheduler keeps counting a terminating pod's requests
+    until it is gone, so on a full node pool the next surge pod waits for them, and with
+    `podReplacementPolicy: TerminationComplete` the controller itself waits. With unavailability
+    the old pods go first and only the last step's termination adds.
+
+    Sources: Kubernetes Deployment docs, "Rolling Update Deployment", "Max Surge", "Max
+    Unavailable", "Progress Deadline Seconds"
+    (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/); the grace period
+    includes preStop (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/
+    #pod-termination); KEP-3973 / KEP-5882, terminating pods and the Deployment's pod
+    replacement policy (https://www.kubernetes.dev/resources/keps/3973/,
+    https://www.kubernetes.dev/resources/keps/5882/).
+    """
+    batches = rollout_batches(replicas, max(1, max_surge + max_unavailable))
+    if max_unavailable == 0:
+        return batches * (time_to_available + termination_seconds)
+    return batches * time_to_available + termination_seconds
+
+
+def mig_update_seconds(
+    instances: int,
+    *,
+    max_surge: int,
+    max_unavailable: int,
+    time_to_healthy: float,
+    min_ready_seconds: float,
+    drain_seconds: float,
+    shutdown_seconds: float,
+) -> float:
+    """Worst-case duration of a MIG's proactive rolling update (SUBSTITUTE) of `instances` VMs.
+
+    Per batch of `max_surge + max_unavailable` instances: the new VMs boot and pass the health
+    check (`time_to_healthy`), stay available for `min_ready_seconds`, then the old ones are
+    removed: the load balancer drains them (`drain_seconds`: connectionDrainingTimeoutSec) and
+    GCE stops them, running the shutdown script (`shutdown_seconds`).
+
+    Sources: Compute Engine, "Automatically apply VM configuration updates in a MIG" (maxSurge,
+    maxUnavailable, minReadySec, SUBSTITUTE;
+    https://cloud.google.com/compute/docs/instance-groups/rolling-out-updates-to-managed-instance-groups),
+    "Enabling connection draining"
+    (https://cloud.google.com/load-balancing/docs/enabling-connection-draining), shutdown scripts
+    (https://cloud.google.com/compute/docs/shutdownscript).
+    """
+    batches = rollout_batches(instances, max(1, max_surge + max_unavailable))
+    return batches * (time_to_healthy + min_ready_seconds + drain_seconds + shutdown_seconds)
+
+
+def node_drain_seconds(
+    pods_per_node: int, time_to_available: float, grace_seconds: float, drain_limit: float
+) -> float:
+    """Worst-case drain of one node holding `pods_per_node` pods of one workload.
+
+    GKE evicts through the PodDisruptionBudget, which (at `maxUnavailable: 1`) lets the next pod
+    go only once the previous one's replacement is Available: `pods_per_node x
+    time_to_available` of waits, which GKE respects for at most `drain_limit`; then the last pod
+    terminates within its grace period, also capped at `drain_limit` during upgrades.
+
+    Sources: GKE node pool upgrade strategies, "respecting PodDisruptionBudget and
+    GracefulTerminationPeriod settings for up to one hour"
+    (https://cloud.google.com/kubernetes-engine/docs/concepts/node-pool-upgrade-strategies).
+    """
+    pdb_waits = min(pods_per_node * time_to_available, drain_limit)
+    return pdb_waits + min(grace_seconds, drain_limit)
+
+
+def surge_upgrade_seconds(
+    nodes: int,
+    max_surge: int,
+    max_unavailable: int,
+    node_boot_seconds: float,
+    drain_seconds: float,
+) -> float:
+    """Worst-case duration of a GKE surge upgrade of `nodes` nodes.
+
+    `max_surge + max_unavailable` nodes upgrade at once (zones one after another): a surge node
+    boots and joins, then an old node is cordoned, drained (`drain_seconds`, from
+    `node_drain_seconds`) and deleted.
+
+    Sources: GKE UpgradeSettings, "(maxUnavailable + maxSurge) determines the level of
+    parallelism" (https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/
+    UpgradeSettings); surge upgrades
+    (https://cloud.google.com/kubernetes-engine/docs/concepts/node-pool-upgrade-strategies).
+    """
+    batches = rollout_batches(nodes, max(1, max_surge + max_unavailable))
+    return batches * (node_boot_seconds + drain_seconds)
+
+
+def blue_green_upgrade_seconds(
+    nodes: int,
+    *,
+    batch_node_count: int,
+    node_boot_seconds: float,
+    drain_seconds: float,
+    batch_soak_seconds: float,
+    node_pool_soak_seconds: float,
+) -> float:
+    """Worst-case duration of a GKE blue-green upgrade (standard rollout policy).
+
+    The green nodes are created (they boot in parallel), the blue pool is cordoned and drained in
+    batches of `batch_node_count` nodes, each followed by `batch_soak_seconds`, then the whole
+    pool soaks `node_pool_soak_seconds` before the blue nodes are deleted.
+
+    Sources: GKE blue-green upgrades
+    (https://cloud.google.com/kubernetes-engine/docs/concepts/node-pool-upgrade-strategies
+    #blue-green-upgrade-strategy), NodePool.UpgradeSettings
+    (https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/UpgradeSettings).
+    """
+    batches = rollout_batches(nodes, max(1, batch_node_count))
+    return (
+        node_boot_seconds + batches * (drain_seconds + batch_soak_seconds) + node_pool_soak_seconds
+    )
+
+
+def await_timeout_seconds(rollout_seconds: float, margin: float, step: int = 60) -> int:
+    """A `pulumi up` await timeout covering `rollout_seconds` + `margin`, rounded up to `step`."""
+    return math.ceil((rollout_seconds + margin) / step) * step
+
+
+def deployment_await_bound_seconds(
+    rollout_seconds: float, progress_deadline_seconds: float, margin: float
+) -> float:
+    """Shortest await (customTimeouts create/update) for a Deployment's rollout.
+
+    It must outlast the worst-case rollout, and the progress deadline too, so that a stuck
+    rollout is failed by the Deployment's own `ProgressDeadlineExceeded` (which pulumi-kubernetes
+    reports at once, with the reason) before `pulumi up` merely times out.
+    """
+    return max(rollout_seconds, progress_deadline_seconds) + margin

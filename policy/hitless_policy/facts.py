@@ -56,6 +56,40 @@ def known(values: Iterable[T | Unknown]) -> list[T]:
 
 
 @dataclass(frozen=True)
+class CustomTimeouts:
+    """A resource's `custom_timeouts` option in seconds; 0 means unset (the provider's default).
+
+    The engine hands it to policies as `args.opts.custom_timeouts` (`PolicyCustomTimeouts`,
+    seconds); plain manifests and files have no resource options at all.
+    """
+
+    create_seconds: float
+    """Create timeout (0: unset)."""
+    update_seconds: float
+    """Update timeout (0: unset)."""
+    delete_seconds: float
+    """Delete timeout (0: unset)."""
+
+    def to_json(self) -> dict[str, float]:
+        """A JSON-ready dict, named as `pulumi_policy.PolicyCustomTimeouts` names them."""
+        return {
+            "create_seconds": self.create_seconds,
+            "update_seconds": self.update_seconds,
+            "delete_seconds": self.delete_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class AwaitTimeout:
+    """How long `pulumi up` waits for one operation of a resource, and why that long."""
+
+    seconds: float
+    """The timeout."""
+    source: str
+    """`customTimeouts` or the provider's default it falls back to (with its source)."""
+
+
+@dataclass(frozen=True)
 class Ref:
     """The resource a fact (and a finding) is about."""
 
@@ -169,6 +203,10 @@ class Deployment:
     """Runtime's declared keep-alive idle timeout (annotation; None: not declared)."""
     max_body_mib: float | Unknown | None
     """Runtime's declared body limit in MiB (annotation; None: not declared)."""
+    await_create: AwaitTimeout | None = None
+    """How long `pulumi up` awaits its creation (None: no resource options, e.g. a manifest)."""
+    await_update: AwaitTimeout | None = None
+    """How long `pulumi up` awaits its rollout (None: no resource options, e.g. a manifest)."""
 
     @property
     def is_kong(self) -> bool:
@@ -268,6 +306,8 @@ class Hpa:
     """`scaleTargetRef.name`."""
     min_replicas: int | Unknown
     """`spec.minReplicas` (default 1)."""
+    max_replicas: int | Unknown | None = None
+    """`spec.maxReplicas` (required by the API; None: absent)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,6 +485,12 @@ class Mig:
     """Whether `autoHealingPolicies.healthCheck` is set (None: no autohealing policy)."""
     autohealing_initial_delay: int | Unknown | None
     """`autoHealingPolicies.initialDelaySec` (None: absent)."""
+    wait_for_instances: bool | Unknown = False
+    """`waitForInstances` (default false: `pulumi up` returns before any VM is replaced)."""
+    wait_status: str | Unknown = "STABLE"
+    """`waitForInstancesStatus` (default STABLE)."""
+    await_update: AwaitTimeout | None = None
+    """How long `pulumi up` awaits an update (None: no resource options)."""
 
 
 @dataclass(frozen=True)
@@ -515,6 +561,14 @@ class NodePool:
     """`upgradeSettings` (None: absent, GKE's SURGE 1/0)."""
     drain_configs: list[object] | Unknown | None
     """`nodeDrainConfigs` (None: absent)."""
+    zones: int | Unknown | None = None
+    """Number of `nodeLocations` (None: absent, the cluster's zones)."""
+    min_nodes_per_zone: int | Unknown | None = None
+    """`autoscaling.minNodeCount` (None: no autoscaling)."""
+    max_nodes_per_zone: int | Unknown | None = None
+    """`autoscaling.maxNodeCount`, else `nodeCount` (None: neither set)."""
+    await_update: AwaitTimeout | None = None
+    """How long `pulumi up` awaits an update (None: no resource options)."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pulumi_policy import (
     EnforcementLevel,
     Policy,
     PolicyConfigSchema,
+    PolicyResourceOptions,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -29,6 +30,7 @@ from pulumi_policy.proxy import UnknownValueError
 from pydantic import BaseModel, ValidationError
 
 from hitless_policy.extract import ResourceInput, collect_facts
+from hitless_policy.facts import CustomTimeouts
 from hitless_policy.profile import PackConfig, Thresholds, TrafficProfile
 from hitless_policy.rules import RULES, Finding, Rule
 
@@ -95,12 +97,28 @@ def _report(findings: Sequence[Finding], report_violation: ReportViolation) -> N
         raise NotJudgedError(skipped)
 
 
+def custom_timeouts(opts: PolicyResourceOptions | None) -> CustomTimeouts:
+    """The engine's `opts.custom_timeouts` (seconds, 0 when unset) as the facts take them."""
+    found = getattr(opts, "custom_timeouts", None)
+    if found is None:
+        return CustomTimeouts(0, 0, 0)
+    return CustomTimeouts(
+        float(found.create_seconds), float(found.update_seconds), float(found.delete_seconds)
+    )
+
+
 def _resource_validator(rule: Rule) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if args.resource_type not in rule.types:
             return
         config = parse_config(args.get_config())
-        resource = ResourceInput(args.urn, args.resource_type, args.name, args.props)
+        resource = ResourceInput(
+            args.urn,
+            args.resource_type,
+            args.name,
+            args.props,
+            custom_timeouts=custom_timeouts(args.opts),
+        )
         _report(rule.check(collect_facts([resource]), config), report_violation)
 
     validate.__doc__ = f"Validate one resource against {rule.id}."
@@ -120,6 +138,7 @@ def stack_inputs(args: StackValidationArgs) -> list[ResourceInput]:
                 key: [dep.urn for dep in deps]
                 for key, deps in (res.property_dependencies or {}).items()
             },
+            custom_timeouts=custom_timeouts(res.opts),
         )
         for res in args.resources
     ]

@@ -133,6 +133,24 @@ class Thresholds(BaseModel):
             "instance earlier, or it recreates booting instances in a loop."
         ),
     )
+    node_boot_seconds: float = Field(
+        default=300,
+        ge=0,
+        le=3600,
+        description=(
+            "Worst-case time for a GKE surge or green node to be created, boot and turn Ready for "
+            "pods; with the drains it bounds a node pool upgrade `pulumi up` must await."
+        ),
+    )
+    mig_shutdown_seconds: float = Field(
+        default=90,
+        ge=0,
+        le=3600,
+        description=(
+            "Time GCE gives an on-demand VM's shutdown script when the MIG deletes it (about 90 s, "
+            "https://cloud.google.com/compute/docs/shutdownscript); part of each MIG update batch."
+        ),
+    )
     max_lb_time_to_unhealthy_seconds: float = Field(
         default=30,
         gt=0,

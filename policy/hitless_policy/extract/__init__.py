@@ -13,7 +13,15 @@ from typing import Any
 
 from hitless_policy.extract import gcp, k8s, kong
 from hitless_policy.extract.props import Props, plain
-from hitless_policy.facts import Facts, NginxConf, NginxSource, Placement, Ref
+from hitless_policy.facts import (
+    AwaitTimeout,
+    CustomTimeouts,
+    Facts,
+    NginxConf,
+    NginxSource,
+    Placement,
+    Ref,
+)
 from hitless_policy.identity import Tier, identity_of
 
 __all__ = ["NGINX_FILE", "ResourceInput", "collect_facts", "placement"]
@@ -43,6 +51,23 @@ class ResourceInput:
     """Parent URN, when known."""
     property_dependencies: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """URNs each property depends on (the engine resolves computed references this way)."""
+    custom_timeouts: CustomTimeouts | None = None
+    """The `custom_timeouts` resource option (None: no resource options, e.g. a manifest)."""
+
+
+def await_timeout(
+    timeouts: CustomTimeouts | None, operation: str, default_seconds: float, default_source: str
+) -> AwaitTimeout | None:
+    """How long `pulumi up` awaits `operation` (`create`/`update`): the option or the default.
+
+    None when the resource carries no resource options (files judged by `hitless check`).
+    """
+    if timeouts is None:
+        return None
+    seconds = float(getattr(timeouts, f"{operation}_seconds"))
+    if seconds > 0:
+        return AwaitTimeout(seconds, f"customTimeouts.{operation}")
+    return AwaitTimeout(default_seconds, f"no customTimeouts.{operation}: {default_source}")
 
 
 def placement(props: Mapping[str, object], inferred: Tier | None) -> Placement:
@@ -84,7 +109,23 @@ def collect_facts(resources: Iterable[ResourceInput]) -> Facts:
             place = placement(data, inferred)
             if place.tier not in (Tier.C, Tier.D):
                 place = dataclasses.replace(place, tier=inferred)
-            facts.deployments.append(k8s.deployment(ref, place, props))
+            facts.deployments.append(
+                dataclasses.replace(
+                    k8s.deployment(ref, place, props),
+                    await_create=await_timeout(
+                        resource.custom_timeouts,
+                        "create",
+                        k8s.DEPLOYMENT_AWAIT_DEFAULT_SECONDS,
+                        "pulumi-kubernetes' default",
+                    ),
+                    await_update=await_timeout(
+                        resource.custom_timeouts,
+                        "update",
+                        k8s.DEPLOYMENT_AWAIT_DEFAULT_SECONDS,
+                        "pulumi-kubernetes' default",
+                    ),
+                )
+            )
         elif kind == k8s.PDB:
             facts.pdbs.append(k8s.pdb(ref, placement(data, None), props))
         elif kind == k8s.SERVICE:
@@ -123,7 +164,17 @@ def collect_facts(resources: Iterable[ResourceInput]) -> Facts:
             place = Placement(UNASSIGNED, tier)
             facts.nginx.append(gcp.instance_template(ref, place, props))
         elif kind == gcp.MIG:
-            facts.migs.append(gcp.mig(ref, placement(data, None), props))
+            facts.migs.append(
+                dataclasses.replace(
+                    gcp.mig(ref, placement(data, None), props),
+                    await_update=await_timeout(
+                        resource.custom_timeouts,
+                        "update",
+                        gcp.MIG_DEFAULT_TIMEOUT_SECONDS,
+                        "pulumi-gcp's default",
+                    ),
+                )
+            )
         elif kind in (gcp.BACKEND_SERVICE, gcp.REGION_BACKEND_SERVICE):
             inferred = Tier.B if kind == gcp.REGION_BACKEND_SERVICE else Tier.A
             deps = list(resource.property_dependencies.get("healthChecks", []))
@@ -135,7 +186,17 @@ def collect_facts(resources: Iterable[ResourceInput]) -> Facts:
         elif kind == gcp.CLUSTER:
             facts.clusters.append(gcp.cluster(ref, placement(data, Tier.GKE), props))
         elif kind == gcp.NODE_POOL:
-            facts.node_pools.append(gcp.node_pool(ref, placement(data, Tier.GKE), props))
+            facts.node_pools.append(
+                dataclasses.replace(
+                    gcp.node_pool(ref, placement(data, Tier.GKE), props),
+                    await_update=await_timeout(
+                        resource.custom_timeouts,
+                        "update",
+                        gcp.NODE_POOL_DEFAULT_TIMEOUT_SECONDS,
+                        "pulumi-gcp's default",
+                    ),
+                )
+            )
     facts.kong_configs.extend(kong.from_entities(group) for group in kong_entities.values())
     _assign_chains(facts)
     return facts

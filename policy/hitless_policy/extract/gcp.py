@@ -42,6 +42,14 @@ DEFAULT_BACKEND_TIMEOUT_SEC = 30
 """GCP's default backend service timeout."""
 DEFAULT_DRAINING_SEC = 300
 """pulumi-gcp 10.x default connection draining (global and regional)."""
+MIG_DEFAULT_TIMEOUT_SECONDS = 900
+"""pulumi-gcp's await of a MIG create/update without customTimeouts: 15 min
+(terraform-provider-google, resource_compute_region_instance_group_manager.go:
+`Update: schema.DefaultTimeout(15 * time.Minute)`)."""
+NODE_POOL_DEFAULT_TIMEOUT_SECONDS = 1800
+"""pulumi-gcp's await of a node pool update without customTimeouts: 30 min
+(terraform-provider-google, resource_container_node_pool.go:
+`Update: schema.DefaultTimeout(30 * time.Minute)`)."""
 
 
 def instance_template(ref: Ref, place: Placement, props: Props) -> NginxSource:
@@ -91,6 +99,8 @@ def mig(ref: Ref, place: Placement, props: Props) -> Mig:
         target_size=None if target is None else props.integer("targetSize", default=0),
         autohealing_health_check=check,
         autohealing_initial_delay=delay,
+        wait_for_instances=props.flag("waitForInstances", default=False),
+        wait_status=props.text("waitForInstancesStatus", default="STABLE"),
     )
 
 
@@ -172,4 +182,27 @@ def node_pool(ref: Ref, place: Placement, props: Props) -> NodePool:
         drains = list(drain)
     else:
         drains = [drain]
-    return NodePool(ref, place, props.mapping("upgradeSettings"), drains)
+    locations = props.get("nodeLocations")
+    zones: int | Unknown | None
+    if locations is None or isinstance(locations, Unknown):
+        zones = locations
+    elif isinstance(locations, list):
+        zones = len(locations)
+    else:
+        zones = Unknown("nodeLocations", f"is not a list: {locations!r}")
+    min_nodes: int | Unknown | None = None
+    max_nodes: int | Unknown | None = None
+    if props.get("autoscaling") is not None:
+        min_nodes = props.integer("autoscaling", "minNodeCount", default=0)
+        max_nodes = props.integer("autoscaling", "maxNodeCount", default=0)
+    elif props.get("nodeCount") is not None:
+        min_nodes = max_nodes = props.integer("nodeCount", default=0)
+    return NodePool(
+        ref,
+        place,
+        props.mapping("upgradeSettings"),
+        drains,
+        zones=zones,
+        min_nodes_per_zone=min_nodes,
+        max_nodes_per_zone=max_nodes,
+    )

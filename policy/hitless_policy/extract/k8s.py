@@ -39,6 +39,11 @@ CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 """Type token of a NetworkPolicy."""
 
+DEPLOYMENT_AWAIT_DEFAULT_SECONDS = 600
+"""pulumi-kubernetes' await of a Deployment without customTimeouts: 10 minutes
+(https://www.pulumi.com/registry/packages/kubernetes/api-docs/apps/v1/deployment/;
+pulumi/pulumi-kubernetes PR #721, "Increase default readiness timeouts to 10 mins")."""
+
 KONG_CONFIG_KEY = "kong.yml"
 """ConfigMap data key holding Kong's declarative config."""
 
@@ -292,4 +297,9 @@ def hpa(ref: Ref, props: Props) -> Hpa:
         target_kind=props.text("spec", "scaleTargetRef", "kind", default=""),
         target_name=props.text("spec", "scaleTargetRef", "name", default=""),
         min_replicas=props.integer("spec", "minReplicas", default=1),
+        max_replicas=(
+            None
+            if props.get("spec", "maxReplicas") is None
+            else props.integer("spec", "maxReplicas", default=0)
+        ),
     )

@@ -1,0 +1,425 @@
+"""Rules on how long `pulumi up` awaits a rollout: it must outlast the rollout it starts.
+
+A hitless rollout is slow on purpose (surge one at a time, wait for readiness, drain). The
+providers await it with their own timeouts (pulumi-kubernetes: a Deployment 10 minutes;
+pulumi-gcp: a node pool update 30 minutes; a MIG only when asked to, 15 minutes); a timeout
+shorter than the rollout's worst case makes `pulumi up` report a failure in the middle of a
+healthy rollout and leaves the stack's state behind. The worst cases are the formulas of
+`hitless_policy.budget`; the timeouts are the resources' `customTimeouts` options, which the
+engine gives policies as `opts.custom_timeouts` and which plain manifests do not have.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from hitless_policy import budget
+from hitless_policy.extract.props import Props
+from hitless_policy.facts import (
+    AwaitTimeout,
+    Deployment,
+    Facts,
+    Hpa,
+    NodePool,
+    Probe,
+    Unknown,
+    sure,
+    unknowns,
+)
+from hitless_policy.profile import PackConfig
+from hitless_policy.rules.base import Finding, Judge, Rule, num, up
+
+NO_OPTIONS = (
+    "no resource options: the await timeout is a Pulumi resource option (customTimeouts) that "
+    "manifests and files do not carry; judge it with `hitless preview` or "
+    "`pulumi preview --policy-pack policy`"
+)
+"""Why a resource read from a file (`hitless check`) is not judged by these rules."""
+
+GKE_DEFAULT_NODE_POOL_SOAK = "3600s"
+"""GKE's blue-green `nodePoolSoakDuration` when unset (UpgradeSettings, reference §3.5)."""
+GKE_DEFAULT_BATCH_SOAK = "0s"
+"""GKE's blue-green `batchSoakDuration` when unset."""
+GKE_DEFAULT_BATCH_NODE_COUNT = 1
+"""GKE's blue-green batch size when neither `batchNodeCount` nor `batchPercentage` is set."""
+
+
+def _hpa_of(dep: Deployment, hpas: list[Hpa]) -> Hpa | Unknown | None:
+    """The HPA scaling `dep` (Unknown: an HPA in its namespace has an unknown target)."""
+    uncertain: Unknown | None = None
+    for hpa in hpas:
+        if hpa.namespace != dep.namespace:
+            continue
+        if isinstance(hpa.target_name, Unknown) or isinstance(dep.object_name, Unknown):
+            uncertain = unknowns(hpa.target_name, dep.object_name)[0]
+            continue
+        if hpa.target_kind == "Deployment" and hpa.target_name in (dep.object_name, dep.ref.name):
+            return hpa
+    return uncertain
+
+
+def _max_replicas(dep: Deployment, hpas: list[Hpa]) -> tuple[int | Unknown, str]:
+    """Most replicas the Deployment runs (its HPA's maximum), and where that comes from."""
+    hpa = _hpa_of(dep, hpas)
+    if isinstance(hpa, Unknown):
+        return hpa, "HPA"
+    if isinstance(hpa, Hpa) and hpa.max_replicas is not None:
+        return hpa.max_replicas, f"HPA '{hpa.ref.name}' maxReplicas"
+    return dep.replicas, "replicas"
+
+
+def _time_to_available(dep: Deployment, config: PackConfig) -> float | list[Unknown]:
+    """One new pod's worst time to Available (`budget.worst_time_to_available`)."""
+    container = dep.main_container()
+    ready = container.readiness if container else None
+    startup = container.startup if container else None
+    missing = unknowns(dep.min_ready_seconds, ready, startup)
+    for probe in (ready, startup):
+        if isinstance(probe, Probe):
+            missing += unknowns(probe.timing)
+    if isinstance(dep.containers, Unknown):
+        missing.append(dep.containers)
+    if missing:
+        return missing
+    readiness = (
+        ready.timing
+        if isinstance(ready, Probe) and not isinstance(ready.timing, Unknown)
+        else budget.ProbeTiming(period_seconds=0, timeout_seconds=0)
+    )
+    start = (
+        startup.timing
+        if isinstance(startup, Probe) and not isinstance(startup.timing, Unknown)
+        else None
+    )
+    return budget.worst_time_to_available(
+        readiness, start, sure(dep.min_ready_seconds), config.thresholds.pod_start_seconds
+    )
+
+
+def _await_text(found: AwaitTimeout) -> str:
+    return f"{num(found.seconds)} s ({found.source})"
+
+
+def deployment_await_rule(facts: Facts, config: PackConfig) -> list[Finding]:
+    """deployment-await-covers-rollout."""
+    judge = Judge("deployment-await-covers-rollout")
+    margin = config.thresholds.margin_seconds
+    for dep in facts.deployments:
+        if dep.await_create is None or dep.await_update is None:
+            judge.cannot(dep.ref, NO_OPTIONS)
+            continue
+        replicas, source = _max_replicas(dep, facts.hpas)
+        available = _time_to_available(dep, config)
+        missing = unknowns(
+            replicas,
+            dep.strategy,
+            dep.max_surge,
+            dep.max_unavailable,
+            dep.grace_seconds,
+            dep.progress_deadline_seconds,
+        )
+        if isinstance(available, list):
+            missing += available
+        if missing:
+            judge.cannot(dep.ref, missing)
+            continue
+        count, grace = sure(replicas), float(sure(dep.grace_seconds))
+        tta = 0.0 if isinstance(available, list) else float(available)
+        if sure(dep.strategy) == "Recreate":
+            # Every old pod terminates, then every new pod starts: one batch.
+            surge, unavailable = 0, max(1, count)
+        else:
+            surge, unavailable = budget.resolve_rolling_update(
+                count,
+                sure(dep.max_surge),
+                sure(dep.max_unavailable),
+            )
+        rollout = budget.deployment_rollout_seconds(count, surge, unavailable, tta, grace)
+        deadline = float(sure(dep.progress_deadline_seconds))
+        bound = budget.deployment_await_bound_seconds(rollout, deadline, margin)
+        batches = budget.rollout_batches(count, max(1, surge + unavailable))
+        per_batch = (
+            f"(time to Available {num(tta)} + grace {num(grace)})"
+            if unavailable == 0
+            else f"time to Available {num(tta)}, + grace {num(grace)} once"
+        )
+        basis = (
+            f"worst-case rollout {num(rollout)} s ({source} {count} in {batches} batches of "
+            f"maxSurge {surge} / maxUnavailable {unavailable} x {per_batch}), "
+            f"progressDeadlineSeconds {num(deadline)}; bound = max of both + margin "
+            f"{num(margin)} = {num(bound)} s"
+        )
+        short = [
+            (operation, found)
+            for operation, found in (("create", dep.await_create), ("update", dep.await_update))
+            if found.seconds < bound
+        ]
+        if short:
+            values = ", ".join(f"{op} {_await_text(found)}" for op, found in short)
+            judge.fail(
+                dep.ref,
+                f"`pulumi up` awaits the rollout {values} < {num(bound)} s: {basis}. `pulumi up` "
+                "reports a failure in the middle of a healthy rollout. Fix: set customTimeouts "
+                f"create and update to >= {up(bound)}s",
+            )
+        else:
+            judge.ok(
+                dep.ref,
+                f"awaits create {_await_text(dep.await_create)}, update "
+                f"{_await_text(dep.await_update)} >= {num(bound)} s: {basis}",
+            )
+    return judge.findings
+
+
+def _duration(value: object) -> float | None:
+    """Seconds of a GKE duration (`"1800s"`), None when it is not one."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and (match := re.fullmatch(r"(\d+(?:\.\d+)?)s", value.strip())):
+        return float(match.group(1))
+    return None
+
+
+def _pool_drain(
+    pool: NodePool, nodes_min: int, facts: Facts, config: PackConfig
+) -> tuple[float, str] | list[Unknown] | str:
+    """Worst drain of one node of `pool` over the Deployments it may carry, and its basis."""
+    if not facts.deployments:
+        return "no Deployment facts: nothing bounds a node's drain (PDB waits and grace)"
+    limit = float(config.thresholds.max_drain_seconds)
+    worst, basis = -1.0, ""
+    for dep in facts.deployments:
+        replicas, _ = _max_replicas(dep, facts.hpas)
+        available = _time_to_available(dep, config)
+        missing = unknowns(replicas, dep.grace_seconds)
+        if isinstance(available, list):
+            missing += available
+        if missing:
+            return missing
+        per_node = math.ceil(sure(replicas) / max(1, nodes_min))
+        tta = 0.0 if isinstance(available, list) else float(available)
+        grace = float(sure(dep.grace_seconds))
+        drain = budget.node_drain_seconds(per_node, tta, grace, limit)
+        if drain > worst:
+            worst = drain
+            basis = (
+                f"'{dep.ref.name}': {per_node} pods per node x time to Available {num(tta)} s "
+                f"(PDB waits) + grace {num(grace)} s, each capped at {num(limit)}"
+            )
+    return worst, basis
+
+
+def node_pool_timeout_rule(facts: Facts, config: PackConfig) -> list[Finding]:
+    """node-pool-timeout-covers-upgrade."""
+    judge = Judge("node-pool-timeout-covers-upgrade")
+    t = config.thresholds
+    for pool in facts.node_pools:
+        if pool.await_update is None:
+            judge.cannot(pool.ref, NO_OPTIONS)
+            continue
+        missing = unknowns(
+            pool.upgrade, pool.zones, pool.min_nodes_per_zone, pool.max_nodes_per_zone
+        )
+        if missing:
+            judge.cannot(pool.ref, missing)
+            continue
+        if pool.zones is None or pool.max_nodes_per_zone is None:
+            judge.cannot(
+                pool.ref,
+                "nodeLocations or autoscaling.maxNodeCount/nodeCount absent: the number of nodes "
+                "an upgrade replaces is not known",
+            )
+            continue
+        zones, most = sure(pool.zones), sure(pool.max_nodes_per_zone)
+        fewest = sure(pool.min_nodes_per_zone) if pool.min_nodes_per_zone is not None else most
+        nodes, nodes_min = most * zones, max(1, fewest) * zones
+        drained = _pool_drain(pool, nodes_min, facts, config)
+        if isinstance(drained, str):
+            judge.cannot(pool.ref, drained)
+            continue
+        if isinstance(drained, list):
+            judge.cannot(pool.ref, drained)
+            continue
+        drain, drain_basis = drained
+        settings = Props(pool.upgrade or {}, "upgradeSettings")
+        strategy = settings.text("strategy", default="SURGE")
+        fields = (
+            settings.num("maxSurge", default=1),
+            settings.num("maxUnavailable", default=0),
+            settings.get("blueGreenSettings", "nodePoolSoakDuration"),
+            settings.get("blueGreenSettings", "standardRolloutPolicy", "batchSoakDuration"),
+            settings.num(
+                "blueGreenSettings",
+                "standardRolloutPolicy",
+                "batchNodeCount",
+                default=GKE_DEFAULT_BATCH_NODE_COUNT,
+            ),
+        )
+        missing = unknowns(strategy, *fields)
+        if missing:
+            judge.cannot(pool.ref, missing)
+            continue
+        surge, unavailable = int(sure(fields[0])), int(sure(fields[1]))
+        if strategy == "BLUE_GREEN":
+            pool_soak = _duration(fields[2] or GKE_DEFAULT_NODE_POOL_SOAK) or 0.0
+            batch_soak = _duration(fields[3] or GKE_DEFAULT_BATCH_SOAK) or 0.0
+            batch = max(1, int(sure(fields[4])))
+            upgrade = budget.blue_green_upgrade_seconds(
+                nodes,
+                batch_node_count=batch,
+                node_boot_seconds=t.node_boot_seconds,
+                drain_seconds=drain,
+                batch_soak_seconds=batch_soak,
+                node_pool_soak_seconds=pool_soak,
+            )
+            basis = (
+                f"BLUE_GREEN over {nodes} nodes: node boot {num(t.node_boot_seconds)} + "
+                f"{budget.rollout_batches(nodes, batch)} batches x (drain {num(drain)} + batch "
+                f"soak {num(batch_soak)}) + pool soak {num(pool_soak)}"
+            )
+        else:
+            upgrade = budget.surge_upgrade_seconds(
+                nodes, surge, unavailable, t.node_boot_seconds, drain
+            )
+            basis = (
+                f"SURGE over {nodes} nodes ({most} per zone x {zones} zones) in "
+                f"{budget.rollout_batches(nodes, max(1, surge + unavailable))} batches of "
+                f"maxSurge {surge} + maxUnavailable {unavailable} x (node boot "
+                f"{num(t.node_boot_seconds)} + drain {num(drain)})"
+            )
+        bound = upgrade + t.margin_seconds
+        text = (
+            f"worst-case upgrade {num(upgrade)} s ({basis}; drain: {drain_basis}) + margin "
+            f"{num(t.margin_seconds)} = {num(bound)} s"
+        )
+        if pool.await_update.seconds < bound:
+            judge.fail(
+                pool.ref,
+                f"`pulumi up` awaits a pool change {_await_text(pool.await_update)} < {text}: "
+                "the provider reports a failure while GKE is still upgrading the pool. Fix: raise "
+                f"customTimeouts update to >= {up(bound)}s",
+            )
+        else:
+            judge.ok(pool.ref, f"awaits a pool change {_await_text(pool.await_update)} >= {text}")
+    return judge.findings
+
+
+def _mig_drain(facts: Facts, chain: str, tier: object) -> float | list[Unknown] | None:
+    """The longest connection draining of the backend services in front of a MIG's tier."""
+    found: list[float] = []
+    missing: list[Unknown] = []
+    for service in facts.backend_services:
+        if service.place.chain != chain or service.place.tier != tier:
+            continue
+        if isinstance(service.draining_sec, Unknown):
+            missing.append(service.draining_sec)
+        else:
+            found.append(float(service.draining_sec))
+    if missing:
+        return missing
+    return max(found) if found else None
+
+
+def mig_awaited_rule(facts: Facts, config: PackConfig) -> list[Finding]:
+    """mig-update-awaited."""
+    judge = Judge("mig-update-awaited")
+    t = config.thresholds
+    for mig in facts.migs:
+        if mig.await_update is None:
+            judge.cannot(mig.ref, NO_OPTIONS)
+            continue
+        wait, status = mig.wait_for_instances, mig.wait_status
+        missing = unknowns(wait, status, mig.target_size, mig.update_policy)
+        if missing:
+            judge.cannot(mig.ref, missing)
+            continue
+        problems: list[str] = []
+        if wait is not True or status != "UPDATED":
+            problems.append(
+                f"waitForInstances {str(wait).lower()}, waitForInstancesStatus {status}: the API "
+                "accepts the update before any VM is replaced, so `pulumi up` reports success "
+                "(or a partial state) while the rollout runs, and its failure is never reported. "
+                "Fix: turn waitForInstances on with waitForInstancesStatus UPDATED"
+            )
+        drain = _mig_drain(facts, mig.place.chain, mig.place.tier)
+        if isinstance(drain, list):
+            judge.cannot(mig.ref, drain)
+            continue
+        if drain is None:
+            judge.cannot(
+                mig.ref,
+                "no backend service of its tier in the chain: the LB drain of each batch is "
+                "not known",
+            )
+            continue
+        policy = Props(mig.update_policy or {}, "updatePolicy")
+        fields = (
+            policy.num("maxSurgeFixed", default=1),
+            policy.num("maxUnavailableFixed", default=0),
+            policy.num("minReadySec", default=0),
+        )
+        missing = unknowns(*fields)
+        if missing or mig.target_size is None:
+            judge.cannot(mig.ref, missing or "targetSize absent: the instances to replace")
+            continue
+        surge, unavailable, ready = (float(sure(f)) for f in fields)
+        size = int(sure(mig.target_size))
+        update = budget.mig_update_seconds(
+            size,
+            max_surge=int(surge),
+            max_unavailable=int(unavailable),
+            time_to_healthy=t.mig_boot_seconds,
+            min_ready_seconds=ready,
+            drain_seconds=drain,
+            shutdown_seconds=t.mig_shutdown_seconds,
+        )
+        bound = update + t.margin_seconds
+        basis = (
+            f"worst-case rolling replacement {num(update)} s ({size} instances in "
+            f"{budget.rollout_batches(size, max(1, int(surge + unavailable)))} batches of "
+            f"maxSurge {num(surge)} + maxUnavailable {num(unavailable)} x (boot "
+            f"{num(t.mig_boot_seconds)} + minReadySec {num(ready)} + LB drain {num(drain)} + "
+            f"shutdown {num(t.mig_shutdown_seconds)})) + margin {num(t.margin_seconds)} = "
+            f"{num(bound)} s"
+        )
+        if mig.await_update.seconds < bound:
+            problems.append(
+                f"`pulumi up` awaits a rollout {_await_text(mig.await_update)} < {basis}. Fix: "
+                f"raise customTimeouts create and update to >= {up(bound)}s"
+            )
+        judge.verdict(
+            mig.ref,
+            problems,
+            f"update awaited (waitForInstances, UPDATED) {_await_text(mig.await_update)} >= "
+            f"{basis}",
+        )
+    return judge.findings
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "deployment-await-covers-rollout",
+        "Prohibits a Deployment whose `pulumi up` await (customTimeouts) is shorter than its "
+        "worst-case rollout at the HPA maximum or its progress deadline.",
+        "mandatory",
+        deployment_await_rule,
+    ),
+    Rule(
+        "node-pool-timeout-covers-upgrade",
+        "Prohibits a node pool whose update timeout (customTimeouts) is shorter than its "
+        "worst-case surge or blue-green upgrade.",
+        "mandatory",
+        node_pool_timeout_rule,
+    ),
+    Rule(
+        "mig-update-awaited",
+        "Prohibits a MIG whose rolling update `pulumi up` does not await (waitForInstances, "
+        "UPDATED) for at least its worst case.",
+        "mandatory",
+        mig_awaited_rule,
+    ),
+)
+"""The rollout-await rules (stack rules: they join HPAs, Deployments and backend services)."""
+
+__all__ = ["RULES", "deployment_await_rule", "mig_awaited_rule", "node_pool_timeout_rule"]

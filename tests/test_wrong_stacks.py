@@ -95,6 +95,8 @@ WRONG: list[tuple[str, object, set[str]]] = [
     ("runtime.progress_deadline_seconds", 60, {"deployment-progress-deadline-sufficient"}),
     # Kong drain: `kong quit --wait` shorter than the LB's propagation
     ("kong.quit_wait_seconds", 5, {"deployment-prestop-covers-propagation"}),
+    # await: pulumi-kubernetes' default 10 min is shorter than the RT rollout at its HPA maximum
+    ("runtime.await_timeout_seconds", 600, {"deployment-await-covers-rollout"}),
 ]
 
 

@@ -160,7 +160,7 @@ def deployment_await_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             judge.fail(
                 dep.ref,
                 f"`pulumi up` awaits the rollout {values} < {num(bound)} s: {basis}. `pulumi up` "
-                "reports a failure in the middle of a healthy rollout. Fix: set customTimeouts "
+                "reports a failure in the middle of a healthy rollout. Fix: raise customTimeouts "
                 f"create and update to >= {up(bound)}s",
             )
         else:

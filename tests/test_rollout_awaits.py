@@ -1,0 +1,136 @@
+"""`pulumi up` awaits every rollout it starts for at least the rollout's worst case.
+
+The stack config sizes each await from the formulas of `hitless_policy.budget`; the components
+set it as the `custom_timeouts` resource option (and MIGs wait for UPDATED); the mock harness
+records the options as the engine hands them to policies; the pack judges them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.chain import compose_chain
+from components.config import StackConfig, StackConfigError, load_stack_config
+from hitless.harness import Capture, duration_seconds
+from hitless.program import judge_capture, run_stack
+from hitless_policy.extract.k8s import DEPLOYMENT_AWAIT_DEFAULT_SECONDS
+from hitless_policy.profile import PackConfig
+from tests.conftest import ROOT, hitless_values
+from tests.test_wrong_stacks import unchecked
+
+Runner = Callable[..., Capture]
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+NODE_POOL = "gcp:container/nodePool:NodePool"
+
+
+class TestAwaitsCoverTheRollouts:
+    """Every derived await covers its rollout's worst case plus margin, in whole minutes."""
+
+    def test_each_await_holds(self, stack_config: StackConfig) -> None:
+        for item in stack_config.rollout_awaits():
+            assert item.holds, item
+            assert item.timeout_seconds % 60 == 0, item
+            assert item.bound_seconds >= item.rollout_seconds + (
+                stack_config.thresholds.margin_seconds
+            ), item
+
+    def test_prod_runtime_at_hpa_max(self, prod_config: StackConfig) -> None:
+        (rt,) = [item for item in prod_config.rollout_awaits() if item.key == "runtime"]
+        assert rt.rollout_seconds == 12 * (192 + 75)
+        assert rt.timeout_seconds == 3240
+        assert "HPA max 12 pods in 12 batches of maxSurge 1" in rt.basis
+
+    def test_unknown_key(self, dev_config: StackConfig) -> None:
+        with pytest.raises(KeyError, match="no rollout with key 'nope'"):
+            dev_config.await_timeout("nope")
+
+
+class TestConfigModelRefusesShortAwaits:
+    """An await set in the stack that a healthy rollout outlasts is refused, with its key."""
+
+    def test_prod_runtime_with_the_default_await(self) -> None:
+        """prod's RT at HPA max 12 awaited for pulumi-kubernetes' default 10 minutes."""
+        values: dict[str, Any] = copy.deepcopy(hitless_values("prod"))
+        assert values["runtime"]["autoscaling"]["max_replicas"] == 12
+        values["runtime"]["await_timeout_seconds"] = DEPLOYMENT_AWAIT_DEFAULT_SECONDS
+        with pytest.raises(
+            StackConfigError,
+            match=re.escape("hitless:runtime.await_timeout_seconds = 600: `pulumi up` gives up"),
+        ) as error:
+            load_stack_config(values, "prod")
+        assert "Fix: raise it to >= 3219, or remove it" in str(error.value)
+
+    def test_long_enough_value_is_used(self) -> None:
+        values: dict[str, Any] = copy.deepcopy(hitless_values("prod"))
+        values["kong"]["await_timeout_seconds"] = 7200
+        cfg = load_stack_config(values, "prod")
+        assert cfg.await_timeout("kong") == 7200
+
+
+class TestPackFailsTheWrongProdStack:
+    """The same wrong prod stack, composed without the config model's check, fails the pack."""
+
+    def test_fails_deployment_await(self, capture: Runner) -> None:
+        cfg = unchecked("prod", "runtime.await_timeout_seconds", DEPLOYMENT_AWAIT_DEFAULT_SECONDS)
+        cap = capture(lambda: compose_chain(cfg), stack="prod", preview=True)
+        verdicts = judge_capture(cap, PackConfig(profile=cfg.profile, thresholds=cfg.thresholds))
+        fails = [v for v in verdicts if v.status == "fail" and v.level == "mandatory"]
+        assert {v.rule for v in fails} == {"deployment-await-covers-rollout"}
+        (found,) = fails
+        assert found.resource.endswith("::main-rt-deployment")
+        assert "update 600 s (customTimeouts.update) < 3219 s" in found.message
+
+
+class TestHarnessRecordsResourceOptions:
+    """The captured resources carry their custom timeouts, as the engine gives them to policies."""
+
+    def test_deployments_and_pools(self, stack_name: str, stack_config: StackConfig) -> None:
+        cap = run_stack(stack_name, ROOT)
+        for name, key in (("main-rt-deployment", "runtime"), ("main-kong-deployment", "kong")):
+            dep = cap.named(name, DEPLOYMENT)
+            want = stack_config.await_timeout(key)
+            assert dep.custom_timeouts.create_seconds == want, dep.urn
+            assert dep.custom_timeouts.update_seconds == want, dep.urn
+            assert dep.props["spec"]["progressDeadlineSeconds"] < want, dep.urn
+        for pool in cap.of_type(NODE_POOL):
+            key = f"cluster.node_pools.{pool.name.removeprefix('main-gke-')}"
+            assert pool.custom_timeouts.update_seconds == stack_config.await_timeout(key)
+
+    def test_resources_json_shape(self) -> None:
+        cap = run_stack("dev", ROOT)
+        data = json.loads(cap.to_json())
+        (rt,) = [r for r in data if r["name"] == "main-rt-deployment"]
+        assert set(rt["opts"]["custom_timeouts"]) == {
+            "create_seconds",
+            "update_seconds",
+            "delete_seconds",
+        }
+        (ns,) = [r for r in data if r["name"] == "main-rt-namespace"]
+        assert ns["opts"]["custom_timeouts"] == {
+            "create_seconds": 0,
+            "update_seconds": 0,
+            "delete_seconds": 0,
+        }
+
+
+class TestDurationStrings:
+    """Go duration strings as the SDK sends them, in seconds as the engine passes them on."""
+
+    @pytest.mark.parametrize(
+        ("text", "seconds"),
+        [("", 0), ("3240s", 3240), ("5m", 300), ("1h30m", 5400), ("1.5h", 5400), ("250ms", 0.25)],
+    )
+    def test_parses(self, text: str, seconds: float) -> None:
+        assert duration_seconds(text) == pytest.approx(seconds)
+
+    @pytest.mark.parametrize("text", ["5", "m5", "5 m", "1d"])
+    def test_rejects(self, text: str) -> None:
+        with pytest.raises(ValueError, match="invalid duration"):
+            duration_seconds(text)

@@ -1154,7 +1154,7 @@ class RolloutAwait:
     timeout_seconds: int
     """The await timeout the components set (customTimeouts)."""
     timeout_key: str
-    """Stack key that sets the timeout, or how it is derived."""
+    """Stack key that sets the timeout (Deployments), or whose settings size it."""
 
     @property
     def holds(self) -> bool:
@@ -1201,11 +1201,7 @@ def _deployment_await(
             if work.await_timeout_seconds is not None
             else budget.await_timeout_seconds(bound, 0)
         ),
-        timeout_key=(
-            f"{key}.await_timeout_seconds"
-            if work.await_timeout_seconds is not None
-            else f"{key}.await_timeout_seconds (null: sized from the rollout)"
-        ),
+        timeout_key=f"{key}.await_timeout_seconds",
     )
 
 
@@ -1249,7 +1245,8 @@ def _node_pool_await(cfg: StackConfig, pool: NodePoolConfig) -> RolloutAwait:
         batches = budget.rollout_batches(nodes, pool.max_surge + pool.max_unavailable)
         basis = (
             f"SURGE: {nodes} nodes (max {pool.max_nodes_per_zone} x {zones} zones) in {batches} "
-            f"batches x (node boot {t.node_boot_seconds:g} + drain {drain:g} [{drain_basis}])"
+            f"batches x (node boot {t.node_boot_seconds:g} + drain {drain:g} [{drain_basis}]) + "
+            f"margin {t.margin_seconds:g}"
         )
     else:
         batch_soak = _duration_seconds(pool.batch_soak_duration)
@@ -1265,7 +1262,8 @@ def _node_pool_await(cfg: StackConfig, pool: NodePoolConfig) -> RolloutAwait:
         batches = budget.rollout_batches(nodes, pool.batch_node_count)
         basis = (
             f"BLUE_GREEN: node boot {t.node_boot_seconds:g} + {batches} batches x (drain "
-            f"{drain:g} [{drain_basis}] + batch soak {batch_soak:g}) + pool soak {pool_soak:g}"
+            f"{drain:g} [{drain_basis}] + batch soak {batch_soak:g}) + pool soak {pool_soak:g} + "
+            f"margin {t.margin_seconds:g}"
         )
     bound = rollout + t.margin_seconds
     return RolloutAwait(
@@ -1275,7 +1273,7 @@ def _node_pool_await(cfg: StackConfig, pool: NodePoolConfig) -> RolloutAwait:
         basis=basis,
         bound_seconds=bound,
         timeout_seconds=budget.await_timeout_seconds(bound, 0),
-        timeout_key="sized from the upgrade (customTimeouts update)",
+        timeout_key=f"cluster.node_pools.{pool.name}",
     )
 
 
@@ -1299,11 +1297,12 @@ def _mig_await(cfg: StackConfig, key: str, what: str, mig: MigConfig, drain: int
         basis=(
             f"{mig.target_size} instances in {batches} batches of max_surge_fixed "
             f"{mig.max_surge_fixed} x (boot {t.mig_boot_seconds:g} + min_ready_sec "
-            f"{mig.min_ready_sec} + LB drain {drain} + shutdown {t.mig_shutdown_seconds:g})"
+            f"{mig.min_ready_sec} + LB drain {drain} + shutdown {t.mig_shutdown_seconds:g}) + "
+            f"margin {t.margin_seconds:g}"
         ),
         bound_seconds=bound,
         timeout_seconds=budget.await_timeout_seconds(bound, 0),
-        timeout_key="sized from the update (wait_for_instances UPDATED, customTimeouts)",
+        timeout_key=f"{key}.mig",
     )
 
 

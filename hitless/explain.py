@@ -92,11 +92,13 @@ class Explanation:
     """Keepalive ordering per hop: the side that reuses idle connections drops them first."""
     timeline: tuple[Event, ...]
     """The runtime pod's termination, from Terminating to SIGKILL."""
+    awaits: tuple[Bound, ...] = ()
+    """Each rollout's `pulumi up` await against its worst-case duration plus margin."""
 
     @property
     def bounds(self) -> tuple[Bound, ...]:
         """Every bound, in the order the sections list them."""
-        return self.drains + self.timeouts + self.keepalives
+        return self.drains + self.timeouts + self.keepalives + self.awaits
 
     @property
     def violated(self) -> tuple[Bound, ...]:
@@ -331,6 +333,21 @@ def _timeline(cfg: StackConfig) -> tuple[Event, ...]:
     return tuple(sorted(events, key=lambda event: event.at))
 
 
+def _awaits(cfg: StackConfig) -> tuple[Bound, ...]:
+    """Each rollout's worst-case duration beside the await timeout that covers it."""
+    return tuple(
+        Bound(
+            item.timeout_key,
+            f"{item.what}: `pulumi up` await (worst case {seconds(item.rollout_seconds)} s)",
+            item.timeout_seconds,
+            ">=",
+            item.bound_seconds,
+            item.basis,
+        )
+        for item in cfg.rollout_awaits()
+    )
+
+
 def explain(cfg: StackConfig, stack: str) -> Explanation:
     """The budget and the RT timeline of a validated stack config."""
     longest = cfg.longest_requests()
@@ -343,6 +360,7 @@ def explain(cfg: StackConfig, stack: str) -> Explanation:
         timeouts=_timeouts(cfg),
         keepalives=_keepalives(cfg),
         timeline=_timeline(cfg),
+        awaits=_awaits(cfg),
     )
 
 
@@ -385,6 +403,7 @@ def to_markdown(expl: Explanation, heading_level: int = 2) -> str:
         ("Drain windows", expl.drains),
         ("Timeout chain, outer to inner", expl.timeouts),
         ("Keepalive ordering per hop", expl.keepalives),
+        ("Rollout durations and the awaits that cover them", expl.awaits),
     ):
         lines.extend(["", f"{h} {title}", "", *_bound_rows(bounds)])
     lines.extend(

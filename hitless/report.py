@@ -432,5 +432,6 @@ def budget_tables(expl: Explanation) -> list[Table]:
         _bound_table("drain windows", expl.drains),
         _bound_table("timeout chain, outer to inner", expl.timeouts),
         _bound_table("keepalive ordering per hop", expl.keepalives),
+        _bound_table("rollout durations and the awaits that cover them", expl.awaits),
         timeline,
     ]

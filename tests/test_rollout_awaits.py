@@ -17,6 +17,8 @@ import pytest
 
 from components.chain import compose_chain
 from components.config import StackConfig, StackConfigError, load_stack_config
+from hitless.check import run_check
+from hitless.explain import explain, to_markdown
 from hitless.harness import Capture, duration_seconds
 from hitless.program import judge_capture, run_stack
 from hitless_policy.extract.k8s import DEPLOYMENT_AWAIT_DEFAULT_SECONDS
@@ -27,6 +29,11 @@ from tests.test_wrong_stacks import unchecked
 Runner = Callable[..., Capture]
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 NODE_POOL = "gcp:container/nodePool:NodePool"
+AWAIT_RULES = {
+    "deployment-await-covers-rollout",
+    "node-pool-timeout-covers-upgrade",
+    "mig-update-awaited",
+}
 
 
 class TestAwaitsCoverTheRollouts:
@@ -133,3 +140,41 @@ class TestDurationStrings:
     def test_rejects(self, text: str) -> None:
         with pytest.raises(ValueError, match="invalid duration"):
             duration_seconds(text)
+
+
+class TestCheckOnManifestsDoesNotJudgeAwaits:
+    """`hitless check` reads manifests, which carry no resource options: not judged, noted."""
+
+    def test_seed_manifest(self) -> None:
+        seed = ROOT / "tests" / "policy" / "fixtures" / "seed_rt.yaml"
+        verdicts = [v for v in run_check([seed], None, None, None) if v.rule in AWAIT_RULES]
+        assert [(v.rule, v.status) for v in verdicts] == [
+            ("deployment-await-covers-rollout", "not-judged")
+        ]
+        assert "no resource options" in verdicts[0].message
+        assert "customTimeouts" in verdicts[0].message
+
+
+class TestExplainShowsAwaits:
+    """`hitless explain` lists each rollout's worst case beside the await covering it."""
+
+    def test_rows(self, stack_name: str, stack_config: StackConfig) -> None:
+        expl = explain(stack_config, stack_name)
+        keys = [item.key for item in expl.awaits]
+        assert keys == [
+            "edge.mig",
+            "relay.mig",
+            "kong.await_timeout_seconds",
+            "runtime.await_timeout_seconds",
+            *(f"cluster.node_pools.{pool.name}" for pool in stack_config.cluster.node_pools),
+        ]
+        assert all(item.holds for item in expl.awaits)
+        assert not expl.violated
+
+    def test_markdown(self, prod_config: StackConfig) -> None:
+        text = to_markdown(explain(prod_config, "prod"))
+        assert "## Rollout durations and the awaits that cover them" in text
+        assert (
+            "| D: RT Deployment rollout: `pulumi up` await (worst case 3204 s) | "
+            "`hitless:runtime.await_timeout_seconds` | 3240 | >= | 3219 |"
+        ) in text

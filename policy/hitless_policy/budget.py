@@ -323,10 +323,12 @@ def mig_update_seconds(
     GCE stops them, running the shutdown script (`shutdown_seconds`).
 
     Sources: Compute Engine, "Automatically apply VM configuration updates in a MIG" (maxSurge,
-    maxUnavailable, minReadySec, SUBSTITUTE;
-    https://cloud.google.com/compute/docs/instance-groups/rolling-out-updates-to-managed-instance-groups),
+    maxUnavailable, minReadySec, SUBSTITUTE; "Updates are intent based": the API answers before
+    any VM is replaced;
+    https://cloud.google.com/compute/docs/instance-groups/updating-managed-instance-groups),
     "Enabling connection draining"
-    (https://cloud.google.com/load-balancing/docs/enabling-connection-draining), shutdown scripts
+    (https://cloud.google.com/load-balancing/docs/enabling-connection-draining), shutdown scripts,
+    "On-demand instances: 90 seconds after you stop or delete an instance"
     (https://cloud.google.com/compute/docs/shutdownscript).
     """
     batches = rollout_batches(instances, max(1, max_surge + max_unavailable))
@@ -390,7 +392,11 @@ def blue_green_upgrade_seconds(
 
     Sources: GKE blue-green upgrades
     (https://cloud.google.com/kubernetes-engine/docs/concepts/node-pool-upgrade-strategies
-    #blue-green-upgrade-strategy), NodePool.UpgradeSettings
+    #blue-green-upgrade-strategy); the phases CreatingGreenPool, CordoningBluePool,
+    DrainingBluePool, NodePoolSoaking ("soaking time after draining entire blue pool"),
+    DeletingBluePool (https://cloud.google.com/dotnet/docs/reference/Google.Cloud.Container.V1/
+    3.22.0/Google.Cloud.Container.V1.NodePool.Types.UpdateInfo.Types.BlueGreenInfo.Types.Phase);
+    NodePool.UpgradeSettings
     (https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/UpgradeSettings).
     """
     batches = rollout_batches(nodes, max(1, batch_node_count))

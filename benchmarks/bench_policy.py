@@ -48,7 +48,9 @@ def prod_resources() -> list[ResourceInput]:
     """The prod stack's custom resources, captured in preview mode."""
     capture = run_stack("prod", ROOT, preview=True)
     return [
-        ResourceInput(r.urn, r.type, r.name, r.props, r.parent or None)
+        ResourceInput(
+            r.urn, r.type, r.name, r.props, r.parent or None, custom_timeouts=r.custom_timeouts
+        )
         for r in capture.resources
         if r.custom
     ]

@@ -1279,11 +1279,18 @@ def _node_pool_await(cfg: StackConfig, pool: NodePoolConfig) -> RolloutAwait:
 
 def _mig_await(cfg: StackConfig, key: str, what: str, mig: MigConfig, drain: int) -> RolloutAwait:
     t = cfg.thresholds
+    # The updater counts a new VM once the group's (autohealing) health check passed once.
+    check = mig.autohealing_health_check
+    healthy = budget.ProbeTiming(
+        period_seconds=check.check_interval_sec,
+        timeout_seconds=check.timeout_sec,
+        success_threshold=check.healthy_threshold,
+    ).worst_time_to_pass(t.mig_boot_seconds)
     rollout = budget.mig_update_seconds(
         mig.target_size,
         max_surge=mig.max_surge_fixed,
         max_unavailable=MIG_MAX_UNAVAILABLE_FIXED,
-        time_to_healthy=t.mig_boot_seconds,
+        time_to_healthy=healthy,
         min_ready_seconds=mig.min_ready_sec,
         drain_seconds=drain,
         shutdown_seconds=t.mig_shutdown_seconds,
@@ -1296,7 +1303,8 @@ def _mig_await(cfg: StackConfig, key: str, what: str, mig: MigConfig, drain: int
         rollout_seconds=rollout,
         basis=(
             f"{mig.target_size} instances in {batches} batches of max_surge_fixed "
-            f"{mig.max_surge_fixed} x (boot {t.mig_boot_seconds:g} + min_ready_sec "
+            f"{mig.max_surge_fixed} x (boot {t.mig_boot_seconds:g} and autohealing check passed "
+            f"{healthy:g} + min_ready_sec "
             f"{mig.min_ready_sec} + LB drain {drain} + shutdown {t.mig_shutdown_seconds:g}) + "
             f"margin {t.margin_seconds:g}"
         ),

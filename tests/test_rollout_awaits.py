@@ -21,7 +21,10 @@ from hitless.check import run_check
 from hitless.explain import explain, to_markdown
 from hitless.harness import Capture, duration_seconds
 from hitless.program import judge_capture, run_stack
+from hitless.simulate import simulate
+from hitless_policy import budget
 from hitless_policy.extract.k8s import DEPLOYMENT_AWAIT_DEFAULT_SECONDS
+from hitless_policy.identity import Tier
 from hitless_policy.profile import PackConfig
 from tests.conftest import ROOT, hitless_values
 from tests.test_wrong_stacks import unchecked
@@ -178,3 +181,32 @@ class TestExplainShowsAwaits:
             "| D: RT Deployment rollout: `pulumi up` await (worst case 3204 s) | "
             "`hitless:runtime.await_timeout_seconds` | 3240 | >= | 3219 |"
         ) in text
+
+
+class TestSimulatorEndsWithinTheWorstCase:
+    """The simulator models the rollout controllers from the mechanisms; its rollout of each tier
+    (at the stack's replicas) ends within the budget's worst case for the same inputs."""
+
+    @pytest.mark.parametrize("tier", [Tier.A, Tier.B, Tier.C, Tier.D], ids=["a", "b", "c", "d"])
+    def test_within(self, stack_config: StackConfig, tier: Tier) -> None:
+        sim = simulate(stack_config, tier)
+        plan = sim.plan
+        if tier in (Tier.C, Tier.D):
+            worst = budget.deployment_rollout_seconds(
+                plan.replicas,
+                plan.max_surge,
+                plan.max_unavailable,
+                plan.time_to_available,
+                plan.killed,
+            )
+        else:
+            worst = budget.mig_update_seconds(
+                plan.replicas,
+                max_surge=plan.max_surge,
+                max_unavailable=plan.max_unavailable,
+                time_to_healthy=plan.time_to_ready,
+                min_ready_seconds=plan.time_to_available - plan.time_to_ready,
+                drain_seconds=plan.killed,
+                shutdown_seconds=stack_config.thresholds.mig_shutdown_seconds,
+            )
+        assert 0 < sim.rollout_seconds <= worst, (tier, sim.rollout_seconds, worst)

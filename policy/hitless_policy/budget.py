@@ -317,8 +317,11 @@ def mig_update_seconds(
 ) -> float:
     """Worst-case duration of a MIG's proactive rolling update (SUBSTITUTE) of `instances` VMs.
 
-    Per batch of `max_surge + max_unavailable` instances: the new VMs boot and pass the health
-    check (`time_to_healthy`), stay available for `min_ready_seconds`, then the old ones are
+    Per batch of `max_surge + max_unavailable` instances: the new VMs boot and pass the group's
+    health check once (`time_to_healthy`; "If there is a health check on the instance group, the
+    instance's health check status must be HEALTHY at least once", InstanceGroupManagerUpdatePolicy,
+    https://cloud.google.com/compute/docs/reference/rest/v1/instanceGroupManagers), stay
+    available for `min_ready_seconds`, then the old ones are
     removed: the load balancer drains them (`drain_seconds`: connectionDrainingTimeoutSec) and
     GCE stops them, running the shutdown script (`shutdown_seconds`).
 

@@ -533,6 +533,8 @@ class HealthCheck:
     """`timeoutSec` (default 5)."""
     unhealthy_threshold: int | Unknown
     """`unhealthyThreshold` (default 2)."""
+    healthy_threshold: int | Unknown = 2
+    """`healthyThreshold` (default 2)."""
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ from hitless_policy.facts import CustomTimeouts, Probe, sure
 from hitless_policy.pack import policies
 from hitless_policy.profile import PackConfig
 from hitless_policy.rules import rule
+from hitless_policy.rules.rollout import AUTOHEALING_ROLE
 from hitless_policy.runner import Verdict, judge
-from tests.policy.baseline import props, resources, urn
+from tests.policy.baseline import CHAIN, props, resources, urn
 
 Resources = dict[str, tuple[str, dict[str, Any]]]
 
@@ -55,6 +56,18 @@ def baseline() -> Resources:
     props(res, "pool").update(
         nodeLocations=list(ZONES), autoscaling={"minNodeCount": 1, "maxNodeCount": 3}
     )
+    for tier in ("a", "b"):
+        res[f"{tier}-heal"] = (
+            "gcp:compute/healthCheck:HealthCheck",
+            {
+                "name": f"hc-{tier}-heal",
+                "description": f"[hitless chain={CHAIN} tier={tier} role={AUTOHEALING_ROLE}] test",
+                "checkIntervalSec": 10,
+                "timeoutSec": 5,
+                "healthyThreshold": 2,
+                "unhealthyThreshold": 6,
+            },
+        )
     return res
 
 
@@ -248,7 +261,22 @@ class TestMigUpdateAwaited:
         assert found.status == "fail"
         assert "900 s (no customTimeouts.update: pulumi-gcp's default)" in found.message
         assert "3 instances in 3 batches of maxSurge 1 + maxUnavailable 0" in found.message
+        assert "health check 'a-heal' passed 145 + minReadySec 45 + LB drain 120" in found.message
         assert "Fix: raise customTimeouts create and update to >= " in found.message
+
+    def test_without_autohealing_a_running_vm_counts(self) -> None:
+        found = one(
+            "mig-update-awaited",
+            rollout_inputs(lambda res: props(res, "a-mig").pop("autoHealingPolicies")),
+            "a-mig",
+        )
+        assert found.status == "pass"
+        assert "x (boot 120 + minReadySec 45" in found.message
+
+    def test_autohealing_check_not_found_is_not_judged(self) -> None:
+        found = one("mig-update-awaited", rollout_inputs(lambda res: res.pop("b-heal")), "b-mig")
+        assert found.status == "not-judged"
+        assert "0 health checks marked autohealing-health-check" in found.message
 
 
 class TestEnginePath:

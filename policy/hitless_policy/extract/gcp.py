@@ -155,6 +155,7 @@ def health_check(ref: Ref, place: Placement, props: Props) -> HealthCheck:
         interval_sec=props.num("checkIntervalSec", default=5),
         timeout_sec=props.num("timeoutSec", default=5),
         unhealthy_threshold=props.integer("unhealthyThreshold", default=2),
+        healthy_threshold=props.integer("healthyThreshold", default=2),
     )
 
 

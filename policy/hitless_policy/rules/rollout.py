@@ -21,6 +21,7 @@ from hitless_policy.facts import (
     Deployment,
     Facts,
     Hpa,
+    Mig,
     NodePool,
     Probe,
     Unknown,
@@ -321,6 +322,42 @@ def _mig_drain(facts: Facts, chain: str, tier: object) -> float | list[Unknown] 
     return max(found) if found else None
 
 
+AUTOHEALING_ROLE = "autohealing-health-check"
+"""Identity role of a MIG's own (autohealing) health check."""
+
+
+def _time_to_healthy(facts: Facts, mig: Mig, boot: float) -> tuple[float, str] | str:
+    """When a new VM of `mig` counts for the updater: boot, then its health check passed once.
+
+    Without an autohealing health check a RUNNING VM counts. The check is found by identity
+    (same chain and tier, role `autohealing-health-check`); its link is a computed id.
+    """
+    if mig.autohealing_health_check is None or mig.autohealing_health_check is False:
+        return boot, f"boot {num(boot)}"
+    checks = [
+        check
+        for check in facts.health_checks
+        if check.place.chain == mig.place.chain
+        and check.place.tier == mig.place.tier
+        and check.place.role == AUTOHEALING_ROLE
+    ]
+    if len(checks) != 1:
+        return (
+            f"{len(checks)} health checks marked {AUTOHEALING_ROLE} for its chain and tier: the "
+            "time a new VM takes to count as available is not known"
+        )
+    check = checks[0]
+    missing = unknowns(check.interval_sec, check.timeout_sec, check.healthy_threshold)
+    if missing:
+        return "; ".join(str(item) for item in missing)
+    healthy = budget.ProbeTiming(
+        period_seconds=int(sure(check.interval_sec)),
+        timeout_seconds=int(sure(check.timeout_sec)),
+        success_threshold=sure(check.healthy_threshold),
+    ).worst_time_to_pass(boot)
+    return healthy, f"boot {num(boot)} and health check '{check.ref.name}' passed {num(healthy)}"
+
+
 def mig_awaited_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """mig-update-awaited."""
     judge = Judge("mig-update-awaited")
@@ -363,13 +400,18 @@ def mig_awaited_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         if missing or mig.target_size is None:
             judge.cannot(mig.ref, missing or "targetSize absent: the instances to replace")
             continue
+        healthy = _time_to_healthy(facts, mig, t.mig_boot_seconds)
+        if isinstance(healthy, str):
+            judge.cannot(mig.ref, healthy)
+            continue
+        time_to_healthy, healthy_basis = healthy
         surge, unavailable, ready = (float(sure(f)) for f in fields)
         size = int(sure(mig.target_size))
         update = budget.mig_update_seconds(
             size,
             max_surge=int(surge),
             max_unavailable=int(unavailable),
-            time_to_healthy=t.mig_boot_seconds,
+            time_to_healthy=time_to_healthy,
             min_ready_seconds=ready,
             drain_seconds=drain,
             shutdown_seconds=t.mig_shutdown_seconds,
@@ -378,8 +420,8 @@ def mig_awaited_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         basis = (
             f"worst-case rolling replacement {num(update)} s ({size} instances in "
             f"{budget.rollout_batches(size, max(1, int(surge + unavailable)))} batches of "
-            f"maxSurge {num(surge)} + maxUnavailable {num(unavailable)} x (boot "
-            f"{num(t.mig_boot_seconds)} + minReadySec {num(ready)} + LB drain {num(drain)} + "
+            f"maxSurge {num(surge)} + maxUnavailable {num(unavailable)} x ({healthy_basis} + "
+            f"minReadySec {num(ready)} + LB drain {num(drain)} + "
             f"shutdown {num(t.mig_shutdown_seconds)})) + margin {num(t.margin_seconds)} = "
             f"{num(bound)} s"
         )

@@ -252,9 +252,12 @@ def rollout_settings(res: CapturedResource) -> str:
     """The settings of a resource that decide whether its rollout is hitless ("" if none)."""
     kind = res.type.rsplit(":", 1)[-1]
     reader = _SETTINGS.get(kind)
-    if reader is not None:
-        return reader(res.props)
-    return _pairs(res.props, _PATHS.get(kind, ()))
+    text = reader(res.props) if reader is not None else _pairs(res.props, _PATHS.get(kind, ()))
+    timeouts = res.custom_timeouts
+    if timeouts.update_seconds:
+        # How long `pulumi up` awaits the rollout (customTimeouts), when the resource sets it.
+        text = f"{text} await={readable(timeouts.update_seconds)}s".strip()
+    return text
 
 
 def tiers(capture: Capture) -> dict[str, str]:

@@ -21,6 +21,7 @@ from hitless.check import run_check
 from hitless.explain import explain, to_markdown
 from hitless.harness import Capture, duration_seconds
 from hitless.program import judge_capture, run_stack
+from hitless.report import rollout_settings
 from hitless.simulate import simulate
 from hitless_policy import budget
 from hitless_policy.extract.k8s import DEPLOYMENT_AWAIT_DEFAULT_SECONDS
@@ -108,6 +109,7 @@ class TestHarnessRecordsResourceOptions:
             assert dep.custom_timeouts.create_seconds == want, dep.urn
             assert dep.custom_timeouts.update_seconds == want, dep.urn
             assert dep.props["spec"]["progressDeadlineSeconds"] < want, dep.urn
+            assert f"await={want}s" in rollout_settings(dep), dep.urn
         for pool in cap.of_type(NODE_POOL):
             key = f"cluster.node_pools.{pool.name.removeprefix('main-gke-')}"
             assert pool.custom_timeouts.update_seconds == stack_config.await_timeout(key)

@@ -168,9 +168,12 @@ class ChainMocks(pulumi_mocks.Mocks):
             state.setdefault("address", "203.0.113.10")
         if args.typ == "gcp:container/cluster:Cluster":
             state.setdefault("endpoint", "172.16.0.2")
-            state.setdefault(
-                "masterAuth", {"clusterCaCertificate": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"}
-            )
+            # The CA is computed; the inputs may hold `clientCertificateConfig` beside it.
+            master_auth = state.get("masterAuth")
+            state["masterAuth"] = {
+                **(master_auth if isinstance(master_auth, dict) else {}),
+                "clusterCaCertificate": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t",
+            }
         return f"{args.name}-id", state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:

@@ -10,6 +10,8 @@ renamed resource leaves no stale file behind:
 - `budget.md`, `policy.json`, `policy-pack-config.json`: written by the CLI (the explanation,
   the verdicts, and the stack's profile as `pulumi preview --policy-pack-config` takes it).
 
+Every Pulumi secret is masked (`hitless.harness.SECRET_MASK`) in every file written here.
+
 `config_reference()` generates `docs/config.md` from the pydantic models.
 """
 
@@ -123,7 +125,8 @@ def write_artifacts(capture: Capture, out: Path) -> list[Path]:
     def put(relative: Path, text: str) -> None:
         path = out / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        # Props already hold the mask; scrubbing the text catches a secret copied elsewhere.
+        path.write_text(capture.mask(text))
         written.append(path)
 
     put(Path("resources.json"), capture.to_json() + "\n")

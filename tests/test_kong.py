@@ -23,7 +23,7 @@ from components.kong import (
 )
 from components.kong_entities import build_entities
 from components.runtime import service_host
-from hitless.harness import Capture, CapturedResource
+from hitless.harness import SECRET_MASK, Capture, CapturedResource
 from hitless_policy import identity
 from hitless_policy.identity import Tier
 from tests.conftest import stack_values
@@ -474,7 +474,9 @@ class TestHybridMode:
         provider = hybrid_dev.only("pulumi:providers:kong")
         assert provider.parent == component.urn, provider.urn
         assert provider.props["kongAdminUri"] == HYBRID.admin_url, provider.urn
-        assert provider.props["kongAdminToken"] == "s3cr3t-token", provider.urn
+        # The token reaches the provider as a Pulumi secret: captured props hold only the mask.
+        assert provider.props["kongAdminToken"] == SECRET_MASK, provider.urn
+        assert hybrid_dev.secrets == ["s3cr3t-token"], provider.urn
 
     def test_entities(self, hybrid_dev: Capture, dev_config: StackConfig) -> None:
         component = hybrid_dev.only(TYPE)

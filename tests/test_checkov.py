@@ -170,7 +170,7 @@ class TestTerraformPlan:
         assert attribute("networkInterfaces") == "network_interface"
 
     def test_convert(self) -> None:
-        resources = [
+        resources: list[dict[str, Any]] = [
             {
                 "type": "gcp:compute/firewall:Firewall",
                 "name": "main-a-fw-serve",

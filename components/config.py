@@ -622,18 +622,17 @@ class KongHybridConfig(_Model):
         parsed = urllib.parse.urlsplit(self.admin_url)
         if parsed.scheme.lower() == "https":
             return self
-        key = f"{PROJECT}:kong.hybrid.admin_url"
         shown = self.admin_url[:200]
         if not self.allow_plain_http_loopback_admin:
             raise ValueError(
-                f"{key} = {shown!r}: pulumi-kong would send the admin token "
+                f"admin_url = {shown!r}: pulumi-kong would send the admin token "
                 f"({PROJECT}:kongAdminToken) in clear over plain HTTP. Fix: use the control "
                 "plane's https:// Admin API URL (or, for a local test control plane on a loopback "
                 "address, set kong.hybrid.allow_plain_http_loopback_admin: true)."
             )
         if not _is_loopback_host(parsed.hostname or ""):
             raise ValueError(
-                f"{key} = {shown!r}: plain HTTP is allowed only to a loopback address, and "
+                f"admin_url = {shown!r}: plain HTTP is allowed only to a loopback address, and "
                 f"{parsed.hostname!r} is not one, so the admin token would cross the network in "
                 "clear. Fix: use the control plane's https:// Admin API URL."
             )

@@ -304,7 +304,7 @@ class TestAdminUrl:
         with pytest.raises(StackConfigError) as error:
             with_values("dev", kong={"hybrid": {**self.BASE, "admin_url": "http://cp:8001"}})
         text = str(error.value)
-        assert "hitless:kong.hybrid.admin_url = 'http://cp:8001'" in text
+        assert "hitless:kong.hybrid: admin_url = 'http://cp:8001'" in text
         assert "in clear" in text
         assert "Fix:" in text
 

@@ -332,6 +332,18 @@ class TestDefaults:
         assert [v.rule for v in fails] == ["lb-modern-tls"]
         assert "COMPATIBLE profile, TLS 1.0" in fails[0].message
 
+    def test_access_config_with_unknown_content_is_external(self) -> None:
+        fails = [
+            v
+            for v in _verdicts(
+                lambda r: props(r, "template")["networkInterfaces"][0].update(
+                    accessConfigs=[UNKNOWN]
+                )
+            )
+            if v.status == "fail"
+        ]
+        assert [v.rule for v in fails] == ["vm-no-external-ip"]
+
     def test_kong_admin_default_is_loopback(self) -> None:
         verdicts = [
             v

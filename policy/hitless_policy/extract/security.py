@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from hitless_policy.extract.k8s import selector
 from hitless_policy.extract.props import Props
 from hitless_policy.facts import LabelSelector, Ref, Unknown
+from hitless_policy.identity import identity_of
 
 INSTANCE = "gcp:compute/instance:Instance"
 """Type token of a GCE instance."""
@@ -323,21 +324,29 @@ class SecurityView:
 def view(facts: Sequence[SecurityFact]) -> SecurityView:
     """The facts sorted by kind."""
     out = SecurityView()
-    slots: dict[type, list[SecurityFact]] = {
-        VmFact: out.vms,  # type: ignore[dict-item]
-        FirewallFact: out.firewalls,  # type: ignore[dict-item]
-        SslPolicyFact: out.ssl_policies,  # type: ignore[dict-item]
-        ProxyFact: out.proxies,  # type: ignore[dict-item]
-        UrlMapFact: out.url_maps,  # type: ignore[dict-item]
-        ClusterFact: out.clusters,  # type: ignore[dict-item]
-        NodePoolFact: out.node_pools,  # type: ignore[dict-item]
-        WorkloadFact: out.workloads,  # type: ignore[dict-item]
-        NetworkPolicyFact: out.network_policies,  # type: ignore[dict-item]
-        PlainDataFact: out.plain_data,  # type: ignore[dict-item]
-        KongAdminFact: out.kong_admins,  # type: ignore[dict-item]
-    }
     for fact in facts:
-        slots[type(fact)].append(fact)
+        if isinstance(fact, VmFact):
+            out.vms.append(fact)
+        elif isinstance(fact, FirewallFact):
+            out.firewalls.append(fact)
+        elif isinstance(fact, SslPolicyFact):
+            out.ssl_policies.append(fact)
+        elif isinstance(fact, ProxyFact):
+            out.proxies.append(fact)
+        elif isinstance(fact, UrlMapFact):
+            out.url_maps.append(fact)
+        elif isinstance(fact, ClusterFact):
+            out.clusters.append(fact)
+        elif isinstance(fact, NodePoolFact):
+            out.node_pools.append(fact)
+        elif isinstance(fact, WorkloadFact):
+            out.workloads.append(fact)
+        elif isinstance(fact, NetworkPolicyFact):
+            out.network_policies.append(fact)
+        elif isinstance(fact, PlainDataFact):
+            out.plain_data.append(fact)
+        else:
+            out.kong_admins.append(fact)
     return out
 
 
@@ -347,8 +356,7 @@ def view(facts: Sequence[SecurityFact]) -> SecurityView:
 
 
 def _identity_chain(data: Mapping[str, object]) -> str | None:
-    from hitless_policy.identity import identity_of  # noqa: PLC0415 - tiny, avoids a cycle
-
+    """The chain named by a resource's identity marks, if any."""
     found = identity_of(data)
     return found.chain if found is not None else None
 
@@ -375,12 +383,13 @@ def _vm(ref: Ref, props: Props) -> list[SecurityFact]:
             if isinstance(nic, Unknown):
                 external = nic
                 break
-            configs = [*nic.each("accessConfigs"), *nic.each("ipv6AccessConfigs")]
-            raw = nic.get("accessConfigs")
-            if isinstance(raw, Unknown):
-                external = raw
+            # Any entry, even one whose content is still unknown, is an external address.
+            found = [nic.items("accessConfigs"), nic.items("ipv6AccessConfigs")]
+            unknown = next((item for item in found if isinstance(item, Unknown)), None)
+            if unknown is not None:
+                external = unknown
                 break
-            if configs:
+            if any(found):
                 external.append(str(index))
     # Templates: `serviceAccount.email`; instances (pulumi-gcp) spell it the same way.
     account = props.get("serviceAccount", "email")

@@ -548,13 +548,16 @@ def workload_network_policy_rule(facts: Facts, config: PackConfig) -> list[Findi
         elif missing:
             judge.cannot(workload.ref, missing)
         else:
+            effects = {
+                "Ingress": "any pod in the cluster can reach them",
+                "Egress": "they can connect anywhere",
+            }
             judge.fail(
                 workload.ref,
                 f"no NetworkPolicy in namespace {workload.namespace} selects its pods for "
-                f"{' and '.join(absent)}: any pod in the cluster can "
-                f"{'reach them' if 'Ingress' in absent else 'be reached from them'}. Fix: add a "
-                f"NetworkPolicy selecting its pods with policyTypes {absent} that admits only "
-                "the peers it needs",
+                f"{' and '.join(absent)}: {' and '.join(effects[kind] for kind in absent)}. "
+                f"Fix: add a NetworkPolicy selecting its pods with policyTypes {absent} that "
+                "admits only the peers it needs",
             )
     return judge.findings
 

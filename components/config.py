@@ -348,6 +348,32 @@ class EdgeConfig(_Model):
     )
 
     @model_validator(mode="after")
+    def _sources_restricted(self) -> Self:
+        # Judged as the set of addresses admitted, not as strings (rule
+        # firewall-sources-restricted): [0.0.0.0/1, 128.0.0.0/1] is the whole internet.
+        networks: list[addresses.IPNetwork] = list(self.source_ranges)
+        shown = [str(network) for network in self.source_ranges]
+        if not networks:
+            raise ValueError(
+                "source_ranges = []: A's firewall would admit nothing and the LB never reaches A. "
+                "Fix: keep Google's front-end ranges (the default)."
+            )
+        if addresses.whole_internet(networks):
+            raise ValueError(
+                f"source_ranges = {shown}: together the ranges admit the whole internet to A, "
+                "bypassing the load balancer, its TLS policy and its drain. Fix: keep Google's "
+                "front-end ranges (the default)."
+            )
+        public = addresses.public_outside(networks)
+        if public:
+            raise ValueError(
+                f"source_ranges = {shown}: they admit {addresses.describe(public)} of public "
+                "address space beyond Google's front ends, so clients can bypass the load "
+                "balancer. Fix: keep Google's front-end ranges and private ranges only."
+            )
+        return self
+
+    @model_validator(mode="after")
     def _tls_policy_valid(self) -> Self:
         if self.ssl_min_tls_version == "TLS_1_3" and self.ssl_policy_profile != "RESTRICTED":
             raise ValueError(

@@ -83,6 +83,27 @@ class TestEdgeTls:
             with_values("dev", edge={"ssl_policy_profile": "COMPATIBLE"})
 
 
+class TestEdgeSources:
+    """A's admitted sources are judged as address space in the config model, before any
+    resource exists."""
+
+    @pytest.mark.parametrize(
+        "ranges",
+        [["0.0.0.0/1", "128.0.0.0/1"], ["35.191.0.0/16", "0.0.0.0/0"]],
+    )
+    def test_whole_internet_refused(self, ranges: list[str]) -> None:
+        with pytest.raises(StackConfigError, match=r"hitless:edge: source_ranges = .*whole"):
+            with_values("dev", edge={"source_ranges": ranges})
+
+    def test_public_range_refused(self) -> None:
+        with pytest.raises(StackConfigError, match=r"admit 256 addresses \(198\.51\.100\.0/24\)"):
+            with_values("dev", edge={"source_ranges": ["35.191.0.0/16", "198.51.100.0/24"]})
+
+    def test_private_range_accepted(self) -> None:
+        cfg = with_values("dev", edge={"source_ranges": ["35.191.0.0/16", "10.0.0.0/8"]})
+        assert len(cfg.edge.source_ranges) == 2
+
+
 class TestHsts:
     """A answers every response with Strict-Transport-Security (rendered conf; nginx -t and gixy
     run on it in test_nginx_conf)."""

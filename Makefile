@@ -4,14 +4,27 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STACK  ?= dev
 STAMP  := $(VENV)/.installed
+# checkov in its own virtualenv: its dependencies clash with Pulumi's (tests/test_checkov.py).
+CHECKOV_VENV  ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+CHECKOV_REQ   := checkov>=3.2,<4
 
-.PHONY: preview test lint typecheck unit check bench clean
+.PHONY: preview test lint typecheck unit check bench clean checkov-env
 
 $(STAMP): pyproject.toml policy/requirements.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(CHECKOV_STAMP): Makefile
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet '$(CHECKOV_REQ)'
+	touch $(CHECKOV_STAMP)
+
+## checkov, the outside scanner the suite runs over build/<stack>/ (own virtualenv).
+checkov-env: $(CHECKOV_STAMP)
 
 ## Offline preview of a stack (STACK=dev|prod): mock runtime, no cloud, no credentials.
 preview: $(STAMP)
@@ -28,7 +41,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy policy/__main__.py
 
-unit: $(STAMP)
+unit: $(STAMP) $(CHECKOV_STAMP)
 	$(VENV)/bin/pytest -q
 
 ## Benchmarks (not part of make test): policy pack on the prod stack and on 200 RT services.

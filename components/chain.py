@@ -27,6 +27,7 @@ from components.network import Network, NetworkArgs
 from components.nginx_conf import render_edge_conf, render_relay_conf
 from components.nginx_tier import NginxMigTier, NginxMigTierArgs
 from components.runtime import RuntimeService, RuntimeServiceArgs, service_host
+from components.runtime import pod_labels as runtime_pod_labels
 from hitless_policy.identity import Tier
 
 
@@ -90,6 +91,8 @@ def compose_chain(cfg: StackConfig) -> Chain:
             runtime_host=service_host(cfg.runtime),
             runtime_port=cfg.runtime.port,
             runtime_scheme=cfg.runtime.scheme,
+            runtime_namespace=cfg.runtime.namespace,
+            runtime_pod_labels=runtime_pod_labels(cfg.runtime, platform),
             subnetwork=network.gke_subnet_self_link,
             await_timeout_seconds=cfg.await_timeout("kong"),
         ),

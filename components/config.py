@@ -14,6 +14,7 @@ import difflib
 import ipaddress
 import json
 import math
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,23 +22,32 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from hitless_policy import budget
+from hitless_policy import addresses, budget
 from hitless_policy.profile import Thresholds, TrafficProfile
 
 PROJECT = "hitless"
 """Pulumi project name, the namespace of every stack key."""
 
-GOOGLE_FRONTEND_RANGES: tuple[ipaddress.IPv4Network, ...] = (
-    ipaddress.IPv4Network("35.191.0.0/16"),
-    ipaddress.IPv4Network("130.211.0.0/22"),
-)
-"""Source ranges of Google's health checkers and GFE proxies (admitted to GCE backends)."""
+GOOGLE_FRONTEND_RANGES: tuple[ipaddress.IPv4Network, ...] = addresses.GOOGLE_FRONTEND_RANGES
+"""Source ranges of Google's health checkers and GFE proxies (stated once, in the policy pack)."""
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 Seconds = Annotated[int, Field(ge=1, le=86400)]
 DrainSeconds = Annotated[int, Field(ge=1, le=3600)]
 K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 Quantity = Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")]
+ImageDigest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+"""A container image digest, `sha256:<64 hex>`."""
+
+
+def _is_loopback_host(host: str) -> bool:
+    """Whether `host` is `localhost` or a loopback IP literal (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 ROLLING_MAX_SURGE = 1
@@ -99,6 +109,23 @@ class NetworkConfig(_Model):
             "Reserved internal address of Kong's GKE internal LoadBalancer Service; B's "
             "nginx.conf embeds it. Must lie in `gke_nodes_cidr`."
         ),
+    )
+    flow_log_sampling: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=0.5,
+        description=(
+            "Share of each subnet's flows VPC flow logs record (0 < x <= 1); every subnet logs "
+            "its flows so a connection to or from any tier can be audited."
+        ),
+    )
+    flow_log_aggregation_interval: Literal[
+        "INTERVAL_5_SEC",
+        "INTERVAL_30_SEC",
+        "INTERVAL_1_MIN",
+        "INTERVAL_5_MIN",
+        "INTERVAL_10_MIN",
+        "INTERVAL_15_MIN",
+    ] = Field(
+        default="INTERVAL_5_SEC", description="Aggregation interval of the VPC flow log entries."
     )
 
 
@@ -307,6 +334,64 @@ class EdgeConfig(_Model):
         default_factory=lambda: list(GOOGLE_FRONTEND_RANGES),
         description="Ranges admitted to A: Google's health-check and GFE proxy ranges.",
     )
+    ssl_policy_profile: Literal["MODERN", "RESTRICTED"] = Field(
+        default="MODERN",
+        description=(
+            "Cipher profile of the HTTPS proxy's SSL policy: MODERN (broad client support) or "
+            "RESTRICTED (the strictest); COMPATIBLE would admit weak ciphers."
+        ),
+    )
+    ssl_min_tls_version: Literal["TLS_1_2", "TLS_1_3"] = Field(
+        default="TLS_1_2",
+        description="Lowest TLS version the HTTPS proxy accepts; TLS_1_3 needs RESTRICTED.",
+    )
+    hsts_max_age_seconds: Annotated[int, Field(ge=300, le=63072000)] = Field(
+        default=31536000,
+        description=(
+            "Strict-Transport-Security max-age A adds to every response (one year): browsers "
+            "then refuse plain HTTP to the domain."
+        ),
+    )
+    hsts_include_subdomains: bool = Field(
+        default=True, description="Add `includeSubDomains` to the Strict-Transport-Security header."
+    )
+
+    @model_validator(mode="after")
+    def _sources_restricted(self) -> Self:
+        # Judged as the set of addresses admitted, not as strings (rule
+        # firewall-sources-restricted): [0.0.0.0/1, 128.0.0.0/1] is the whole internet.
+        networks: list[addresses.IPNetwork] = list(self.source_ranges)
+        shown = [str(network) for network in self.source_ranges]
+        if not networks:
+            raise ValueError(
+                "source_ranges = []: A's firewall would admit nothing and the LB never reaches A. "
+                "Fix: keep Google's front-end ranges (the default)."
+            )
+        if addresses.whole_internet(networks):
+            raise ValueError(
+                f"source_ranges = {shown}: together the ranges admit the whole internet to A, "
+                "bypassing the load balancer, its TLS policy and its drain. Fix: keep Google's "
+                "front-end ranges (the default)."
+            )
+        public = addresses.public_outside(networks)
+        if public:
+            raise ValueError(
+                f"source_ranges = {shown}: they admit {addresses.describe(public)} of public "
+                "address space beyond Google's front ends, so clients can bypass the load "
+                "balancer. Fix: keep Google's front-end ranges and private ranges only."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _tls_policy_valid(self) -> Self:
+        if self.ssl_min_tls_version == "TLS_1_3" and self.ssl_policy_profile != "RESTRICTED":
+            raise ValueError(
+                f"ssl_min_tls_version = TLS_1_3 with ssl_policy_profile = "
+                f"{self.ssl_policy_profile}: GCP rejects the SSL policy (TLS 1.3 minimum needs the "
+                "RESTRICTED profile). Fix: set ssl_policy_profile RESTRICTED or "
+                "ssl_min_tls_version TLS_1_2."
+            )
+        return self
 
     @model_validator(mode="after")
     def _certificate_given(self) -> Self:
@@ -454,6 +539,13 @@ class ClusterConfig(_Model):
         default_factory=list,
         description="Ranges allowed to reach the control plane endpoint (empty: VPC only).",
     )
+    binary_authorization_mode: Literal["PROJECT_SINGLETON_POLICY_ENFORCE", "DISABLED"] = Field(
+        default="PROJECT_SINGLETON_POLICY_ENFORCE",
+        description=(
+            "Binary Authorization evaluation mode: PROJECT_SINGLETON_POLICY_ENFORCE admits only "
+            "images the project's policy allows; DISABLED admits any image."
+        ),
+    )
     node_pools: list[NodePoolConfig] = Field(
         default_factory=lambda: [NodePoolConfig(name="serving")],
         min_length=1,
@@ -552,6 +644,34 @@ class KongHybridConfig(_Model):
     cluster_cert_secret: K8sName = Field(
         description="Existing TLS Secret (tls.crt/tls.key) in Kong's namespace for the DP."
     )
+    allow_plain_http_loopback_admin: bool = Field(
+        default=False,
+        description=(
+            "Accept an `http://` admin_url, only for a loopback host (a local control plane in "
+            "a test); any other http URL would send the admin token in clear."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _admin_url_encrypted(self) -> Self:
+        parsed = urllib.parse.urlsplit(self.admin_url)
+        if parsed.scheme.lower() == "https":
+            return self
+        shown = self.admin_url[:200]
+        if not self.allow_plain_http_loopback_admin:
+            raise ValueError(
+                f"admin_url = {shown!r}: pulumi-kong would send the admin token "
+                f"({PROJECT}:kongAdminToken) in clear over plain HTTP. Fix: use the control "
+                "plane's https:// Admin API URL (or, for a local test control plane on a loopback "
+                "address, set kong.hybrid.allow_plain_http_loopback_admin: true)."
+            )
+        if not _is_loopback_host(parsed.hostname or ""):
+            raise ValueError(
+                f"admin_url = {shown!r}: plain HTTP is allowed only to a loopback address, and "
+                f"{parsed.hostname!r} is not one, so the admin token would cross the network in "
+                "clear. Fix: use the control plane's https:// Admin API URL."
+            )
+        return self
 
 
 class KongConfig(_Model):
@@ -559,6 +679,33 @@ class KongConfig(_Model):
 
     namespace: K8sName = Field(default="kong", description="Namespace of Kong's objects.")
     image: str = Field(default="kong:3.9.1", description="Kong Gateway image.")
+    image_digest: ImageDigest | None = Field(
+        default=None,
+        description=(
+            "sha256 digest of `image`; when given the pods run `image@digest`, so a moved tag "
+            "cannot change what runs (rule container-image-pinned)."
+        ),
+    )
+    upstream_tls_verify: bool = Field(
+        default=True,
+        description=(
+            "When the runtime speaks HTTPS, Kong verifies its certificate (Service `tls_verify`) "
+            "against the CA in `upstream_ca_secret`."
+        ),
+    )
+    upstream_ca_secret: K8sName = Field(
+        default="rt-upstream-ca",
+        description=(
+            "Existing Secret in Kong's namespace holding the CA certificate that signed the "
+            "runtime's serving certificate (HTTPS runtime with upstream_tls_verify only)."
+        ),
+    )
+    upstream_ca_key: Annotated[str, Field(pattern=r"^[-._a-zA-Z0-9]{1,253}$")] = Field(
+        default="ca.crt", description="Key of the CA certificate (PEM) in `upstream_ca_secret`."
+    )
+    upstream_tls_verify_depth: Annotated[int, Field(ge=1, le=10)] = Field(
+        default=2, description="Longest certificate chain Kong accepts from the runtime."
+    )
     replicas: Annotated[int, Field(ge=2)] = Field(
         default=2, description="Pods; at least 2 so one can drain while one serves."
     )
@@ -665,6 +812,13 @@ class RuntimeConfig(_Model):
     name: K8sName = Field(default="rt", description="Name of the runtime's Deployment/Service.")
     namespace: K8sName = Field(default="rt", description="Namespace of the runtime's objects.")
     image: str = Field(min_length=1, description="The runtime's container image (required).")
+    image_digest: ImageDigest | None = Field(
+        default=None,
+        description=(
+            "sha256 digest of `image`; when given the pods run `image@digest`, so a moved tag "
+            "cannot change what runs (rule container-image-pinned)."
+        ),
+    )
     replicas: Annotated[int, Field(ge=2)] = Field(
         default=2, description="Pods; at least 2 so one can drain while one serves."
     )
@@ -724,6 +878,14 @@ class RuntimeConfig(_Model):
             "How long `pulumi up` awaits the Deployment's rollout (customTimeouts create/update). "
             "null: sized from the rollout's worst case at the HPA maximum plus margin, rounded "
             "up to whole minutes (see `hitless explain`); a value must cover that bound."
+        ),
+    )
+    egress_cidrs: list[ipaddress.IPv4Network] = Field(
+        default_factory=list,
+        max_length=64,
+        description=(
+            "Destinations the runtime's pods may connect to besides the cluster DNS (its "
+            "database, other services); empty: DNS only."
         ),
     )
 

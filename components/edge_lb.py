@@ -6,10 +6,12 @@ timeout `timeout_sec`, connection draining, UTILIZATION balancing over A's MIG, 
 affinity, request logging); the URL map; the certificate (Google-managed for the configured
 domains, or the given self links); the HTTPS proxy with its client keep-alive; the reserved
 global address; the HTTPS forwarding rule on 443; and the HTTP->HTTPS redirect (URL map, HTTP
-proxy, forwarding rule on 80) on the same address.
+proxy, forwarding rule on 80) on the same address; the SSL policy of the HTTPS proxy (minimum
+TLS version and a MODERN or RESTRICTED profile).
 
 Deliberately not here: A's instances and their firewall (`nginx_tier`), Cloud Armor, CDN, IAP,
-DNS records for the domains, SSL policies and any path-based routing (A forwards everything).
+DNS records for the domains and any path-based routing (A forwards everything). HSTS is
+added by A's nginx (`nginx_conf`), which answers every request.
 """
 
 from __future__ import annotations
@@ -75,11 +77,15 @@ class EdgeLoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         certificates = self._certificates(name, edge)
+        ssl_policy = self._create_ssl_policy(name, edge)
         https_proxy = gcp.compute.TargetHttpsProxy(
             f"{name}-https-proxy",
             description=self._description("https-proxy", "Terminates TLS for tier A."),
             url_map=url_map.id,
             ssl_certificates=certificates,
+            # TLS >= 1.2 with a MODERN/RESTRICTED profile (rule lb-modern-tls); without a policy
+            # GCP applies COMPATIBLE with TLS 1.0.
+            ssl_policy=ssl_policy.self_link,
             # Client-side idle keep-alive of the LB (5-1200 s, GCP default 610).
             http_keep_alive_timeout_sec=edge.client_keepalive_timeout_sec,
             opts=pulumi.ResourceOptions(parent=url_map),
@@ -166,6 +172,21 @@ class EdgeLoadBalancer(pulumi.ComponentResource):
             ],
             session_affinity="NONE",
             log_config=gcp.compute.BackendServiceLogConfigArgs(enable=True, sample_rate=1.0),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_ssl_policy(self, name: str, edge: EdgeConfig) -> gcp.compute.SSLPolicy:
+        """The HTTPS proxy's SSL policy: minimum TLS version and cipher profile.
+
+        Arguments as in pulumi_gcp.compute.SSLPolicy (`min_tls_version` TLS_1_0..TLS_1_3,
+        `profile` COMPATIBLE/MODERN/RESTRICTED/CUSTOM; TLS_1_3 requires RESTRICTED), the
+        Terraform provider's google_compute_ssl_policy.
+        """
+        return gcp.compute.SSLPolicy(
+            f"{name}-ssl-policy",
+            description=self._description("ssl-policy", "TLS floor of the HTTPS proxy."),
+            min_tls_version=edge.ssl_min_tls_version,
+            profile=edge.ssl_policy_profile,
             opts=pulumi.ResourceOptions(parent=self),
         )
 

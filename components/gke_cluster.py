@@ -1,11 +1,12 @@
 """The GKE platform that carries tiers C and D: a regional private cluster and its node pools.
 
 Owns the regional VPC-native cluster (default node pool removed, private nodes, Workload
-Identity, shielded nodes, Dataplane V2 so NetworkPolicies are enforced, a maintenance window GKE
-accepts), one separately managed node pool per `ClusterConfig.node_pools` that upgrades without
-losing capacity (SURGE with max_unavailable 0, or BLUE_GREEN with a soak) and honours PDBs even
-when the pool is deleted, a dedicated least-privilege node service account, and a Kubernetes
-provider for the workloads built from the cluster's outputs.
+Identity, shielded nodes, Dataplane V2 so NetworkPolicies are enforced, Binary Authorization,
+intranode visibility, no client certificate, a maintenance window GKE accepts), one separately
+managed node pool per `ClusterConfig.node_pools` that upgrades without losing capacity (SURGE
+with max_unavailable 0, or BLUE_GREEN with a soak) and honours PDBs even when the pool is
+deleted, a dedicated least-privilege node service account, and a Kubernetes provider for the
+workloads built from the cluster's outputs.
 
 Nothing here may force a node pool replacement by accident: pools are auto-named (a forced
 replacement creates the new pool before deleting the old one), set no `initial_node_count`
@@ -255,6 +256,22 @@ class GkeCluster(pulumi.ComponentResource):
                 workload_pool=f"{self._project}.svc.id.goog"
             ),
             enable_shielded_nodes=True,
+            # Arguments as in pulumi_gcp.container.ClusterBinaryAuthorizationArgs
+            # (`evaluation_mode` DISABLED | PROJECT_SINGLETON_POLICY_ENFORCE; `enabled` is
+            # deprecated in its favour): only images the project's policy admits run.
+            binary_authorization=gcp.container.ClusterBinaryAuthorizationArgs(
+                evaluation_mode=cfg.binary_authorization_mode
+            ),
+            # Pod-to-pod traffic on one node goes through the VPC, so flow logs and firewall
+            # rules see it too (`enable_intranode_visibility`).
+            enable_intranode_visibility=True,
+            # No client certificate (a static credential that cannot be revoked); said
+            # explicitly (ClusterMasterAuthClientCertificateConfigArgs.issue_client_certificate).
+            master_auth=gcp.container.ClusterMasterAuthArgs(
+                client_certificate_config=gcp.container.ClusterMasterAuthClientCertificateConfigArgs(
+                    issue_client_certificate=False
+                )
+            ),
             deletion_protection=cfg.deletion_protection,
             maintenance_policy=gcp.container.ClusterMaintenancePolicyArgs(
                 recurring_window=maintenance_window(cfg.maintenance)

@@ -50,6 +50,13 @@ ZONE_TOPOLOGY_KEY = "topology.kubernetes.io/zone"
 POD_TEMPLATE_HASH_LABEL = "pod-template-hash"
 """Label the Deployment controller puts on each ReplicaSet's pods."""
 
+DNS_PORT = 53
+"""Port of the cluster DNS (kube-dns), UDP and TCP."""
+KUBE_DNS_NAMESPACE = "kube-system"
+"""Namespace of GKE's kube-dns pods."""
+KUBE_DNS_LABELS = {"k8s-app": "kube-dns"}
+"""Labels of GKE's kube-dns pods."""
+
 NON_ROOT_UID = 1000
 """Default numeric uid for images that run as a non-root user (Kong's image uses 1000)."""
 
@@ -115,6 +122,16 @@ def object_metadata(
 def namespace_manifest(name: str, labels: Mapping[str, str]) -> Manifest:
     """A Namespace."""
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": object_metadata(name, labels)}
+
+
+def image_reference(image: str, digest: str | None) -> str:
+    """`image@digest` when a digest is given (the pods then run exactly that image), else `image`.
+
+    A tag or digest already in `image` stays; a digest replaces nothing, it is appended.
+    """
+    if digest is None or "@" in image:
+        return image
+    return f"{image}@{digest}"
 
 
 def http_probe(path: str, port: str | int, scheme: str, timing: ProbeConfig) -> Manifest:

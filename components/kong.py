@@ -1,7 +1,9 @@
 """Tier C: the Kong data plane on GKE, behind a GKE internal passthrough LoadBalancer Service.
 
 Owns Kong's Namespace, Deployment, LoadBalancer Service (on the reserved internal address B's
-nginx.conf embeds, admitting only B's subnet), PodDisruptionBudget, HorizontalPodAutoscaler and
+nginx.conf embeds, admitting only B's subnet), PodDisruptionBudget, HorizontalPodAutoscaler, two
+NetworkPolicies (ingress: the proxy port from B's subnet and the LB's health checkers, the status
+port from the nodes; egress: the runtime's pods and DNS) and
 the runtime's Kong entities: DB-less, as a ConfigMap holding the declarative `kong.yml` (a config
 change rolls the pods through a checksum annotation); hybrid, as pulumi-kong resources against
 the control plane's Admin API (the control plane pushes them to the data plane live).
@@ -9,6 +11,10 @@ the control plane's Admin API (the control plane pushes them to the data plane l
 Kong drains with `kong quit --wait=W --timeout=T` as preStop: it keeps accepting for W seconds
 while the internal LB stops sending it new connections, then lets in-flight requests finish for up
 to T seconds. Every timeout the chain rules judge is an env var of the proxy container.
+With an https runtime Kong verifies its certificate against a CA mounted from a Secret
+(`upstream_ca_secret`, which must exist in Kong's namespace); nginx checks the certificate's
+name against the Host Kong forwards (`proxy_ssl_name $upstream_host`: with `preserve_host`, the
+client's Host), so the runtime's certificate must name the public host(s).
 
 Deliberately not managed here: the Kong control plane, its cluster certificate Secret (hybrid:
 `cluster_cert_secret` must exist), the Admin API (off on the data plane), plugins.
@@ -19,6 +25,7 @@ the GKE subnet, so no node or other LB can take it before the Service claims it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -26,8 +33,14 @@ import pulumi_gcp as gcp
 import pulumi_kong
 
 from components import k8s_common as kc
-from components.config import ClusterConfig, KongConfig, KongHybridConfig, PlatformConfig
-from components.kong_entities import KongEntities, build_entities
+from components.config import (
+    GOOGLE_FRONTEND_RANGES,
+    ClusterConfig,
+    KongConfig,
+    KongHybridConfig,
+    PlatformConfig,
+)
+from components.kong_entities import KongEntities, build_entities, verifies_upstream
 from hitless_policy.identity import Tier, gcp_description, gcp_labels
 
 TYPE = "hitless:gke:KongDataPlane"
@@ -52,6 +65,16 @@ PREFIX_DIR = "/kong_prefix"
 """Kong's prefix (nginx.conf, pid, client body temp files) on an emptyDir: root fs is read-only."""
 CLUSTER_CERT_DIR = "/etc/secrets/kong-cluster-cert"
 """Where the hybrid cluster certificate Secret is mounted."""
+UPSTREAM_CA_DIR = "/etc/secrets/upstream-ca"
+"""Where the Secret holding the runtime's CA certificate is mounted (https runtime)."""
+TRUSTED_UPSTREAM_CA_ENV = "KONG_NGINX_PROXY_PROXY_SSL_TRUSTED_CERTIFICATE"
+"""Env var injecting `proxy_ssl_trusted_certificate` into Kong's proxy `server {}` block.
+
+Kong's nginx template (kong/templates/nginx_kong.lua, "injected nginx_proxy_* directives" in the
+proxy server) turns `KONG_NGINX_PROXY_<DIRECTIVE>` into that directive; a Service with
+`tls_verify` and no `ca_certificates` then uses nginx's trust store, i.e. this file (Kong's
+Service reference: "If set to null when Nginx default is respected").
+"""
 CONFIG_CHECKSUM_ANNOTATION = "hitless.dev/kong-config-sha256"
 """Pod template annotation: sha256 of the declarative config, so a config change rolls the pods."""
 INTERNAL_LB_ANNOTATION = "networking.gke.io/load-balancer-type"
@@ -79,6 +102,10 @@ class KongDataPlaneArgs:
     """Port of the runtime's Service."""
     runtime_scheme: str
     """Protocol the runtime speaks (`HTTP`/`HTTPS`)."""
+    runtime_namespace: str
+    """Namespace of the runtime's pods (Kong's egress NetworkPolicy admits them)."""
+    runtime_pod_labels: Mapping[str, str]
+    """Labels selecting the runtime's pods (`components.runtime.pod_labels`)."""
     subnetwork: pulumi.Input[str]
     """Self link of the GKE subnet, where Kong's internal LB address is reserved."""
     await_timeout_seconds: int
@@ -117,7 +144,7 @@ def body_size(mib: int) -> str:
     return "0" if mib == 0 else f"{mib}m"
 
 
-def proxy_env(config: KongConfig) -> list[kc.Manifest]:
+def proxy_env(config: KongConfig, *, verify_upstream: bool = False) -> list[kc.Manifest]:
     """The proxy container's env: listeners, timeouts, logs and the configuration source.
 
     The policy pack reads these names: KONG_NGINX_HTTP_KEEPALIVE_TIMEOUT,
@@ -147,6 +174,9 @@ def proxy_env(config: KongConfig) -> list[kc.Manifest]:
         "KONG_STATUS_ERROR_LOG": "/dev/stderr",
     }
     env.update(_source_env(config.hybrid))
+    if verify_upstream:
+        # The runtime's CA, from the mounted Secret: Kong's `tls_verify` checks against it.
+        env[TRUSTED_UPSTREAM_CA_ENV] = f"{UPSTREAM_CA_DIR}/{config.upstream_ca_key}"
     return [{"name": key, "value": value} for key, value in env.items()]
 
 
@@ -216,14 +246,26 @@ def deployment_manifest(args: KongDataPlaneArgs, declarative_yaml: str | None) -
         volumes.append(
             {"name": "cluster-cert", "secret": {"secretName": cfg.hybrid.cluster_cert_secret}}
         )
+    verify = verifies_upstream(cfg, args.runtime_scheme)
+    if verify:
+        mounts.append({"name": "upstream-ca", "mountPath": UPSTREAM_CA_DIR, "readOnly": True})
+        volumes.append(
+            {
+                "name": "upstream-ca",
+                "secret": {
+                    "secretName": cfg.upstream_ca_secret,
+                    "items": [{"key": cfg.upstream_ca_key, "path": cfg.upstream_ca_key}],
+                },
+            }
+        )
     container: kc.Manifest = {
         "name": CONTAINER,
-        "image": cfg.image,
+        "image": kc.image_reference(cfg.image, cfg.image_digest),
         "ports": [
             {"name": PROXY_PORT_NAME, "containerPort": cfg.proxy_port, "protocol": "TCP"},
             {"name": STATUS_PORT_NAME, "containerPort": cfg.status_port, "protocol": "TCP"},
         ],
-        "env": proxy_env(cfg),
+        "env": proxy_env(cfg, verify_upstream=verify),
         "readinessProbe": kc.http_probe("/status/ready", STATUS_PORT_NAME, "HTTP", cfg.readiness),
         "livenessProbe": kc.http_probe(
             "/status", STATUS_PORT_NAME, "HTTP", kc.single_success(cfg.liveness)
@@ -309,6 +351,111 @@ def service_manifest(args: KongDataPlaneArgs) -> kc.Manifest:
     }
 
 
+def _ip_blocks(cidrs: list[str]) -> list[kc.Manifest]:
+    return [{"ipBlock": {"cidr": cidr}} for cidr in cidrs]
+
+
+def ingress_policy_manifest(args: KongDataPlaneArgs) -> kc.Manifest:
+    """Who may reach Kong's pods: B and the LB's checkers (proxy port), nodes (status port).
+
+    Nothing else may, not even other pods of the cluster.
+    With `externalTrafficPolicy: Local` the internal passthrough LB keeps the client's source
+    address, so B's instances arrive from `b_cidr`. Kubelet probes come from the node.
+    """
+    cfg, net = args.config, args.platform.network
+    proxy_sources = [str(net.b_cidr), *(str(cidr) for cidr in GOOGLE_FRONTEND_RANGES)]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": kc.object_metadata(
+            f"{APP}-ingress", _labels(args, "network-policy"), namespace=cfg.namespace
+        ),
+        "spec": {
+            "podSelector": {"matchLabels": pod_labels(args.platform)},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": _ip_blocks(proxy_sources),
+                    "ports": [{"port": cfg.proxy_port, "protocol": "TCP"}],
+                },
+                {
+                    "from": _ip_blocks([str(net.gke_nodes_cidr)]),
+                    "ports": [{"port": cfg.status_port, "protocol": "TCP"}],
+                },
+            ],
+        },
+    }
+
+
+def dns_egress_rule() -> kc.Manifest:
+    """An egress rule admitting the cluster DNS (kube-dns in kube-system), UDP and TCP 53."""
+    return {
+        "to": [
+            {
+                "namespaceSelector": {
+                    "matchLabels": {kc.NAMESPACE_NAME_LABEL: kc.KUBE_DNS_NAMESPACE}
+                },
+                "podSelector": {"matchLabels": dict(kc.KUBE_DNS_LABELS)},
+            }
+        ],
+        "ports": [
+            {"port": kc.DNS_PORT, "protocol": "UDP"},
+            {"port": kc.DNS_PORT, "protocol": "TCP"},
+        ],
+    }
+
+
+def _control_plane_ports(hybrid: KongHybridConfig) -> list[int]:
+    ports = {
+        int(hybrid.cluster_control_plane.rsplit(":", 1)[1]),
+        int(hybrid.cluster_telemetry_endpoint.rsplit(":", 1)[1]),
+    }
+    return sorted(ports)
+
+
+def egress_policy_manifest(args: KongDataPlaneArgs) -> kc.Manifest:
+    """Where Kong's pods may connect: the runtime's pods on its port, and DNS.
+
+    Hybrid: also the control plane's cluster and telemetry ports (its address is a DNS name,
+    which a NetworkPolicy cannot select, so the ports are admitted to any address).
+    """
+    cfg = args.config
+    rules: list[kc.Manifest] = [
+        {
+            "to": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {kc.NAMESPACE_NAME_LABEL: args.runtime_namespace}
+                    },
+                    "podSelector": {"matchLabels": dict(args.runtime_pod_labels)},
+                }
+            ],
+            "ports": [{"port": args.runtime_port, "protocol": "TCP"}],
+        },
+        dns_egress_rule(),
+    ]
+    if cfg.hybrid is not None:
+        rules.append(
+            {
+                "ports": [
+                    {"port": port, "protocol": "TCP"} for port in _control_plane_ports(cfg.hybrid)
+                ]
+            }
+        )
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": kc.object_metadata(
+            f"{APP}-egress", _labels(args, "network-policy"), namespace=cfg.namespace
+        ),
+        "spec": {
+            "podSelector": {"matchLabels": pod_labels(args.platform)},
+            "policyTypes": ["Egress"],
+            "egress": rules,
+        },
+    }
+
+
 def pdb_manifest(args: KongDataPlaneArgs) -> kc.Manifest:
     """Kong's PodDisruptionBudget."""
     return kc.pdb_manifest(
@@ -383,6 +530,8 @@ class KongDataPlane(pulumi.ComponentResource):
         )
         kc.create(f"{name}-pdb", pdb_manifest(args), in_ns)
         kc.create(f"{name}-hpa", hpa_manifest(args), in_ns)
+        kc.create(f"{name}-ingress-policy", ingress_policy_manifest(args), in_ns)
+        kc.create(f"{name}-egress-policy", egress_policy_manifest(args), in_ns)
 
         self.service_address = address.address
         self.service_port = pulumi.Output.from_input(args.config.service_port)

@@ -11,6 +11,9 @@ per connection, and Kong's retries (connect failures, also for POST) re-dial thr
 single target, any Kong health check could only eject the whole runtime, so every health check is
 disabled (active intervals 0, passive thresholds 0).
 
+With an https runtime the Service verifies the runtime's certificate (`tls_verify`), against the
+CA certificate the proxy container mounts from a Secret (`components.kong`).
+
 Deliberately not managed here: plugins, consumers, certificates, and the Kong nodes themselves.
 """
 
@@ -110,6 +113,10 @@ class KongService:
     """Timeout between two writes of the request (ms)."""
     retries: int
     """Tries after a failed connect (also for POST; Kong never retries a written request)."""
+    tls_verify: bool | None = None
+    """`https` only: verify the runtime's certificate (None: not https, Kong's default applies)."""
+    tls_verify_depth: int | None = None
+    """`https` with `tls_verify`: longest certificate chain accepted."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,7 @@ class KongEntities:
                     "read_timeout": svc.read_timeout_ms,
                     "write_timeout": svc.write_timeout_ms,
                     "retries": svc.retries,
+                    **svc_tls(svc),
                     "routes": [
                         {
                             "name": route.name,
@@ -208,6 +216,8 @@ class KongEntities:
             read_timeout=svc.read_timeout_ms,
             write_timeout=svc.write_timeout_ms,
             retries=svc.retries,
+            tls_verify=svc.tls_verify,
+            tls_verify_depth=svc.tls_verify_depth,
             tags=tags("service"),
             opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[upstream]),
         )
@@ -226,6 +236,21 @@ class KongEntities:
         )
 
 
+def svc_tls(service: KongService) -> dict[str, Any]:
+    """The Service's `tls_verify`/`tls_verify_depth` fields, when set (declarative form)."""
+    out: dict[str, Any] = {}
+    if service.tls_verify is not None:
+        out["tls_verify"] = service.tls_verify
+    if service.tls_verify_depth is not None:
+        out["tls_verify_depth"] = service.tls_verify_depth
+    return out
+
+
+def verifies_upstream(config: KongConfig, runtime_scheme: str) -> bool:
+    """Whether Kong verifies the runtime's certificate: an https runtime and `tls_verify` on."""
+    return runtime_scheme.lower() == "https" and config.upstream_tls_verify
+
+
 def build_entities(
     config: KongConfig,
     *,
@@ -236,6 +261,8 @@ def build_entities(
 ) -> KongEntities:
     """The runtime's Kong entities from Kong's config and the runtime's address (pure)."""
     upstream = f"{service_name}.upstream"
+    https = runtime_scheme.lower() == "https"
+    verify = verifies_upstream(config, runtime_scheme)
     return KongEntities(
         service=KongService(
             name=service_name,
@@ -246,6 +273,11 @@ def build_entities(
             read_timeout_ms=config.read_timeout_ms,
             write_timeout_ms=config.write_timeout_ms,
             retries=config.retries,
+            # Kong's Service `tls_verify` (pulumi_kong.Service `tls_verify`, declarative
+            # `tls_verify`): with it, nginx checks the runtime's certificate against the trusted
+            # CA the proxy container mounts (`components.kong`, upstream CA Secret).
+            tls_verify=verify if https else None,
+            tls_verify_depth=config.upstream_tls_verify_depth if verify else None,
         ),
         route=KongRoute(
             name=f"{service_name}-route",

@@ -4,7 +4,8 @@ Owns: the custom-mode VPC network, the subnets of tier A (`a_cidr`), tier B (`b_
 also holds B's reserved internal LB address) and GKE (`gke_nodes_cidr` with the secondary ranges
 `<chain>-pods` and `<chain>-services`), Private Google Access on each, and a Cloud Router with
 Cloud NAT, because A's and B's instances and the private GKE nodes have no external IP yet must
-reach the Debian mirrors and container registries.
+reach the Debian mirrors and container registries. Every subnet writes VPC flow logs
+(sampling and interval from `platform.network`).
 
 Deliberately not here: firewall rules (each tier opens exactly its own ports, in `nginx_tier`;
 GKE opens its own), the reserved internal LB addresses (`internal_lb` and the Kong Service),
@@ -157,6 +158,14 @@ class Network(pulumi.ComponentResource):
             ip_cidr_range=cidr,
             # Instances have no external IP: Google APIs (logging, monitoring) via private access.
             private_ip_google_access=True,
+            # VPC flow logs: every connection to or from a tier can be audited. Arguments as in
+            # pulumi_gcp.compute.SubnetworkLogConfigArgs (aggregation_interval, flow_sampling,
+            # metadata); the Terraform provider's `log_config` block of google_compute_subnetwork.
+            log_config=gcp.compute.SubnetworkLogConfigArgs(
+                aggregation_interval=platform.network.flow_log_aggregation_interval,
+                flow_sampling=platform.network.flow_log_sampling,
+                metadata="INCLUDE_ALL_METADATA",
+            ),
             secondary_ip_ranges=secondary,
             description=description,
             opts=pulumi.ResourceOptions(parent=vpc),

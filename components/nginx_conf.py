@@ -16,7 +16,7 @@ Where each value lives (what a policy reads after parsing the text with crosspla
   `proxy_connect_timeout`, `proxy_send_timeout`, `proxy_read_timeout`, `proxy_next_upstream`,
   `proxy_next_upstream_tries`; `upstream relay {}` holds the pool settings (`keepalive`,
   `keepalive_timeout`, `keepalive_time`, `keepalive_requests`); the serving `server {}` holds the
-  `proxy_set_header` lines and `location / { proxy_pass http://relay; }`.
+  `proxy_set_header` lines, the HSTS `add_header` and `location / { proxy_pass http://relay; }`.
 - B, `stream {}`: `upstream kong {}` and a `server {}` with `listen`, `proxy_pass kong`,
   `proxy_connect_timeout`, `proxy_timeout`.
 - Both: an `http {}` health `server {}` on the health port whose `location = /healthz` answers
@@ -24,7 +24,8 @@ Where each value lives (what a policy reads after parsing the text with crosspla
 
 Deliberately not here: parsing (the policy pack parses with crossplane itself), installing nginx
 and shipping the file to the VM (`gce_scripts`, `nginx_tier`), TLS (the external LB terminates
-it), and any per-route configuration (A forwards everything to B; routing is Kong's job).
+it; A only adds the HSTS header), and any per-route configuration (A forwards everything to B;
+routing is Kong's job).
 """
 
 from __future__ import annotations
@@ -154,6 +155,12 @@ def health_server(health_port: int) -> Directive:
     )
 
 
+def hsts_value(edge: EdgeConfig) -> str:
+    """The Strict-Transport-Security header value A adds (RFC 6797 `max-age`, subdomains)."""
+    subdomains = "; includeSubDomains" if edge.hsts_include_subdomains else ""
+    return f"max-age={edge.hsts_max_age_seconds}{subdomains}"
+
+
 def edge_conf_payload(
     edge: EdgeConfig, relay_address: str, relay_port: int, health_port: int
 ) -> list[Directive]:
@@ -195,6 +202,10 @@ def edge_conf_payload(
             _d("proxy_set_header", "X-Request-ID", "$request_id"),
             # Empty Connection header + HTTP/1.1: required for the upstream keepalive pool.
             _d("proxy_set_header", "Connection", ""),
+            # HSTS on every response (`always`: errors too). The LB terminates TLS and serves
+            # only HTTPS (port 80 redirects), so browsers see it over HTTPS and refuse plain HTTP
+            # afterwards. The only add_header of the file: no nested block redefines it.
+            _d("add_header", "Strict-Transport-Security", hsts_value(edge), "always"),
             _d("location", "/", block=[_d("proxy_pass", f"http://{RELAY_UPSTREAM}")]),
         ],
     )

@@ -2,11 +2,12 @@
 
 Owns, per tier: a dedicated service account (log and metric writer only); the instance template
 (auto-named from a prefix, so a change creates the new template before the old one is deleted;
-Shielded VM; no external IP; the rendered nginx.conf, the startup and shutdown scripts and OS Login
-in its metadata; identity labels; a network tag); the regional MIG (proactive SUBSTITUTE rollout
-with surge and no unavailability, `min_ready_sec`, named ports, autohealing with its own slower
-health check); and the two ingress firewall rules of the tier: the serving port from
-`firewall_sources` only, and the health port from Google's health-check ranges only.
+Shielded VM; no external IP; the rendered nginx.conf, the startup and shutdown scripts, OS Login
+and `block-project-ssh-keys` in its metadata; identity labels; a network tag); the regional MIG
+(proactive SUBSTITUTE rollout with surge and no unavailability, `min_ready_sec`, named ports,
+autohealing with its own slower health check); and the two ingress firewall rules of the tier:
+the serving port from `firewall_sources` only, and the health port from Google's health-check
+ranges only.
 
 Deliberately not here: the nginx.conf text (`nginx_conf`, passed in as a plain string so it is
 known at preview), the scripts' text (`gce_scripts`), the load balancer in front of the group
@@ -18,7 +19,6 @@ autoscaling (a fixed `target_size`; an autoscaler would fight the surge arithmet
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +34,7 @@ from components.config import (
     PlatformConfig,
 )
 from components.nginx_conf import HEALTH_PATH, worker_shutdown_timeout_seconds
-from hitless_policy import identity
+from hitless_policy import addresses, identity
 from hitless_policy.identity import Tier
 
 TYPE = "hitless:gce:NginxMigTier"
@@ -67,6 +67,11 @@ def service_account_id(name: str) -> str:
     return account if account[0].isalpha() else _bounded(f"sa-{account}", 30)
 
 
+def service_account_email(account_id: str, project: str) -> str:
+    """The email GCP gives the service account `account_id` in `project`."""
+    return f"{account_id}@{project}.iam.gserviceaccount.com"
+
+
 def network_tag(name: str) -> str:
     """Network tag the tier's firewall rules target (RFC 1035, at most 63 chars)."""
     tag = _bounded(f"{name}-nginx", 63)
@@ -85,27 +90,37 @@ def serving_port_name(tier: Tier) -> str:
 
 
 def check_sources(field: str, sources: Sequence[str]) -> list[str]:
-    """Validate firewall source ranges: non-empty, valid CIDRs, never the whole internet."""
+    """Validate firewall source ranges: non-empty, valid CIDRs, no public space but Google's.
+
+    The ranges are judged as one set of addresses (`hitless_policy.addresses`), not as strings:
+    `[0.0.0.0/1, 128.0.0.0/1]` is the whole internet as surely as `0.0.0.0/0`. Admitted may be
+    private ranges (the previous tier's subnet) and Google's front-end and health-check ranges.
+    """
     if not sources:
         raise ValueError(
             f"{field} is empty: the firewall rule would admit nothing and the tier never serves. "
             "Fix: list the CIDRs that must reach it."
         )
-    out: list[str] = []
-    for source in sources:
-        try:
-            network = ipaddress.ip_network(source, strict=False)
-        except ValueError:
-            raise ValueError(
-                f"{field}: {source!r} is not a CIDR. Fix: use a range such as '10.10.0.0/24'."
-            ) from None
-        if network.prefixlen == 0:
-            raise ValueError(
-                f"{field}: {source!r} admits the whole internet to an instance that only its load "
-                "balancer or the previous tier may reach. Fix: list the exact source ranges."
-            )
-        out.append(str(network))
-    return out
+    try:
+        networks = addresses.parse_ranges(sources)
+    except ValueError as error:
+        raise ValueError(f"{field}: {error}. Fix: use a range such as '10.10.0.0/24'.") from None
+    everything = addresses.whole_internet(networks)
+    if everything:
+        raise ValueError(
+            f"{field} = {list(sources)} admits the whole internet (together the ranges cover "
+            f"every {'/'.join(everything)} address) to an instance that only its load balancer or "
+            "the previous tier may reach. Fix: list the exact source ranges."
+        )
+    public = addresses.public_outside(networks)
+    if public:
+        raise ValueError(
+            f"{field} = {list(sources)} admits {addresses.describe(public)} of public address "
+            "space outside Google's front-end and health-check ranges: clients could bypass the "
+            "load balancer and its drain. Fix: admit only the previous tier's private range and "
+            "Google's ranges."
+        )
+    return [str(network) for network in networks]
 
 
 @dataclass(frozen=True)
@@ -243,6 +258,9 @@ class NginxMigTier(pulumi.ComponentResource):
                 worker_shutdown_timeout_seconds=wst,
             ),
             "enable-oslogin": "TRUE",
+            # Only OS Login grants SSH: project-wide keys in project metadata are not honoured
+            # on these instances (rule vm-shielded-os-login).
+            "block-project-ssh-keys": "TRUE",
         }
         return gcp.compute.InstanceTemplate(
             f"{name}-template",
@@ -267,8 +285,13 @@ class NginxMigTier(pulumi.ComponentResource):
                     network=args.network, subnetwork=args.subnetwork
                 )
             ],
+            # The email is derived, not read back from the account, so it is known in a preview
+            # (rule vm-dedicated-service-account judges it); depends_on keeps the order.
             service_account=gcp.compute.InstanceTemplateServiceAccountArgs(
-                email=account.email, scopes=["cloud-platform"]
+                email=service_account_email(
+                    service_account_id(name), pulumi.Config("gcp").require("project")
+                ),
+                scopes=["cloud-platform"],
             ),
             shielded_instance_config=gcp.compute.InstanceTemplateShieldedInstanceConfigArgs(
                 enable_secure_boot=True, enable_vtpm=True, enable_integrity_monitoring=True
@@ -283,7 +306,7 @@ class NginxMigTier(pulumi.ComponentResource):
             },
             metadata=metadata,
             tags=[network_tag(name)],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
         )
 
     def _create_health_check(

@@ -1,7 +1,8 @@
 """Tier D: the runtime (RT) Deployment on GKE, exposed to Kong through a ClusterIP Service.
 
 Owns the runtime's Namespace, Deployment, Service, PodDisruptionBudget, HorizontalPodAutoscaler
-and a NetworkPolicy that admits only Kong's pods. The Deployment rolls surge-only, keeps serving
+a NetworkPolicy that admits only Kong's pods, and one that lets the pods reach only the cluster
+DNS (and `egress_cidrs`). The Deployment rolls surge-only, keeps serving
 through a preStop sleep while endpoint removal propagates, and has a grace period that covers the
 longest request. Its own server settings (request timeout, keep-alive idle timeout, body limit)
 are declared as annotations, which the chain rules read, and passed to the container as env.
@@ -106,7 +107,7 @@ def deployment_manifest(args: RuntimeServiceArgs) -> kc.Manifest:
     port = port_name(cfg)
     container: kc.Manifest = {
         "name": cfg.name,
-        "image": cfg.image,
+        "image": kc.image_reference(cfg.image, cfg.image_digest),
         "ports": [{"name": port, "containerPort": cfg.port, "protocol": "TCP"}],
         "env": [
             {"name": ENV_REQUEST_TIMEOUT, "value": str(cfg.request_timeout_seconds)},
@@ -235,6 +236,41 @@ def network_policy_manifest(args: RuntimeServiceArgs) -> kc.Manifest:
     }
 
 
+def egress_policy_manifest(args: RuntimeServiceArgs) -> kc.Manifest:
+    """Where the runtime's pods may connect: the cluster DNS, and `egress_cidrs` when listed."""
+    cfg = args.config
+    rules: list[kc.Manifest] = [
+        {
+            "to": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {kc.NAMESPACE_NAME_LABEL: kc.KUBE_DNS_NAMESPACE}
+                    },
+                    "podSelector": {"matchLabels": dict(kc.KUBE_DNS_LABELS)},
+                }
+            ],
+            "ports": [
+                {"port": kc.DNS_PORT, "protocol": "UDP"},
+                {"port": kc.DNS_PORT, "protocol": "TCP"},
+            ],
+        }
+    ]
+    if cfg.egress_cidrs:
+        rules.append({"to": [{"ipBlock": {"cidr": str(cidr)}} for cidr in cfg.egress_cidrs]})
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": kc.object_metadata(
+            f"{cfg.name}-egress", _labels(args, "network-policy"), namespace=cfg.namespace
+        ),
+        "spec": {
+            "podSelector": {"matchLabels": pod_labels(cfg, args.platform)},
+            "policyTypes": ["Egress"],
+            "egress": rules,
+        },
+    }
+
+
 class RuntimeService(pulumi.ComponentResource):
     """The runtime tier (D): a hitless Deployment behind a ClusterIP Service."""
 
@@ -263,6 +299,7 @@ class RuntimeService(pulumi.ComponentResource):
         kc.create(f"{name}-pdb", pdb_manifest(args), in_ns)
         kc.create(f"{name}-hpa", hpa_manifest(args), in_ns)
         kc.create(f"{name}-network-policy", network_policy_manifest(args), in_ns)
+        kc.create(f"{name}-egress-policy", egress_policy_manifest(args), in_ns)
 
         self.service_host = pulumi.Output.from_input(service_host(args.config))
         self.service_port = pulumi.Output.from_input(args.config.port)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,15 +32,52 @@ SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a wire-format ma
 """Signature of a secret value in Pulumi's wire format."""
 
 
-def _plain(value: Any) -> Any:
-    """Unwrap secrets (policies see their values), keep unknown sentinels, recurse."""
+SECRET_MASK = "[secret]"  # noqa: S105 - the placeholder shown instead of a secret
+"""What captured props, artifacts and the console show instead of a Pulumi secret's value."""
+MIN_SCRUBBED_SECRET = 4
+"""Secrets at least this long are also scrubbed from any text written or printed; shorter ones
+(which would match ordinary words) are masked where they sit in the props only."""
+
+
+def _secret_strings(value: Any) -> list[str]:
+    """Every string (and number, as text) inside a secret's plain value."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _secret_strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _secret_strings(item)]
+    if value is None or isinstance(value, bool):
+        return []
+    return [str(value)]
+
+
+def _plain(value: Any, secrets: set[str]) -> Any:
+    """Mask secrets (recording their values in `secrets`), keep unknown sentinels, recurse.
+
+    A secret whose value is still unknown keeps the unknown sentinel: the rules read it as
+    "not known", and there is nothing to leak.
+    """
     if isinstance(value, dict):
         if value.get(SECRET_SIG_KEY) == SECRET_SIG:
-            return _plain(value.get("value"))
-        return {key: _plain(item) for key, item in value.items()}
+            inner = _plain(value.get("value"), secrets)
+            if contains_unknown(inner):
+                return inner
+            secrets.update(_secret_strings(inner))
+            return SECRET_MASK
+        return {key: _plain(item, secrets) for key, item in value.items()}
     if isinstance(value, list):
-        return [_plain(item) for item in value]
+        return [_plain(item, secrets) for item in value]
     return value
+
+
+def mask_text(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret of at least MIN_SCRUBBED_SECRET characters replaced by the mask.
+
+    Longest first, so a secret containing another is replaced whole.
+    """
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) >= MIN_SCRUBBED_SECRET:
+            text = text.replace(secret, SECRET_MASK)
+    return text
 
 
 @dataclass
@@ -132,6 +169,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
         super().__init__(mocks)
         self.captured: dict[str, CapturedResource] = {}
+        self.secrets: set[str] = set()
         self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -144,8 +182,8 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
         """Register through the mock, then record the request."""
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            props = _plain(json_format.MessageToDict(request.object))
             with self._lock:
+                props = _plain(json_format.MessageToDict(request.object), self.secrets)
                 self.captured[response.urn] = CapturedResource(
                     urn=response.urn,
                     type=request.type,
@@ -164,7 +202,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
         with self._lock:
             found = self.captured.get(request.urn)
             if found is not None:
-                found.outputs = _plain(json_format.MessageToDict(request.outputs))
+                found.outputs = _plain(json_format.MessageToDict(request.outputs), self.secrets)
         return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
@@ -206,9 +244,12 @@ class ChainMocks(pulumi_mocks.Mocks):
             state.setdefault("address", "203.0.113.10")
         if args.typ == "gcp:container/cluster:Cluster":
             state.setdefault("endpoint", "172.16.0.2")
-            state.setdefault(
-                "masterAuth", {"clusterCaCertificate": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"}
-            )
+            # The CA is computed; the inputs may hold `clientCertificateConfig` beside it.
+            master_auth = state.get("masterAuth")
+            state["masterAuth"] = {
+                **(master_auth if isinstance(master_auth, dict) else {}),
+                "clusterCaCertificate": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t",
+            }
         return f"{args.name}-id", state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -235,7 +276,14 @@ class Capture:
     resources: list[CapturedResource]
     """Every registered resource (components included), in registration order."""
     stack_outputs: dict[str, Any]
-    """The program's `pulumi.export`ed values (resolved where known)."""
+    """The program's `pulumi.export`ed values (resolved where known; secrets masked)."""
+    secrets: list[str] = field(default_factory=list)
+    """Plain values of every secret the run saw (props hold `SECRET_MASK` instead); never
+    written anywhere, only used to scrub text (`mask`)."""
+
+    def mask(self, text: str) -> str:
+        """`text` with every secret value of this run replaced by `SECRET_MASK`."""
+        return mask_text(text, self.secrets)
 
     def of_type(self, type_token: str) -> list[CapturedResource]:
         """Resources of one type token."""
@@ -261,8 +309,9 @@ class Capture:
         raise KeyError(name)
 
     def to_json(self) -> str:
-        """All resources as JSON, as written to `resources.json`."""
-        return json.dumps([res.to_json() for res in self.resources], indent=2, sort_keys=True)
+        """All resources as JSON, as written to `resources.json` (secrets masked)."""
+        text = json.dumps([res.to_json() for res in self.resources], indent=2, sort_keys=True)
+        return self.mask(text)
 
 
 def run_program(
@@ -295,6 +344,15 @@ def run_program(
     exported: dict[str, Any] = {}
     if isinstance(root, Stack):
         for key, value in root.outputs.items():
+            output = pulumi.Output.from_input(value)
             # An output unknown at preview resolves to None; the others keep their values.
-            exported[key] = _sync_await(pulumi.Output.from_input(value).future())
-    return Capture(resources=list(monitor.captured.values()), stack_outputs=exported)
+            resolved = _sync_await(output.future())
+            if _sync_await(output.is_secret()):
+                monitor.secrets.update(_secret_strings(resolved))
+                resolved = SECRET_MASK
+            exported[key] = resolved
+    return Capture(
+        resources=list(monitor.captured.values()),
+        stack_outputs=exported,
+        secrets=sorted(monitor.secrets),
+    )

@@ -7,6 +7,7 @@ error through unchanged so the CLI can print it and exit 2.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import runpy
 import sys
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from components.config import PROJECT, StackConfig, load_stack_config
+from components.config import PROJECT, SECRET_STACK_KEYS, StackConfig, load_stack_config
 from hitless.harness import Capture, run_program
 from hitless_policy.loader import InputError, load_one_file
 from hitless_policy.profile import PackConfig
@@ -110,12 +111,23 @@ def run_stack(stack: str, root: Path, *, preview: bool = True) -> Capture:
         runpy.run_path(str(program), run_name="__main__")
 
     with _inside(root):
-        return run_program(run, project=PROJECT, stack=stack, config=values, preview=preview)
+        capture = run_program(run, project=PROJECT, stack=stack, config=values, preview=preview)
+    # The secret stack keys' values are masked even if a component read one as plain config.
+    secret_values = [
+        value
+        for key in SECRET_STACK_KEYS
+        if isinstance(value := values.get(f"{PROJECT}:{key}"), str) and value
+    ]
+    capture.secrets = sorted({*capture.secrets, *secret_values})
+    return capture
 
 
 def judge_capture(capture: Capture, config: PackConfig) -> list[Verdict]:
-    """Judge every captured resource with the policy pack's rule set (the engine's view)."""
-    return judge(
+    """Judge every captured resource with the policy pack's rule set (the engine's view).
+
+    Messages are scrubbed of the run's secrets, so neither policy.json nor the console shows one.
+    """
+    verdicts = judge(
         [
             ResourceInput(
                 urn=res.urn,
@@ -129,3 +141,4 @@ def judge_capture(capture: Capture, config: PackConfig) -> list[Verdict]:
         ],
         config,
     )
+    return [dataclasses.replace(v, message=capture.mask(v.message)) for v in verdicts]

@@ -4,11 +4,14 @@ Artifacts of `hitless preview --stack <s>` go to `build/<s>/`, which is emptied 
 renamed resource leaves no stale file behind:
 
 - `resources.json`: every captured resource in wire form (unknowns as Pulumi's sentinel);
+- `tfplan.json`: the GCP resources as a Terraform plan, for scanners such as checkov;
 - `k8s/<namespace>/<kind>-<name>.yaml`: each Kubernetes object (its props are the manifest);
 - `kong/kong.yml`: Kong's declarative config, from the ConfigMap key `kong.yml`;
 - `nginx/a.conf`, `nginx/b.conf`: the nginx.conf each MIG's instance template carries;
 - `budget.md`, `policy.json`, `policy-pack-config.json`: written by the CLI (the explanation,
   the verdicts, and the stack's profile as `pulumi preview --policy-pack-config` takes it).
+
+Every Pulumi secret is masked (`hitless.harness.SECRET_MASK`) in every file written here.
 
 `config_reference()` generates `docs/config.md` from the pydantic models.
 """
@@ -32,12 +35,15 @@ from pydantic.fields import FieldInfo
 
 from components.config import PROJECT, SECRET_STACK_KEYS, STACK_KEYS, StackConfig
 from hitless.harness import Capture, CapturedResource
+from hitless.tfplan import terraform_plan
 from hitless_policy.identity import NGINX_CONF_METADATA_KEY, Tier, identity_of
 
 COMPUTED = "(known after apply)"
 """What rendered files show instead of the unknown sentinel."""
 KONG_CONFIG_KEY = "kong.yml"
 """ConfigMap data key holding Kong's declarative config."""
+TERRAFORM_PLAN_FILE = "tfplan.json"
+"""The GCP resources as a Terraform plan (JSON), for outside scanners (`hitless.tfplan`)."""
 CLUSTER_SCOPED = "_cluster"
 """Directory for Kubernetes objects without a namespace."""
 
@@ -123,10 +129,13 @@ def write_artifacts(capture: Capture, out: Path) -> list[Path]:
     def put(relative: Path, text: str) -> None:
         path = out / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        # Props already hold the mask; scrubbing the text catches a secret copied elsewhere.
+        path.write_text(capture.mask(text))
         written.append(path)
 
     put(Path("resources.json"), capture.to_json() + "\n")
+    plan = terraform_plan(json.loads(capture.to_json()))
+    put(Path(TERRAFORM_PLAN_FILE), json.dumps(plan, indent=2, sort_keys=True) + "\n")
     for res in capture.resources:
         if is_kubernetes_object(res):
             put(manifest_path(res), yaml.safe_dump(manifest(res.props), sort_keys=False))

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
+from components import runtime as runtime_component
 from components.config import KongHybridConfig, StackConfig
 from components.kong import (
     CONFIG_CHECKSUM_ANNOTATION,
@@ -22,7 +23,7 @@ from components.kong import (
 )
 from components.kong_entities import build_entities
 from components.runtime import service_host
-from hitless.harness import Capture, CapturedResource
+from hitless.harness import SECRET_MASK, Capture, CapturedResource
 from hitless_policy import identity
 from hitless_policy.identity import Tier
 from tests.conftest import stack_values
@@ -35,6 +36,7 @@ CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 NAMESPACE = "kubernetes:core/v1:Namespace"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 ADDRESS = "gcp:compute/address:Address"
 KONG_TYPES = ("kong:index/service:Service", "kong:index/route:Route")
 KONG_UPSTREAM = "kong:index/upstream:Upstream"
@@ -59,6 +61,8 @@ def kong_args(cfg: StackConfig) -> KongDataPlaneArgs:
         runtime_host=service_host(cfg.runtime),
         runtime_port=cfg.runtime.port,
         runtime_scheme=cfg.runtime.scheme,
+        runtime_namespace=cfg.runtime.namespace,
+        runtime_pod_labels=runtime_component.pod_labels(cfg.runtime, cfg.platform),
         subnetwork=GKE_SUBNET,
         await_timeout_seconds=cfg.await_timeout("kong"),
     )
@@ -116,7 +120,15 @@ class TestChildrenParentedAndNamed:
     def test_parent_and_name(self, dev: Capture) -> None:
         component = dev.only(TYPE)
         children = [r for r in dev.resources if r.type.startswith("kubernetes:")]
-        assert {r.type for r in children} == {DEPLOYMENT, SERVICE, CONFIG_MAP, PDB, HPA, NAMESPACE}
+        assert {r.type for r in children} == {
+            DEPLOYMENT,
+            SERVICE,
+            CONFIG_MAP,
+            PDB,
+            HPA,
+            NAMESPACE,
+            NETWORK_POLICY,
+        }
         for res in children:
             assert res.parent == component.urn, res.urn
             assert f"{TYPE}$" in res.urn, res.urn
@@ -463,7 +475,9 @@ class TestHybridMode:
         provider = hybrid_dev.only("pulumi:providers:kong")
         assert provider.parent == component.urn, provider.urn
         assert provider.props["kongAdminUri"] == HYBRID.admin_url, provider.urn
-        assert provider.props["kongAdminToken"] == "s3cr3t-token", provider.urn
+        # The token reaches the provider as a Pulumi secret: captured props hold only the mask.
+        assert provider.props["kongAdminToken"] == SECRET_MASK, provider.urn
+        assert hybrid_dev.secrets == ["s3cr3t-token"], provider.urn
 
     def test_entities(self, hybrid_dev: Capture, dev_config: StackConfig) -> None:
         component = hybrid_dev.only(TYPE)

@@ -17,6 +17,7 @@ import pytest
 from kubernetes_validate.utils import all_versions
 
 from components import kong as kong_component
+from components import runtime as runtime_component
 from components.config import KongHybridConfig, StackConfig
 from components.gke_cluster import GkeCluster, GkeClusterArgs
 from components.kong import KongDataPlane, KongDataPlaneArgs
@@ -55,6 +56,8 @@ def chain_program(cfg: StackConfig) -> Callable[[], None]:
                 runtime_host=service_host(cfg.runtime),
                 runtime_port=cfg.runtime.port,
                 runtime_scheme=cfg.runtime.scheme,
+                runtime_namespace=cfg.runtime.namespace,
+                runtime_pod_labels=runtime_component.pod_labels(cfg.runtime, cfg.platform),
                 subnetwork="projects/p/regions/europe-west1/subnetworks/gke",
                 await_timeout_seconds=cfg.await_timeout("kong"),
             ),

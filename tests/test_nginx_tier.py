@@ -294,6 +294,27 @@ class TestFirewallAdmitsOnlyThePreviousHop:
         with pytest.raises(ValueError, match="whole internet"):
             check_sources("firewall_sources", ["10.0.0.0/8", source])
 
+    @pytest.mark.parametrize(
+        "sources",
+        [
+            ["0.0.0.0/1", "128.0.0.0/1"],
+            ["10.0.0.0/8", "0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"],
+            ["::/1", "8000::/1"],
+        ],
+    )
+    def test_split_internet_rejected(self, sources: list[str]) -> None:
+        """Ranges that together cover every address are judged as the set they admit."""
+        with pytest.raises(ValueError, match="whole internet"):
+            check_sources("firewall_sources", sources)
+
+    def test_public_range_rejected(self) -> None:
+        with pytest.raises(ValueError, match=r"admits 256 addresses \(198\.51\.100\.0/24\)"):
+            check_sources("firewall_sources", ["10.10.0.0/24", "198.51.100.0/24"])
+
+    def test_google_and_private_ranges_accepted(self) -> None:
+        sources = [*GOOGLE_HEALTH_CHECK_RANGES, "10.10.0.0/24", "172.16.0.0/12"]
+        assert check_sources("firewall_sources", sources) == sources
+
     def test_empty_and_garbage_rejected(self) -> None:
         with pytest.raises(ValueError, match="is empty"):
             check_sources("health_check_sources", [])

@@ -370,7 +370,7 @@ class TestNetworkPolicy:
     """Only Kong reaches the runtime: nothing bypasses Kong's timeouts, retries and limits."""
 
     def test_ingress_from_kong_only(self, dev: Capture, dev_config: StackConfig) -> None:
-        pol = dev.only(NETPOL)
+        pol = dev.named("rt-network-policy", NETPOL)
         dep = dev.only(DEPLOYMENT)
         spec = pol.props["spec"]
         assert spec["podSelector"] == dep.props["spec"]["selector"], pol.urn

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from hitless_policy.budget import ProbeTiming
 from hitless_policy.identity import Tier
+
+if TYPE_CHECKING:
+    from hitless_policy.extract.security import SecurityFact
 
 T = TypeVar("T")
 
@@ -604,6 +607,8 @@ class Facts:
     """GKE clusters."""
     node_pools: list[NodePool] = field(default_factory=list)
     """GKE node pools."""
+    security: list[SecurityFact] = field(default_factory=list)
+    """Security facts of every resource the security rules read (`extract.security`)."""
 
     def chains(self) -> list[str]:
         """Names of the chains any tier fact belongs to, sorted."""

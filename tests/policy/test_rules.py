@@ -12,6 +12,7 @@ from hitless_policy.extract import collect_facts
 from hitless_policy.facts import Facts
 from hitless_policy.profile import PackConfig
 from hitless_policy.rules import RULE_IDS, RULES, rule
+from hitless_policy.rules import security as security_rules
 from hitless_policy.runner import Verdict, judge
 from tests.policy.baseline import A_CONF, B_CONF, KONG_YML, Mutation, container, inputs, props
 
@@ -51,6 +52,8 @@ ROLLOUT_IDS = {
 }
 """Rules on `pulumi up`'s awaits; they read resource options, so their fixtures live in
 test_rollout_rules.py."""
+SECURITY_IDS = {r.id for r in security_rules.RULES}
+"""The security rules (tests/policy/test_security_rules.py judges them on their own fixtures)."""
 
 
 def _conf(res: Any, name: str, old: str, new: str) -> None:
@@ -270,12 +273,12 @@ class TestCatalog:
     """The pack implements exactly the design's rule ids, with the design's levels."""
 
     def test_ids_match_design(self) -> None:
-        assert set(RULE_IDS) == DESIGN_IDS | ROLLOUT_IDS
-        assert len(RULE_IDS) == len(DESIGN_IDS | ROLLOUT_IDS)
+        assert set(RULE_IDS) == DESIGN_IDS | ROLLOUT_IDS | SECURITY_IDS
+        assert len(RULE_IDS) == len(DESIGN_IDS | ROLLOUT_IDS | SECURITY_IDS)
 
     def test_only_affinity_is_advisory(self) -> None:
         advisory = {r.id for r in RULES if r.level == "advisory"}
-        assert advisory == {"service-no-client-ip-affinity"}
+        assert advisory == {"service-no-client-ip-affinity", "container-image-pinned"}
 
     def test_every_rule_has_a_failing_case(self) -> None:
         assert {case.rule for case in CASES} == DESIGN_IDS
@@ -304,7 +307,7 @@ class TestEachRuleFails:
         assert mine[0].resource.endswith(f"::{case.resource}")
         assert case.message in mine[0].message, mine[0].message
         assert "Fix:" in mine[0].message
-        others = {v.rule for v in fails} - {case.rule}
+        others = {v.rule for v in fails} - {case.rule} - SECURITY_IDS
         assert others <= case.also, others
 
     @pytest.mark.parametrize("case", CASES, ids=[case.rule for case in CASES])
@@ -368,7 +371,7 @@ class TestUnknownsAreNotJudged:
         skipped = [v for v in body if v.status == "not-judged"]
         assert skipped
         assert "metadata.nginx-conf is unknown" in skipped[0].message
-        assert not [v for v in verdicts if v.status == "fail"]
+        assert not [v for v in verdicts if v.status == "fail" and v.rule not in SECURITY_IDS]
 
 
 class TestIncompleteChain:

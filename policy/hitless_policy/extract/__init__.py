@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hitless_policy.extract import gcp, k8s, kong
+from hitless_policy.extract import gcp, k8s, kong, security
 from hitless_policy.extract.props import Props, plain
 from hitless_policy.facts import (
     AwaitTimeout,
@@ -104,6 +104,7 @@ def collect_facts(resources: Iterable[ResourceInput]) -> Facts:
         props = Props(data)
         ref = Ref(resource.urn, resource.name, resource.type)
         kind = resource.type
+        facts.security.extend(security.extract(ref, kind, data, resource.parent))
         if kind == k8s.DEPLOYMENT:
             inferred = Tier.C if k8s.looks_like_kong(props) else Tier.D
             place = placement(data, inferred)

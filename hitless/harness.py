@@ -62,6 +62,8 @@ class CapturedResource:
     """Property paths the resource's `ignore_changes` option names."""
     dependencies: list[str] = field(default_factory=list)
     """URNs the resource depends on (`depends_on` and inputs from other resources)."""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Per input property: the URNs its value came from (what the engine gives a policy)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -75,6 +77,7 @@ class CapturedResource:
             "outputs": self.outputs,
             "ignore_changes": self.ignore_changes,
             "dependencies": self.dependencies,
+            "property_dependencies": self.property_dependencies,
         }
 
 
@@ -118,6 +121,11 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
                     props=props,
                     ignore_changes=list(request.ignoreChanges),
                     dependencies=list(request.dependencies),
+                    property_dependencies={
+                        key: list(deps.urns)
+                        for key, deps in request.propertyDependencies.items()
+                        if deps.urns
+                    },
                 )
         return response
 

@@ -124,6 +124,7 @@ def judge_capture(capture: Capture, config: PackConfig) -> list[Verdict]:
                 name=res.name,
                 props=res.props,
                 parent=res.parent or None,
+                property_dependencies=res.property_dependencies,
             )
             for res in capture.resources
         ],

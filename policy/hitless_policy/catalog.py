@@ -391,7 +391,9 @@ ENTRIES: dict[str, Entry] = _e(
         "a pooled A->B connection may still carry a request when B's drain ends, so the B "
         "instance is deleted mid-request",
         "keepalive",
-        alternative=" or raise B's connection draining (hitless:relay.connection_draining_timeout_sec)",
+        alternative=(
+            " or raise B's connection draining (hitless:relay.connection_draining_timeout_sec)"
+        ),
     ),
     # -- chain-body-size-accepted ---------------------------------------------------------------
     Entry(

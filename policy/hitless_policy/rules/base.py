@@ -96,20 +96,43 @@ class Judge:
 
     def __init__(self, rule: str) -> None:
         self.rule = rule
-        self.findings: list[Finding] = []
+        self.raw: list[Finding] = []
+        """Every finding recorded, in order (several per resource when it has several bounds)."""
+
+    @property
+    def findings(self) -> list[Finding]:
+        """One verdict per resource: its failures, else what could not be judged, else its passes.
+
+        A resource with an unknown bound never passes on its known bounds alone.
+        """
+        order: list[str] = []
+        by_ref: dict[str, list[Finding]] = {}
+        for finding in self.raw:
+            if finding.ref.id not in by_ref:
+                order.append(finding.ref.id)
+            by_ref.setdefault(finding.ref.id, []).append(finding)
+        out: list[Finding] = []
+        for ref_id in order:
+            group = by_ref[ref_id]
+            for status in ("fail", "not-judged", "pass"):
+                chosen = [f for f in group if f.status == status]
+                if chosen:
+                    out.extend(chosen)
+                    break
+        return out
 
     def fail(self, ref: Ref, message: str) -> None:
         """Record a violation."""
-        self.findings.append(Finding(self.rule, ref, "fail", f"{label(ref)}: {message}"))
+        self.raw.append(Finding(self.rule, ref, "fail", f"{label(ref)}: {message}"))
 
     def ok(self, ref: Ref, message: str) -> None:
         """Record a pass."""
-        self.findings.append(Finding(self.rule, ref, "pass", f"{label(ref)}: {message}"))
+        self.raw.append(Finding(self.rule, ref, "pass", f"{label(ref)}: {message}"))
 
     def cannot(self, ref: Ref, why: str | Sequence[Unknown]) -> None:
         """Record that the resource cannot be judged, and why."""
         text = why if isinstance(why, str) else "; ".join(str(u) for u in why)
-        self.findings.append(
+        self.raw.append(
             Finding(self.rule, ref, "not-judged", f"{label(ref)}: cannot judge: {text}")
         )
 

@@ -27,7 +27,7 @@ from hitless_policy.facts import (
 )
 from hitless_policy.profile import PackConfig
 from hitless_policy.rules.base import Finding, Judge, Rule, chain_ref
-from hitless_policy.rules.view import ChainView, chain_views
+from hitless_policy.rules.view import ChainView, chain_views, longest_values
 
 MIB = 1024 * 1024
 
@@ -109,14 +109,14 @@ def request_timeouts_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """chain-request-timeouts-ordered."""
     judge = Judge("chain-request-timeouts-ordered")
     for view in chain_views(facts).values():
-        longest = view.longest(config.profile)
+        longest = longest_values(view.longest(config.profile))
         a, a_why = _a_side(view)
         lbs, lb_why = _lb(view.lb_a, "A")
         kong, kong_why = _kong_services(view)
         # LB -> A
         if a and lbs:
             values = {
-                "longest_client_upload": longest.client_upload,
+                "longest_client_upload": longest["longest_client_upload"],
                 "a_proxy_read_timeout": _max(a, _read),
             }
             for lb in lbs:
@@ -365,9 +365,9 @@ def drain_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """
     judge = Judge("chain-drain-covers-longest-request")
     for view in chain_views(facts).values():
-        longest = view.longest(config.profile)
+        longest = longest_values(view.longest(config.profile))
         for tier, lbs in (("a", view.lb_a), ("b", view.lb_b)):
-            values = {f"longest_{tier}": longest.for_tier(tier)}
+            values = {f"longest_{tier}": longest[f"longest_{tier}"]}
             if not lbs:
                 _skip(judge, view, f"{tier.upper()} LB drain", [], _lb(lbs, tier.upper())[1])
             for lb in lbs:
@@ -381,7 +381,7 @@ def drain_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                         "connectionDrainingTimeoutSec",
                     )
         for tier, (confs, why) in (("a", _a_side(view)), ("b", _b_side(view))):
-            values = {f"longest_{tier}": longest.for_tier(tier)}
+            values = {f"longest_{tier}": longest[f"longest_{tier}"]}
             if not confs:
                 _skip(judge, view, f"{tier.upper()} nginx drain", [], why)
             for conf in confs:
@@ -395,11 +395,13 @@ def drain_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         if not view.kong:
             _skip(judge, view, "C drain", [], ["tier C (Kong Deployment) is missing"])
         for settings in view.kong:
-            _kong_drain(judge, settings, longest.c, config)
+            _kong_drain(judge, settings, longest["longest_c"], config)
     return judge.findings
 
 
-def _kong_drain(judge: Judge, settings: KongSettings, bound: float, config: PackConfig) -> None:
+def _kong_drain(
+    judge: Judge, settings: KongSettings, bound: float | None, config: PackConfig
+) -> None:
     ref = settings.deployment.ref
     container = settings.deployment.main_container()
     hook = container.prestop if container else None
@@ -444,7 +446,7 @@ def pooled_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 _skip(judge, view, "A->B", _refs(a) + [lb.ref for lb in lbs], a_why + lb_why)
             continue
         drain = min(sure(lb.draining_sec) for lb in known)
-        longest_b = view.longest(config.profile).b
+        longest_b = longest_values(view.longest(config.profile))["longest_b"]
         for conf, pools in pooling:
             values = {
                 "b_drain": drain,

@@ -192,8 +192,9 @@ def _check_of(service: BackendService, checks: list[HealthCheck]) -> list[Health
     ]
     lb_peers = [c for c in peers if "autoheal" not in c.place.role]
     if isinstance(service.health_checks, Unknown):
-        # At preview the links are computed; the chain's identity still names the LB's check.
-        return lb_peers or service.health_checks
+        # At preview the links are computed: the engine's property dependencies name the check
+        # (above); without them, which check the LB uses is not known.
+        return service.health_checks
     found: list[HealthCheck] = []
     for link in service.health_checks:
         if isinstance(link, Unknown):
@@ -204,12 +205,12 @@ def _check_of(service: BackendService, checks: list[HealthCheck]) -> list[Health
             for c in checks
             if tail in (c.resource_name, c.ref.name, c.ref.id) or link in (c.ref.id,)
         )
+    unknown = [link for link in service.health_checks if isinstance(link, Unknown)]
+    if unknown:
+        return unknown[0]
     if found:
         return found
-    if lb_peers:
-        return lb_peers
-    unknown = [link for link in service.health_checks if isinstance(link, Unknown)]
-    return unknown[0] if unknown else []
+    return lb_peers
 
 
 def health_check_rule(facts: Facts, config: PackConfig) -> list[Finding]:

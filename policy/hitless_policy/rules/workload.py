@@ -18,7 +18,7 @@ from hitless_policy.facts import (
 )
 from hitless_policy.profile import PackConfig
 from hitless_policy.rules.base import Finding, Judge, Rule
-from hitless_policy.rules.view import chain_views, longest_for
+from hitless_policy.rules.view import chain_views, longest_for, longest_values
 
 HOSTNAME_KEY = "kubernetes.io/hostname"
 """Topology key of a node."""
@@ -234,15 +234,15 @@ def grace_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             judge.cannot(dep.ref, missing)
             continue
         delay = sure(hook.delay_seconds) if isinstance(hook, PreStop) else 0.0
-        longest = longest_for(views, dep.place.chain, config.profile)
+        longest = longest_values(longest_for(views, dep.place.chain, config.profile))
         if dep.is_kong:
-            drain = longest.c
+            drain = longest["longest_c"]
             if isinstance(hook, PreStop) and hook.kind == "kong-quit":
                 drain = hook.quit_timeout_seconds or 0.0
             values: dict[str, float | None] = {"kong_prestop": delay, "kong_drain": drain}
             ids = ("kong-grace", "kong-grace-cap")
         else:
-            values = {"rt_prestop": delay, "longest_d": longest.d}
+            values = {"rt_prestop": delay, "longest_d": longest["longest_d"]}
             ids = ("rt-grace", "rt-grace-cap")
         values["grace_cap"] = cap
         for entry_id in ids:
@@ -266,7 +266,12 @@ def spread_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             judge.cannot(dep.ref, [dep.spread_keys])
             continue
         view = views.get(dep.place.chain)
-        regional = bool(view and view.regional())
+        location = view.regional() if view else None
+        if isinstance(location, Unknown) and ZONE_KEY not in dep.spread_keys:
+            # Whether zones must be spread over depends on the cluster's location.
+            judge.cannot(dep.ref, [location])
+            continue
+        regional = location is True
         need = [HOSTNAME_KEY, ZONE_KEY] if regional else [HOSTNAME_KEY]
         lacking = [key for key in need if key not in dep.spread_keys]
         if lacking:
@@ -407,7 +412,12 @@ def pdb_allows_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 "force-evicts after an hour. Fix: set maxUnavailable: 1",
             )
             continue
-        deps = [dep for dep in facts.deployments if _selected(pdb, dep) is True]
+        selection = [(dep, _selected(pdb, dep)) for dep in facts.deployments]
+        unsure = [match for _, match in selection if isinstance(match, Unknown)]
+        if unsure:
+            judge.cannot(pdb.ref, unsure)
+            continue
+        deps = [dep for dep, match in selection if match is True]
         if not deps:
             judge.ok(pdb.ref, "not zero-disruption (selects no Deployment of this set)")
             continue

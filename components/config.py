@@ -747,6 +747,7 @@ def config_values(cfg: StackConfig) -> dict[str, float | None]:
         "longest_d": longest.d,
         "a_proxy_read_timeout": edge.proxy_read_timeout_seconds,
         "a_upstream_keepalive_timeout": edge.upstream_keepalive_timeout_seconds,
+        "a_upstream_keepalive_time": edge.upstream_keepalive_time_seconds,
         "kong_connect_timeout_ms": kong.connect_timeout_ms,
         "kong_read_timeout_ms": kong.read_timeout_ms,
         "kong_retries": kong.retries,

@@ -77,6 +77,8 @@ class Outcome:
     """The bound (None: an input is unknown)."""
     missing: tuple[str, ...] = ()
     """Inputs that were unknown."""
+    other: float | None = None
+    """The least value of the entry's other setting that satisfies the relation instead."""
 
     @property
     def threshold(self) -> int | None:
@@ -92,6 +94,12 @@ class Outcome:
             text = f"set {subject} to 0 (unlimited) or >= {edge}"
         else:
             text = f"{verb} {subject} to {relation} {edge}"
+        other = self.entry.other
+        if self.other is not None and other is not None:
+            least = math.ceil(self.other - 1e-9)
+            raise_other = f"raise {other.what} ({PREFIX}{other.key}) to >= {least}"
+            # Every setting the catalog bounds is positive: below 1 only the other side helps.
+            return raise_other if edge is not None and edge < 1 else f"{text} or {raise_other}"
         return f"{text}{self.entry.alternative}"
 
     def consequence(self, ctx: Ctx) -> str:
@@ -100,6 +108,24 @@ class Outcome:
         return (
             f"{self.entry.consequence} (must be {self.entry.op} {bound}: {self.entry.basis(ctx)})"
         )
+
+
+PREFIX = "hitless:"
+"""Prefix of every stack key."""
+
+
+@dataclass(frozen=True)
+class Other:
+    """The other setting of a relation and the least value that satisfies it (`>=`)."""
+
+    key: str
+    """Its stack key."""
+    what: str
+    """What it is."""
+    needs: tuple[str, ...]
+    """Inputs its bound reads."""
+    formula: Callable[[Ctx], float]
+    """Its least satisfying value."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +158,8 @@ class Entry:
     """Another way to fix it (appended to the fix: ` or raise ...`)."""
     zero_unlimited: bool = False
     """A value of 0 means "no limit" (an infinitely large value)."""
+    other: Other | None = None
+    """The other side of the relation, raised instead when lowering this one cannot help."""
 
     def edge(self, bound: float) -> int:
         """The whole value closest to the bound that satisfies it."""
@@ -157,9 +185,13 @@ class Entry:
             return Outcome(self, "not-judged", value, None, (self.key, *missing))
         if missing:
             return Outcome(self, "not-judged", value, None, missing)
-        bound = self.formula(Ctx(config, values))
+        ctx = Ctx(config, values)
+        bound = self.formula(ctx)
         status: Status = "pass" if self.holds(value, bound) else "fail"
-        return Outcome(self, status, value, bound)
+        other = None
+        if self.other is not None and all(values.get(n) is not None for n in self.other.needs):
+            other = self.other.formula(ctx)
+        return Outcome(self, status, value, bound, other=other)
 
 
 def _e(*entries: Entry) -> dict[str, Entry]:
@@ -391,8 +423,16 @@ ENTRIES: dict[str, Entry] = _e(
         "a pooled A->B connection may still carry a request when B's drain ends, so the B "
         "instance is deleted mid-request",
         "keepalive",
-        alternative=(
-            " or raise B's connection draining (hitless:relay.connection_draining_timeout_sec)"
+        other=Other(
+            "relay.connection_draining_timeout_sec",
+            "B's connection draining",
+            ("a_upstream_keepalive_time", "a_upstream_keepalive_timeout", "longest_b"),
+            lambda c: budget.pooled_connection_span_seconds(
+                c["a_upstream_keepalive_time"],
+                c["a_upstream_keepalive_timeout"],
+                c["longest_b"],
+                c.config.profile.lb_propagation_seconds,
+            ),
         ),
     ),
     # -- chain-body-size-accepted ---------------------------------------------------------------

@@ -452,6 +452,7 @@ def pooled_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 "b_drain": drain,
                 "a_upstream_keepalive_timeout": max(u.keepalive_timeout_seconds for u in pools),
                 "longest_b": longest_b,
+                "a_upstream_keepalive_time": max(u.keepalive_time_seconds for u in pools),
             }
             lifetime = max(u.keepalive_time_seconds for u in pools)
             judge.bound(

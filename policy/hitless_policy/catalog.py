@@ -285,6 +285,9 @@ def _mig_entries(tier: str, key: str) -> list[Entry]:
 
 ENTRIES: dict[str, Entry] = _e(
     # -- chain-request-timeouts-ordered ---------------------------------------------------------
+    # The classic LB's timeoutSec runs from the request's start, upload included. Whether the
+    # EXTERNAL_MANAGED (Envoy-based) LB's does is not settled here from the docs; upload + A's
+    # read timeout bounds either meaning from above, so it never passes a timeout that fires early.
     Entry(
         "lb-timeout-covers-a",
         "chain-request-timeouts-ordered",

@@ -56,7 +56,7 @@ def _with(stack: str, key: str, value: object) -> dict[str, Any]:
     node = values.setdefault(section, {})
     for part in keys[:-1]:
         node = node.setdefault(part, {})
-    node[keys[-1]] = value
+    node[keys[-1]] = copy.deepcopy(value)  # the fixes edit it; the table's value stays
     return values
 
 

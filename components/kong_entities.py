@@ -7,9 +7,10 @@ control plane's Admin API (hybrid mode). Both renderings come from the same mode
 modes cannot drift apart.
 
 The single Target is the runtime Service's DNS name, not pod IPs: kube-proxy picks a ready pod
-per connection, and Kong's retries (connect failures, also for POST) re-dial through it. With a
-single target, any Kong health check could only eject the whole runtime, so every health check is
-disabled (active intervals 0, passive thresholds 0).
+per connection, and Kong's retries (after a failed connect for every request; after a read
+timeout or reset too for idempotent ones) re-dial through it. With a single target, any Kong
+health check could only eject the whole runtime, so every health check is disabled (active
+intervals 0, passive thresholds 0).
 
 With an https runtime the Service verifies the runtime's certificate (`tls_verify`), against the
 CA certificate the proxy container mounts from a Secret (`components.kong`).
@@ -112,7 +113,7 @@ class KongService:
     write_timeout_ms: int
     """Timeout between two writes of the request (ms)."""
     retries: int
-    """Tries after a failed connect (also for POST; Kong never retries a written request)."""
+    """Tries after a failed connect; after a read timeout or reset too for an idempotent request."""
     tls_verify: bool | None = None
     """`https` only: verify the runtime's certificate (None: not https, Kong's default applies)."""
     tls_verify_depth: int | None = None

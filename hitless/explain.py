@@ -7,19 +7,11 @@ renders it for `build/<stack>/budget.md` and `docs/timing.md`, `hitless.report` 
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from components.config import PROJECT, StackConfig
-from hitless_policy import budget
-
-_RELATIONS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge,
-    ">": operator.gt,
-    "<=": operator.le,
-    "<": operator.lt,
-}
+from components.config import PROJECT, StackConfig, catalog_outcomes, config_values
+from hitless_policy import budget, catalog
+from hitless_policy.profile import PackConfig
 
 
 @dataclass(frozen=True)
@@ -31,18 +23,17 @@ class Bound:
     what: str
     """What the value is, in the chain's terms."""
     value: float
-    """The stack's value, in seconds."""
+    """The stack's value, in the setting's unit (seconds unless the key says otherwise)."""
     relation: str
     """How the value must compare with the bound: `>=`, `>`, `<=` or `<`."""
     bound: float
-    """The bound, in seconds."""
+    """The bound, in the setting's unit."""
     basis: str
     """Where the bound comes from, with its inputs."""
-
-    @property
-    def holds(self) -> bool:
-        """Whether the value satisfies the bound."""
-        return _RELATIONS[self.relation](self.value, self.bound)
+    holds: bool
+    """Whether the value satisfies the bound (the catalog entry's verdict)."""
+    entry: str = ""
+    """The catalog entry this bound is."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +81,8 @@ class Explanation:
     """The response timeouts, outer to inner, and B's idle timeout."""
     keepalives: tuple[Bound, ...]
     """Keepalive ordering per hop: the side that reuses idle connections drops them first."""
+    others: tuple[Bound, ...]
+    """The other catalog bounds: body limits, rollout pacing, probes, maintenance."""
     timeline: tuple[Event, ...]
     """The runtime pod's termination, from Terminating to SIGKILL."""
     awaits: tuple[Bound, ...] = ()
@@ -98,7 +91,7 @@ class Explanation:
     @property
     def bounds(self) -> tuple[Bound, ...]:
         """Every bound, in the order the sections list them."""
-        return self.drains + self.timeouts + self.keepalives + self.awaits
+        return self.drains + self.timeouts + self.keepalives + self.others + self.awaits
 
     @property
     def violated(self) -> tuple[Bound, ...]:
@@ -116,197 +109,30 @@ def _holds(cfg: StackConfig) -> tuple[TierHold, ...]:
     )
 
 
-def _drains(cfg: StackConfig) -> tuple[Bound, ...]:
-    longest = cfg.longest_requests()
-    p, t = cfg.profile, cfg.thresholds
-    rt, kong = cfg.runtime, cfg.kong
-    margin = t.margin_seconds
-    out: list[Bound] = []
-    for key, what, value, tier in (
-        (
-            "edge.connection_draining_timeout_sec",
-            "A: external LB connection draining",
-            cfg.edge.connection_draining_timeout_sec,
-            "a",
-        ),
-        (
-            "edge.worker_shutdown_timeout_seconds",
-            "A: nginx worker_shutdown_timeout",
-            cfg.edge.worker_shutdown_timeout_seconds,
-            "a",
-        ),
-        (
-            "relay.connection_draining_timeout_sec",
-            "B: internal NLB connection draining",
-            cfg.relay.connection_draining_timeout_sec,
-            "b",
-        ),
-        (
-            "relay.worker_shutdown_timeout_seconds",
-            "B: nginx worker_shutdown_timeout",
-            cfg.relay.worker_shutdown_timeout_seconds,
-            "b",
-        ),
-        ("kong.quit_timeout_seconds", "C: kong quit --timeout", kong.quit_timeout_seconds, "c"),
-    ):
-        out.append(
+def _bounds(cfg: StackConfig) -> dict[str, tuple[Bound, ...]]:
+    """Every catalog entry on this config, as bounds grouped by the entry's section."""
+    ctx = catalog.Ctx(
+        PackConfig(profile=cfg.profile, thresholds=cfg.thresholds), config_values(cfg)
+    )
+    groups: dict[str, list[Bound]] = {}
+    for outcome in catalog_outcomes(cfg):
+        item = outcome.entry
+        if outcome.value is None or outcome.bound is None:
+            continue
+        section = item.section if item.section in ("drain", "timeout", "keepalive") else "other"
+        groups.setdefault(section, []).append(
             Bound(
-                key, what, value, ">=", longest.for_tier(tier), f"longest request of {tier.upper()}"
+                key=item.key,
+                what=item.what,
+                value=outcome.value,
+                relation=item.op,
+                bound=outcome.bound,
+                basis=item.basis(ctx),
+                holds=outcome.status == "pass",
+                entry=item.id,
             )
         )
-    out.append(
-        Bound(
-            "kong.quit_wait_seconds",
-            "C: kong quit --wait (keeps serving)",
-            kong.quit_wait_seconds,
-            ">=",
-            budget.kong_quit_wait_bound_seconds(p),
-            "max(profile.lb_propagation_seconds, profile.endpoint_propagation_seconds)",
-        )
-    )
-    out.append(
-        Bound(
-            "kong.termination_grace_seconds",
-            "C: Kong terminationGracePeriodSeconds",
-            kong.termination_grace_seconds,
-            ">=",
-            budget.required_grace_seconds(
-                kong.quit_wait_seconds, kong.quit_timeout_seconds, margin
-            ),
-            f"quit wait {kong.quit_wait_seconds} + quit timeout {kong.quit_timeout_seconds} "
-            f"+ margin {margin:g}",
-        )
-    )
-    out.append(
-        Bound(
-            "runtime.prestop_seconds",
-            "D: RT preStop sleep",
-            rt.prestop_seconds,
-            ">=",
-            budget.runtime_prestop_bound_seconds(p),
-            "profile.endpoint_propagation_seconds",
-        )
-    )
-    out.append(
-        Bound(
-            "runtime.termination_grace_seconds",
-            "D: RT terminationGracePeriodSeconds",
-            rt.termination_grace_seconds,
-            ">=",
-            budget.required_grace_seconds(rt.prestop_seconds, longest.d, margin),
-            f"preStop {rt.prestop_seconds} + longest request of D {longest.d:.1f} "
-            f"+ margin {margin:g}",
-        )
-    )
-    out.append(
-        Bound(
-            "runtime.termination_grace_seconds",
-            "D: RT grace within GKE's upgrade limit",
-            rt.termination_grace_seconds,
-            "<=",
-            t.max_drain_seconds,
-            "thresholds.max_drain_seconds",
-        )
-    )
-    return tuple(out)
-
-
-def _timeouts(cfg: StackConfig) -> tuple[Bound, ...]:
-    longest = cfg.longest_requests()
-    edge, kong, rt = cfg.edge, cfg.kong, cfg.runtime
-    kong_worst = budget.kong_worst_case_seconds(
-        kong.connect_timeout_ms, kong.read_timeout_ms, kong.retries
-    )
-    return (
-        Bound(
-            "edge.backend_timeout_sec",
-            "external LB timeoutSec",
-            edge.backend_timeout_sec,
-            ">",
-            budget.min_lb_timeout_seconds(longest.client_upload, edge.proxy_read_timeout_seconds),
-            f"client upload {longest.client_upload:.1f} + A proxy_read_timeout "
-            f"{edge.proxy_read_timeout_seconds}",
-        ),
-        Bound(
-            "edge.proxy_read_timeout_seconds",
-            "A: nginx proxy_read_timeout",
-            edge.proxy_read_timeout_seconds,
-            ">",
-            budget.min_a_proxy_read_timeout_seconds(kong_worst),
-            f"Kong worst case: connect {kong.connect_timeout_ms} ms x (1 + {kong.retries} "
-            f"retries) + read {kong.read_timeout_ms} ms",
-        ),
-        Bound(
-            "relay.proxy_timeout_seconds",
-            "B: nginx stream proxy_timeout (idle)",
-            cfg.relay.proxy_timeout_seconds,
-            ">=",
-            edge.proxy_read_timeout_seconds,
-            "A proxy_read_timeout: the longest silence on the flow",
-        ),
-        Bound(
-            "kong.read_timeout_ms",
-            "C: Kong read_timeout",
-            kong.read_timeout_ms / 1000,
-            ">",
-            rt.request_timeout_seconds,
-            "runtime.request_timeout_seconds",
-        ),
-        Bound(
-            "runtime.request_timeout_seconds",
-            "D: RT request timeout",
-            rt.request_timeout_seconds,
-            ">=",
-            cfg.profile.rt_max_processing_seconds,
-            "profile.rt_max_processing_seconds",
-        ),
-    )
-
-
-def _keepalives(cfg: StackConfig) -> tuple[Bound, ...]:
-    edge, relay, kong, rt, t = cfg.edge, cfg.relay, cfg.kong, cfg.runtime, cfg.thresholds
-    downstream_idle = min(relay.proxy_timeout_seconds, kong.client_keepalive_timeout_seconds)
-    longest = cfg.longest_requests()
-    return (
-        Bound(
-            "edge.keepalive_timeout_seconds",
-            "LB -> A: A keepalive_timeout",
-            edge.keepalive_timeout_seconds,
-            ">",
-            t.gfe_backend_keepalive_seconds,
-            "thresholds.gfe_backend_keepalive_seconds (GFE reuses backend connections this long)",
-        ),
-        Bound(
-            "edge.upstream_keepalive_timeout_seconds",
-            "A -> B -> C: A upstream keepalive_timeout",
-            edge.upstream_keepalive_timeout_seconds,
-            "<",
-            downstream_idle,
-            f"min(B proxy_timeout {relay.proxy_timeout_seconds}, Kong keepalive_timeout "
-            f"{kong.client_keepalive_timeout_seconds})",
-        ),
-        Bound(
-            "edge.upstream_keepalive_time_seconds",
-            "A -> B: pooled connection span after B starts draining",
-            budget.pooled_connection_span_seconds(
-                edge.upstream_keepalive_time_seconds,
-                edge.upstream_keepalive_timeout_seconds,
-                longest.b,
-            ),
-            "<=",
-            relay.connection_draining_timeout_sec,
-            f"B drain (keepalive_time {edge.upstream_keepalive_time_seconds} + keepalive_timeout "
-            f"{edge.upstream_keepalive_timeout_seconds} + B's longest request {longest.b:.1f})",
-        ),
-        Bound(
-            "kong.upstream_keepalive_idle_timeout_seconds",
-            "C -> D: Kong upstream_keepalive_idle_timeout",
-            kong.upstream_keepalive_idle_timeout_seconds,
-            "<",
-            rt.keepalive_idle_timeout_seconds,
-            "runtime.keepalive_idle_timeout_seconds",
-        ),
-    )
+    return {name: tuple(bounds) for name, bounds in groups.items()}
 
 
 def _timeline(cfg: StackConfig) -> tuple[Event, ...]:
@@ -343,6 +169,7 @@ def _awaits(cfg: StackConfig) -> tuple[Bound, ...]:
             ">=",
             item.bound_seconds,
             item.basis,
+            item.holds,
         )
         for item in cfg.rollout_awaits()
     )
@@ -351,14 +178,16 @@ def _awaits(cfg: StackConfig) -> tuple[Bound, ...]:
 def explain(cfg: StackConfig, stack: str) -> Explanation:
     """The budget and the RT timeline of a validated stack config."""
     longest = cfg.longest_requests()
+    bounds = _bounds(cfg)
     return Explanation(
         stack=stack,
         client_upload=longest.client_upload,
         internal_transfer=longest.internal_transfer,
         holds=_holds(cfg),
-        drains=_drains(cfg),
-        timeouts=_timeouts(cfg),
-        keepalives=_keepalives(cfg),
+        drains=bounds.get("drain", ()),
+        timeouts=bounds.get("timeout", ()),
+        keepalives=bounds.get("keepalive", ()),
+        others=bounds.get("other", ()),
         timeline=_timeline(cfg),
         awaits=_awaits(cfg),
     )
@@ -371,7 +200,7 @@ def seconds(value: float) -> str:
 
 def _bound_rows(bounds: tuple[Bound, ...]) -> list[str]:
     rows = [
-        "| setting | stack key | value (s) | must be | bound (s) | from | ok |",
+        "| setting | stack key | value | must be | bound | from | ok |",
         "|---|---|---|---|---|---|---|",
     ]
     rows.extend(
@@ -403,6 +232,7 @@ def to_markdown(expl: Explanation, heading_level: int = 2) -> str:
         ("Drain windows", expl.drains),
         ("Timeout chain, outer to inner", expl.timeouts),
         ("Keepalive ordering per hop", expl.keepalives),
+        ("Body limits, rollout pacing, probes, maintenance", expl.others),
         ("Rollout durations and the awaits that cover them", expl.awaits),
     ):
         lines.extend(["", f"{h} {title}", "", *_bound_rows(bounds)])

@@ -104,6 +104,8 @@ class CapturedResource:
     """URNs the resource depends on (`depends_on` and inputs from other resources)."""
     custom_timeouts: CustomTimeouts = field(default_factory=lambda: CustomTimeouts(0, 0, 0))
     """The `custom_timeouts` resource option, in seconds, as the engine gives it to policies."""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Per input property: the URNs its value came from (what the engine gives a policy)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -118,6 +120,7 @@ class CapturedResource:
             "ignore_changes": self.ignore_changes,
             "dependencies": self.dependencies,
             "opts": {"custom_timeouts": self.custom_timeouts.to_json()},
+            "property_dependencies": self.property_dependencies,
         }
 
 
@@ -194,6 +197,11 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
                     ignore_changes=list(request.ignoreChanges),
                     dependencies=list(request.dependencies),
                     custom_timeouts=_custom_timeouts(request),
+                    property_dependencies={
+                        key: list(deps.urns)
+                        for key, deps in request.propertyDependencies.items()
+                        if deps.urns
+                    },
                 )
         return response
 

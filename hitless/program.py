@@ -136,6 +136,7 @@ def judge_capture(capture: Capture, config: PackConfig) -> list[Verdict]:
                 props=res.props,
                 parent=res.parent or None,
                 custom_timeouts=res.custom_timeouts,
+                property_dependencies=res.property_dependencies,
             )
             for res in capture.resources
         ],

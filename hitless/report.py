@@ -398,8 +398,8 @@ def verdict_table(verdicts: Sequence[VerdictLike], title: str) -> Table:
 def _bound_table(title: str, bounds: Sequence[Bound]) -> Table:
     table = Table(title=title)
     table.add_column("setting (stack key)")
-    table.add_column("value (s)", justify="right")
-    table.add_column("must be (s)", no_wrap=True)
+    table.add_column("value", justify="right")
+    table.add_column("must be", no_wrap=True)
     table.add_column("bound from")
     table.add_column("ok")
     for item in bounds:
@@ -435,6 +435,7 @@ def budget_tables(expl: Explanation) -> list[Table]:
         _bound_table("drain windows", expl.drains),
         _bound_table("timeout chain, outer to inner", expl.timeouts),
         _bound_table("keepalive ordering per hop", expl.keepalives),
+        _bound_table("body limits, rollout pacing, probes, maintenance", expl.others),
         _bound_table("rollout durations and the awaits that cover them", expl.awaits),
         timeline,
     ]

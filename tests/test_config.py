@@ -124,17 +124,18 @@ class TestOutOfRange:
 
 
 class TestPreStopShorterThanGrace:
-    """A preStop as long as the grace period leaves the app no time at all to drain."""
+    """A preStop as long as the grace period leaves the app no time at all to drain: the grace
+    bound (preStop + longest request + margin) refuses it, naming the grace it needs."""
 
     def test_prestop_not_below_grace(self) -> None:
         message = error_of(
             lambda v: v["runtime"].update(prestop_seconds=80, termination_grace_seconds=75)
         )
-        line = line_for(message, "runtime.prestop_seconds")
-        assert "hitless:runtime.prestop_seconds = 80" in line
-        assert "grace period (75 s)" in line
-        assert "killed before it can drain" in line
-        assert "Fix: lower it or raise hitless:runtime.termination_grace_seconds" in line
+        line = line_for(message, "runtime.termination_grace_seconds")
+        assert "hitless:runtime.termination_grace_seconds = 75" in line
+        assert "preStop 80 + longest request of D 30.4 + margin 15" in line
+        assert "killed mid-request" in line
+        assert "Fix: raise it to >= 126" in line
 
 
 class TestGraceCoversDrain:
@@ -163,7 +164,7 @@ class TestGraceCoversDrain:
         )
         line = line_for(message, "runtime.prestop_seconds")
         assert "= 15" in line
-        assert "propagation 20 s" in line
+        assert "(must be >= 20: profile.endpoint_propagation_seconds)" in line
         assert "connection refused" in line
         assert "Fix: raise it to >= 20" in line
 
@@ -178,7 +179,8 @@ class TestTimeoutOrdering:
         )
         assert "= 50" in line
         assert "A answers 504" in line
-        assert "Fix: raise it above 66" in line
+        assert "(connect 2000 ms + read 50000 ms) x (1 + 2 retries)" in line
+        assert "Fix: raise it to >= 157" in line
 
     def test_lb_timeout_below_upload_plus_read(self) -> None:
         line = line_for(
@@ -187,7 +189,8 @@ class TestTimeoutOrdering:
         )
         assert "= 100" in line
         assert "gives up on a slow upload" in line
-        assert "= 142.4 s). Fix: raise it to >= 143" in line
+        assert "(must be > 212.4: client upload 52.4 + A proxy_read_timeout 160)" in line
+        assert "Fix: raise it to >= 213" in line
 
     def test_kong_read_below_runtime_timeout(self) -> None:
         line = line_for(
@@ -195,7 +198,7 @@ class TestTimeoutOrdering:
         )
         assert "= 40000" in line
         assert "Kong answers 504" in line
-        assert "Fix: raise it above 45000" in line
+        assert "Fix: raise it to >= 45001" in line
 
 
 class TestKeepaliveOrdering:
@@ -207,9 +210,9 @@ class TestKeepaliveOrdering:
             "edge.keepalive_timeout_seconds",
         )
         assert "= 500" in line
-        assert "600 s" in line
+        assert "must be > 600" in line
         assert "502" in line
-        assert "Fix: raise it above 600" in line
+        assert "Fix: raise it to >= 601" in line
 
     def test_a_upstream_not_below_kong(self) -> None:
         line = line_for(
@@ -218,7 +221,7 @@ class TestKeepaliveOrdering:
         )
         assert "= 80" in line
         assert "never retried" in line
-        assert "Fix: lower it below 75" in line
+        assert "Fix: lower it to <= 74" in line
 
     def test_kong_upstream_not_below_runtime(self) -> None:
         line = line_for(
@@ -227,7 +230,7 @@ class TestKeepaliveOrdering:
         )
         assert "= 90" in line
         assert "502" in line
-        assert "Fix: lower it below 75" in line
+        assert "Fix: lower it to <= 74" in line
 
 
 class TestBodySize:
@@ -240,7 +243,7 @@ class TestBodySize:
         )
         assert "= 10" in line
         assert "413" in line
-        assert "50 MiB" in line
+        assert "must be >= 50: profile.max_body_mib" in line
         assert "Fix: raise it to >= 50" in line
 
     def test_runtime_limit(self) -> None:
@@ -248,7 +251,7 @@ class TestBodySize:
             error_of(lambda v: v["runtime"].update(max_body_mib=20)), "runtime.max_body_mib"
         )
         assert "= 20" in line
-        assert "refuses a 50 MiB upload" in line
+        assert "refuses the largest upload (must be >= 50" in line
         assert "Fix: raise it to >= 50" in line
 
 
@@ -259,8 +262,8 @@ class TestMigSurgeCoversZones:
         message = error_of(lambda v: v["edge"]["mig"].update(max_surge_fixed=2), stack="prod")
         line = line_for(message, "edge.mig.max_surge_fixed")
         assert "= 2" in line
-        assert "over 3 zones" in line
-        assert "Fix: set it to >= 3" in line
+        assert "must be >= 3: 3 zones" in line
+        assert "Fix: raise it to >= 3" in line
 
 
 class TestIlbAddressInSubnet:
@@ -294,8 +297,8 @@ class TestMaintenanceWindow:
             "cluster",
         )
         assert "hitless:cluster.maintenance.duration_hours = 3" in line
-        assert "GKE does not count blocks shorter than 4 h" in line
-        assert "Fix: set it to >= 4" in line
+        assert "GKE does not count shorter blocks" in line
+        assert "Fix: raise it to >= 4" in line
 
     def test_judged_on_the_stack_thresholds(self) -> None:
         values = hitless_values("dev")
@@ -313,10 +316,10 @@ class TestMaintenanceWindow:
             ),
             "cluster",
         )
-        assert "16 h per 32 days < 48 h" in line
-        assert "hitless:cluster.maintenance.days = ['SA']" in line
+        assert "hitless:cluster.maintenance.duration_hours = 4" in line
+        assert "48 / 4 blocks per 32 days" in line
         assert "GKE rejects it" in line
-        assert "Fix: add days or lengthen duration_hours" in line
+        assert "Fix: raise it to >= 12 or add days" in line
 
 
 class TestRequiredValue:
@@ -362,13 +365,14 @@ class TestAutohealingCoversBoot:
             if "relay.mig.autohealing_initial_delay_sec" in line
         )
         assert "hitless:relay.mig.autohealing_initial_delay_sec = 60" in line
-        assert "still booting, in a loop (boot plus nginx start 120 s)" in line
+        assert "still booting, in a loop (must be >= 120: thresholds.mig_boot_seconds" in line
         assert "Fix: raise it to >= 120" in line
 
 
 class TestPooledConnectionsFitInRelayDrain:
-    """A pooled A->B connection can carry a request keepalive_time + keepalive_timeout + B's
-    longest request after B starts draining; a longer span cuts it when B is deleted."""
+    """A pooled A->B connection can carry a request the internal LB's lag + keepalive_time +
+    keepalive_timeout + B's longest request after B starts draining; a longer span cuts it when
+    B is deleted."""
 
     def test_span_longer_than_drain(self) -> None:
         values = hitless_values("dev")
@@ -381,8 +385,11 @@ class TestPooledConnectionsFitInRelayDrain:
             if "edge.upstream_keepalive_time_seconds" in line
         )
         assert "hitless:edge.upstream_keepalive_time_seconds = 90" in line
-        assert "170.8 s after B starts draining" in line
-        assert "longer than B's drain (150 s)" in line
+        assert "may still carry a request when B's drain ends" in line
         assert (
-            "Fix: lower it to <= 69 or raise hitless:relay.connection_draining_timeout_sec" in line
+            "B's drain 150 - (LB lag 30 + keepalive_timeout 50 + B's longest request 30.8)" in line
+        )
+        assert (
+            "Fix: lower it to <= 39 or raise B's connection draining "
+            "(hitless:relay.connection_draining_timeout_sec)" in line
         )

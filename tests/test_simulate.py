@@ -198,7 +198,9 @@ class TestConnectStallsTimeOut:
 
     def test_timeout_cause(self, dev_config: StackConfig) -> None:
         kong = dev_config.kong.model_copy(update={"connect_timeout_ms": 60_000})
-        cfg = dev_config.model_copy(update={"kong": kong})
+        # A's read timeout below two stalled tries (2 x 60 s), as the user's chain had it.
+        edge = dev_config.edge.model_copy(update={"proxy_read_timeout_seconds": 90})
+        cfg = dev_config.model_copy(update={"kong": kong, "edge": edge})
         grace = math.floor(dev_config.profile.endpoint_propagation_seconds) // 2
         sim = simulate(
             cfg,

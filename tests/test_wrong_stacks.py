@@ -69,8 +69,9 @@ WRONG: list[tuple[str, object, set[str]]] = [
         20,
         {"chain-drain-covers-longest-request", "chain-pooled-connections-recycled"},
     ),
-    # retries: Kong retries beyond the bound
-    ("kong.retries", 5, {"chain-retries-safe"}),
+    # retries: Kong retries beyond the bound, and a GET's worst case (connect + read) x (1 + 5)
+    # outlasts A's read timeout
+    ("kong.retries", 5, {"chain-retries-safe", "chain-request-timeouts-ordered"}),
     # MIG rollout: the updater removes old instances before the LB programs new ones
     ("edge.mig.min_ready_sec", 0, {"mig-update-policy-hitless"}),
     # autohealing: judges instances that are still booting
@@ -82,11 +83,8 @@ WRONG: list[tuple[str, object, set[str]]] = [
         {"lb-health-check-configured"},
     ),
     # grace: the runtime is killed mid-request
-    (
-        "runtime.termination_grace_seconds",
-        30,
-        {"deployment-grace-covers-drain", "chain-drain-covers-longest-request"},
-    ),
+    # (the runtime's drain, grace - preStop, has one judge)
+    ("runtime.termination_grace_seconds", 30, {"deployment-grace-covers-drain"}),
     # preStop: the runtime stops accepting before endpoints propagate
     ("runtime.prestop_seconds", 3, {"deployment-prestop-covers-propagation"}),
     # readiness: a dead pod keeps traffic for several 20 s periods

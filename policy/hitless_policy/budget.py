@@ -87,12 +87,27 @@ def required_grace_seconds(prestop_seconds: float, longest_request: float, margi
 def kong_worst_case_seconds(
     connect_timeout_ms: float, read_timeout_ms: float, retries: int
 ) -> float:
-    """Longest Kong may keep the caller waiting: every try may spend a connect timeout, then a read.
+    """Longest Kong may keep the caller waiting on one request, including its retries.
 
-    Kong's timeouts apply per try; a POST is only retried on connect failures, so the worst case
-    is `connect x (1 + retries) + read` (design §4, chain-request-timeouts-ordered).
+    Kong's timeouts apply per try. Kong's nginx template sets no `proxy_next_upstream`, so
+    nginx's default `error timeout` applies: a try that failed connecting, sending or reading the
+    response header (a read timeout, a reset) is passed to the next try. nginx skips that only
+    for a non-idempotent request (POST, LOCK, PATCH) already sent; a GET is retried after a read
+    timeout too (http://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_next_upstream).
+    So the worst case is a GET's: `(connect + read) x (1 + retries)`, longer than a POST's
+    `connect x (1 + retries) + read` (design §4, chain-request-timeouts-ordered).
     """
-    return connect_timeout_ms / 1000 * (1 + retries) + read_timeout_ms / 1000
+    return (connect_timeout_ms + read_timeout_ms) / 1000 * (1 + retries)
+
+
+def min_ready_bound_seconds(profile: TrafficProfile) -> float:
+    """Shortest MIG `minReadySec`: the LB must program the new backend before an old one goes."""
+    return profile.lb_propagation_seconds
+
+
+def max_unhealthy_threshold(check_interval_sec: float, timeout_sec: float, limit: float) -> float:
+    """Largest `unhealthyThreshold` keeping `lb_time_to_unhealthy` within `limit` seconds."""
+    return (limit - timeout_sec) / check_interval_sec
 
 
 _PERCENT = re.compile(r"^\s*(\d+)%\s*$")
@@ -209,6 +224,28 @@ def maintenance_hours_per_32_days(block_hours: float, days_per_week: int | None)
     return 4 * days_per_week * block_hours
 
 
+def maintenance_blocks_per_32_days(days_per_week: int | None) -> int:
+    """Maintenance blocks any 32-day window holds: 32 daily, else four full weeks of days."""
+    return 32 if days_per_week is None else 4 * days_per_week
+
+
+CLUSTER_AUTOSCALER_GRACE_SECONDS = 600
+"""Longest grace the cluster autoscaler gives a pod when it removes a node on scale-down.
+
+GKE's cluster autoscaler "gives Pods a 10-minute graceful termination period" and then deletes
+the node (cloud.google.com/kubernetes-engine/docs/concepts/cluster-autoscaler, "Pod scheduling
+and disruption"; kubernetes/kubernetes#94435: a 3 h grace killed after 10 min by the autoscaler).
+GKE honours PDBs and grace up to one hour only for node upgrades. A GCP platform fact, so it
+lives here, next to the formula that uses it."""
+
+
+def grace_cap_seconds(max_drain_seconds: float, *, autoscaled: bool) -> float:
+    """Longest terminationGracePeriodSeconds a node drain honours on the pods' pool."""
+    if autoscaled:
+        return min(max_drain_seconds, CLUSTER_AUTOSCALER_GRACE_SECONDS)
+    return max_drain_seconds
+
+
 def min_lb_timeout_seconds(client_upload: float, a_proxy_read_timeout: float) -> float:
     """The GCP LB `timeoutSec` must exceed this: a slow upload, then A waiting on its upstream."""
     return client_upload + a_proxy_read_timeout
@@ -220,16 +257,20 @@ def min_a_proxy_read_timeout_seconds(kong_worst_case: float) -> float:
 
 
 def pooled_connection_span_seconds(
-    keepalive_time: float, keepalive_timeout: float, longest_b: float
+    keepalive_time: float, keepalive_timeout: float, longest_b: float, lb_lag: float
 ) -> float:
     """How long after B starts draining one of A's pooled connections through B may carry bytes.
 
-    nginx checks an upstream connection's `keepalive_time` only when the connection returns to
-    the pool: one returned just short of it may idle `keepalive_timeout` more, be picked for a new
-    request, and then carry B's longest request. B's drain must outlast this span, or the B
-    instance is deleted under a request (chain-pooled-connections-recycled).
+    The internal passthrough NLB keeps sending new flows to a draining backend until its
+    programming catches up (`lb_lag`, profile lb_propagation_seconds): during connection draining
+    the backend can still look healthy, and new flows still arrive on an L4 passthrough LB
+    (reference gcp-lb-mig-gke.md §3.1; networknext/next PR #3188). A connection opened then is
+    pooled by A. nginx checks an upstream connection's `keepalive_time` only when the connection
+    returns to the pool: one returned just short of it may idle `keepalive_timeout` more, be
+    picked for a new request, and then carry B's longest request. B's drain must outlast this
+    span, or the B instance is deleted under a request (chain-pooled-connections-recycled).
     """
-    return keepalive_time + keepalive_timeout + longest_b
+    return lb_lag + keepalive_time + keepalive_timeout + longest_b
 
 
 def kong_quit_wait_bound_seconds(profile: TrafficProfile) -> float:

@@ -487,7 +487,7 @@ class Mig:
     autohealing_health_check: bool | Unknown | None
     """Whether `autoHealingPolicies.healthCheck` is set (None: no autohealing policy)."""
     autohealing_initial_delay: int | Unknown | None
-    """`autoHealingPolicies.initialDelaySec` (None: absent)."""
+    """`autoHealingPolicies.initialDelaySec` (default 0; None: no autohealing policy)."""
     wait_for_instances: bool | Unknown = False
     """`waitForInstances` (default false: `pulumi up` returns before any VM is replaced)."""
     wait_status: str | Unknown = "STABLE"
@@ -563,9 +563,11 @@ class NodePool:
     place: Placement
     """Chain (tier gke)."""
     upgrade: dict[str, object] | Unknown | None
-    """`upgradeSettings` (None: absent, GKE's SURGE 1/0)."""
+    """`upgradeSettings` (None: absent, GKE's SURGE 1/0; BLUE_GREEN's soak defaults to 1 h)."""
     drain_configs: list[object] | Unknown | None
     """`nodeDrainConfigs` (None: absent)."""
+    autoscaled: bool | Unknown = False
+    """Whether the cluster autoscaler manages the pool (`autoscaling` set and not disabled)."""
     zones: int | Unknown | None = None
     """Number of `nodeLocations` (None: absent, the cluster's zones)."""
     min_nodes_per_zone: int | Unknown | None = None

@@ -12,6 +12,10 @@ Importing this module starts nothing; `policy/__main__.py` builds the `PolicyPac
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -30,7 +34,8 @@ from pulumi_policy.proxy import UnknownValueError
 from pydantic import BaseModel, ValidationError
 
 from hitless_policy.extract import ResourceInput, collect_facts
-from hitless_policy.facts import CustomTimeouts
+from hitless_policy.extract.props import plain
+from hitless_policy.facts import CustomTimeouts, Facts
 from hitless_policy.profile import PackConfig, Thresholds, TrafficProfile
 from hitless_policy.rules import RULES, Finding, Rule
 
@@ -144,10 +149,52 @@ def stack_inputs(args: StackValidationArgs) -> list[ResourceInput]:
     ]
 
 
+_FACTS_CACHE: OrderedDict[str, Facts] = OrderedDict()
+"""The facts of the stacks judged last, by fingerprint (the engine calls every stack policy
+with its own copy of the same resources; extraction runs once per stack)."""
+_FACTS_CACHE_SIZE = 2
+"""Stacks kept (one preview, plus one in flight)."""
+_FACTS_LOCK = threading.Lock()
+
+
+def _fingerprint(inputs: Sequence[ResourceInput]) -> str:
+    """A digest of everything extraction reads from the resources (options included)."""
+    digest = hashlib.sha256()
+    for item in inputs:
+        body = [
+            item.urn,
+            item.type,
+            item.name,
+            item.parent,
+            {key: list(urns) for key, urns in item.property_dependencies.items()},
+            item.custom_timeouts.to_json(),
+            plain(item.props),
+        ]
+        digest.update(json.dumps(body, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def stack_facts(args: StackValidationArgs) -> Facts:
+    """The stack's facts, extracted once per stack however many stack policies ask."""
+    inputs = stack_inputs(args)
+    key = _fingerprint(inputs)
+    with _FACTS_LOCK:
+        found = _FACTS_CACHE.get(key)
+        if found is not None:
+            _FACTS_CACHE.move_to_end(key)
+            return found
+    facts = collect_facts(inputs)
+    with _FACTS_LOCK:
+        _FACTS_CACHE[key] = facts
+        while len(_FACTS_CACHE) > _FACTS_CACHE_SIZE:
+            _FACTS_CACHE.popitem(last=False)
+    return facts
+
+
 def _stack_validator(rule: Rule) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         config = parse_config(args.get_config())
-        _report(rule.check(collect_facts(stack_inputs(args)), config), report_violation)
+        _report(rule.check(stack_facts(args), config), report_violation)
 
     validate.__doc__ = f"Validate the stack against {rule.id}."
     return validate

@@ -24,13 +24,13 @@ events { worker_connections 1024; }
 http {
     keepalive_timeout 650s;
     client_max_body_size 64m;
-    proxy_read_timeout 75s;
+    proxy_read_timeout 160s;
     proxy_request_buffering on;
     upstream relay {
         server 10.10.1.10:8000;
         keepalive 32;
         keepalive_timeout 30s;
-        keepalive_time 60s;
+        keepalive_time 50s;
     }
     server {
         listen 80;
@@ -232,7 +232,7 @@ def resources() -> dict[str, tuple[str, dict[str, Any]]]:
             {
                 "description": _desc("a", "backend"),
                 "loadBalancingScheme": "EXTERNAL_MANAGED",
-                "timeoutSec": 150,
+                "timeoutSec": 240,
                 "connectionDrainingTimeoutSec": 120,
                 "backends": [{"group": "ig-a", "balancingMode": "UTILIZATION"}],
                 "healthChecks": ["projects/p/global/healthChecks/hc-a"],
@@ -258,7 +258,8 @@ def resources() -> dict[str, tuple[str, dict[str, Any]]]:
             {
                 "description": _desc("b", "backend"),
                 "loadBalancingScheme": "INTERNAL",
-                # covers a pooled A->B connection: keepalive_time 60 + idle 30 + B's longest 30.8
+                # covers a pooled A->B connection: LB lag 30 + keepalive_time 50 + idle 30 + B's
+                # longest request 30.8
                 "connectionDrainingTimeoutSec": 150,
                 "backends": [{"group": "ig-b", "balancingMode": "CONNECTION"}],
                 "healthChecks": ["projects/p/regions/r/healthChecks/hc-b"],

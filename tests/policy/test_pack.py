@@ -192,7 +192,7 @@ class TestStackPolicy:
         )
         assert len(out) == 1
         assert out[0][1] == urn("a-backend", "gcp:compute/backendService:BackendService")
-        assert "timeoutSec 30 <=" in out[0][0]
+        assert "timeoutSec 30: the LB gives up" in out[0][0]
 
     def test_baseline_passes(self) -> None:
         for name in ("pdb-matches-deployment", "chain-drain-covers-longest-request"):

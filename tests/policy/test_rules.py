@@ -89,27 +89,29 @@ CASES = [
         "chain-request-timeouts-ordered",
         "a-backend",
         lambda r: props(r, "a-backend").update(timeoutSec=30),
-        "timeoutSec 30 <= client upload 52.4 s + A proxy_read_timeout 75 s = 127.4 s: the LB "
-        "answers 502/504 while A still works. Fix: raise timeoutSec above 128",
+        "timeoutSec 30: the LB gives up on a slow upload before A does and answers 502/504 "
+        "(must be > 212.4: client upload 52.4 + A proxy_read_timeout 160). Fix: raise timeoutSec "
+        "to >= 213",
     ),
     Case(
         "chain-keepalive-timeouts-ordered",
         "a-template",
         lambda r: _conf(r, "a-template", "keepalive_timeout 650s", "keepalive_timeout 75s"),
-        "keepalive_timeout 75 s <= GFE's fixed backend keepalive 600 s",
+        "keepalive_timeout 75: A closes connections the LB still reuses -> 502 (must be > 600",
     ),
     Case(
         "chain-body-size-accepted",
         "a-template",
         lambda r: _conf(r, "a-template", "client_max_body_size 64m", "client_max_body_size 1m"),
-        "client_max_body_size 1m < 50 MiB: A answers 413 to the largest upload. Fix: set "
-        "client_max_body_size 50m",
+        "client_max_body_size (MiB) 1: A answers 413 to the largest upload (must be >= 50: "
+        "profile.max_body_mib). Fix: raise client_max_body_size (MiB) to >= 50",
     ),
     Case(
         "chain-idle-timeouts-cover-silence",
         "b-template",
         lambda r: _conf(r, "b-template", "proxy_timeout 620s", "proxy_timeout 60s"),
-        "proxy_timeout 60 s < A proxy_read_timeout 75 s",
+        "proxy_timeout 60: B cuts a flow that is silent while A still waits for the response "
+        "(must be >= 160",
     ),
     Case(
         "chain-drain-covers-longest-request",
@@ -117,16 +119,20 @@ CASES = [
         lambda r: _conf(
             r, "a-template", "worker_shutdown_timeout 120s", "worker_shutdown_timeout 30s"
         ),
-        "worker_shutdown_timeout 30 s < tier A's longest request 83.3 s",
+        "worker_shutdown_timeout 30: nginx closes in-flight requests on quit while tier A "
+        "drains (must be >= 83.3: longest request of A). Fix: raise worker_shutdown_timeout to "
+        ">= 84",
     ),
     Case(
         "chain-pooled-connections-recycled",
         "a-template",
-        # 100 s alone fits in B's 150 s drain; with 30 s idle in the pool and B's longest
-        # request it does not.
-        lambda r: _conf(r, "a-template", "keepalive_time 60s", "keepalive_time 100s"),
-        "may carry a request 160.8 s after B starts draining (keepalive_time 100 + "
-        "keepalive_timeout 30 + B's longest request 30.8) > B's drain 150 s",
+        # 100 s alone fits in B's 150 s drain; with the LB's lag, 30 s idle in the pool and B's
+        # longest request it does not.
+        lambda r: _conf(r, "a-template", "keepalive_time 50s", "keepalive_time 100s"),
+        "keepalive_time in the upstream block 100: a pooled A->B connection may still carry a "
+        "request when B's drain ends, so the B instance is deleted mid-request (must be <= 59.2: "
+        "B's drain 150 - (LB lag 30 + keepalive_timeout 30 + B's longest request 30.8)). Fix: "
+        "lower keepalive_time in the upstream block to <= 59 or raise B's connection draining",
     ),
     Case(
         "chain-retries-safe",
@@ -144,7 +150,8 @@ CASES = [
         "mig-autohealing-configured",
         "b-mig",
         lambda r: props(r, "b-mig")["autoHealingPolicies"].update(initialDelaySec=30),
-        "initialDelaySec 30 < boot + nginx start 120 s",
+        "autoHealingPolicies.initialDelaySec 30: autohealing recreates instances that are still "
+        "booting, in a loop (must be >= 120",
     ),
     Case(
         "backend-service-draining-enabled",
@@ -163,8 +170,9 @@ CASES = [
         "lb-health-check-configured",
         "a-backend",
         lambda r: props(r, "a-health").update(unhealthyThreshold=10),
-        "health check 'a-health' needs 54 s to mark a backend unhealthy (interval 5 x "
-        "unhealthyThreshold 10 + timeout 4) > 30 s",
+        "health check 'a-health' unhealthyThreshold 10: a dead backend stays in rotation too "
+        "long (interval x unhealthy threshold + timeout), failing requests meanwhile (must be "
+        "<= 5.2: (thresholds.max_lb_time_to_unhealthy_seconds 30 - timeout 4) / interval 5)",
     ),
     Case(
         "node-pool-upgrade-hitless",
@@ -184,7 +192,8 @@ CASES = [
         lambda r: props(r, "cluster")["maintenancePolicy"]["recurringWindow"].update(
             recurrence="FREQ=WEEKLY;BYDAY=SA"
         ),
-        "32 h per 32 days < 48 h GKE requires",
+        "maintenance window hours 8: the window gives fewer maintenance hours per 32 days than "
+        "GKE requires, and GKE rejects it (must be >= 12",
     ),
     Case(
         "deployment-min-replicas",
@@ -203,21 +212,22 @@ CASES = [
         "deployment-readiness-probe",
         "rt",
         lambda r: container(r, "rt")["readinessProbe"].update(periodSeconds=20),
-        "container 'rt' readinessProbe periodSeconds 20 > 10",
+        "container 'rt' readinessProbe periodSeconds 20: a pod that stopped serving keeps "
+        "receiving traffic for several periods (must be <= 10",
     ),
     Case(
         "deployment-prestop-covers-propagation",
         "rt",
         lambda r: container(r, "rt")["lifecycle"]["preStop"]["sleep"].update(seconds=5),
-        "container 'rt' preStop sleep holds 5 s, less than the 10 s until Kong and kube-proxy "
-        "stop sending it connections",
+        "container 'rt' preStop sleep 5: the runtime stops accepting before Kong's nodes stop "
+        "sending it connections -> connection refused, 502 (must be >= 10",
     ),
     Case(
         "deployment-grace-covers-drain",
         "rt",
         lambda r: _spec(r, "rt")["template"]["spec"].update(terminationGracePeriodSeconds=50),
-        "Fix: raise terminationGracePeriodSeconds to >= 56 (preStop 10 + longest request 30.4 "
-        "(tier D) + margin 15)",
+        "(must be >= 55.4: preStop 10 + longest request of D 30.4 + margin 15). Fix: raise "
+        "terminationGracePeriodSeconds to >= 56",
     ),
     Case(
         "deployment-spread-across-failure-domains",
@@ -229,7 +239,8 @@ CASES = [
         "deployment-progress-deadline-sufficient",
         "rt",
         lambda r: _spec(r, "rt").update(progressDeadlineSeconds=60),
-        "progressDeadlineSeconds 60 < worst time to Available 67 s + margin 15",
+        "progressDeadlineSeconds 60: the rollout is reported failed while a new pod may still "
+        "be starting (must be >= 82: worst time to Available 67 + margin 15)",
     ),
     Case(
         "pdb-matches-deployment",

@@ -85,11 +85,10 @@ def mig(ref: Ref, place: Placement, props: Props) -> Mig:
         raw_check = healing_props.get("healthCheck")
         # An unknown reference is still a reference: the check exists, its link is computed.
         check = bool(raw_check) or isinstance(raw_check, Unknown)
-        delay = (
-            None
-            if healing_props.get("initialDelaySec") is None
-            else healing_props.integer("initialDelaySec", default=0)
-        )
+        # The API's default initialDelaySec is 0 (compute v1 InstanceGroupManagerAutoHealingPolicy:
+        # "the number of seconds that the managed instance group waits before it applies
+        # autohealing policies ... between 0 and 3600"; an absent field is 0, not 300).
+        delay = healing_props.integer("initialDelaySec", default=DEFAULT_AUTOHEALING_DELAY_SEC)
     target = props.get("targetSize")
     return Mig(
         ref=ref,
@@ -201,9 +200,55 @@ def node_pool(ref: Ref, place: Placement, props: Props) -> NodePool:
     return NodePool(
         ref,
         place,
-        props.mapping("upgradeSettings"),
+        _upgrade_settings(props),
         drains,
+        autoscaled=_autoscaled(props),
         zones=zones,
         min_nodes_per_zone=min_nodes,
         max_nodes_per_zone=max_nodes,
     )
+
+
+def _autoscaled(props: Props) -> bool | Unknown:
+    """Whether the cluster autoscaler manages the pool (node-count bounds set)."""
+    scaling = props.mapping("autoscaling")
+    autoscaled: bool | Unknown
+    if isinstance(scaling, Unknown):
+        autoscaled = scaling
+    elif scaling is None:
+        autoscaled = False
+    else:
+        # pulumi-gcp NodePoolAutoscaling: node-count bounds turn the cluster autoscaler on.
+        bounds = [scaling.get(key) for key in _AUTOSCALING_BOUNDS]
+        if any(is_unknown(value) for value in bounds):
+            autoscaled = Unknown("autoscaling")
+        else:
+            autoscaled = any(value is not None for value in bounds)
+    return autoscaled
+
+
+DEFAULT_SOAK = "3600s"
+"""GKE's `blueGreenSettings.nodePoolSoakDuration` when unset: one hour (GKE docs, "Blue-green
+upgrades": "node pool soak duration ... default: one hour"; `--node-pool-soak-duration`)."""
+DEFAULT_AUTOHEALING_DELAY_SEC = 0
+"""The API's `autoHealingPolicies.initialDelaySec` when unset."""
+
+
+def _upgrade_settings(props: Props) -> dict[str, object] | Unknown | None:
+    """`upgradeSettings` with GKE's default soak filled in for a BLUE_GREEN pool."""
+    settings = props.mapping("upgradeSettings")
+    if not isinstance(settings, dict) or settings.get("strategy") != "BLUE_GREEN":
+        return settings
+    blue_green = settings.get("blueGreenSettings")
+    if blue_green is None:
+        blue_green = {}
+    if isinstance(blue_green, dict) and blue_green.get("nodePoolSoakDuration") is None:
+        return {
+            **settings,
+            "blueGreenSettings": {**blue_green, "nodePoolSoakDuration": DEFAULT_SOAK},
+        }
+    return settings
+
+
+_AUTOSCALING_BOUNDS = ("minNodeCount", "maxNodeCount", "totalMinNodeCount", "totalMaxNodeCount")
+"""Node-count bounds of a pool's autoscaling block (pulumi-gcp NodePoolAutoscaling)."""

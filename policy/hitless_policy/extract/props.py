@@ -26,15 +26,27 @@ def is_unknown(value: object) -> bool:
     return isinstance(value, str) and value in UNKNOWN_SENTINELS
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+"""Types `plain` returns as they are."""
+
+
 def plain(value: Any) -> Any:
     """Plain dicts and lists from props, unwrapping `unknown_checking_proxy` without tripping it.
 
     The proxy raises on reading an unknown; its `"__target"` key gives the wrapped container, so
     sentinels survive as strings and the extractors turn them into `Unknown` markers.
     """
+    kind = type(value)
+    if kind in _SCALARS:  # the common case first: no ABC checks
+        return value
+    if kind is dict:
+        return {str(key): plain(item) for key, item in value.items()}
+    if kind.__name__ == "_DictProxy":
+        return {str(key): plain(item) for key, item in value["__target"].items()}
+    if kind is list:
+        return [plain(item) for item in value]
     if isinstance(value, Mapping):
-        raw = value["__target"] if type(value).__name__ == "_DictProxy" else value
-        return {str(key): plain(item) for key, item in raw.items()}
+        return {str(key): plain(item) for key, item in value.items()}
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         is_proxy = type(value).__name__ == "_ListProxy"
         raw = value["__target"] if is_proxy else value  # type: ignore[call-overload]

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hitless_policy import catalog
 from hitless_policy.facts import Facts, Ref, Unknown
 from hitless_policy.profile import PackConfig
 
@@ -70,27 +71,118 @@ def up(value: float) -> str:
     return str(math.ceil(value - 1e-9))
 
 
+def bound_text(outcome: catalog.Outcome) -> str:
+    """The judged value as a message shows it (`0 (unlimited)` where 0 means no limit)."""
+    value = outcome.value or 0.0
+    if outcome.entry.zero_unlimited and value == 0:
+        return "0 (unlimited)"
+    return num(value)
+
+
+def problem(
+    outcome: catalog.Outcome, config: PackConfig, values: catalog.Values, subject: str
+) -> str | None:
+    """A failed catalog outcome as one problem of a multi-part verdict (None: it holds)."""
+    if outcome.status != "fail":
+        return None
+    ctx = catalog.Ctx(config, values)
+    return (
+        f"{subject} {bound_text(outcome)}: {outcome.consequence(ctx)}. Fix: {outcome.fix(subject)}"
+    )
+
+
 class Judge:
     """Collects the findings of one rule run."""
 
     def __init__(self, rule: str) -> None:
         self.rule = rule
-        self.findings: list[Finding] = []
+        self.raw: list[Finding] = []
+        """Every finding recorded, in order (several per resource when it has several bounds)."""
+
+    @property
+    def findings(self) -> list[Finding]:
+        """One verdict per resource: its failures, else what could not be judged, else its passes.
+
+        A resource with an unknown bound never passes on its known bounds alone.
+        """
+        order: list[str] = []
+        by_ref: dict[str, list[Finding]] = {}
+        for finding in self.raw:
+            if finding.ref.id not in by_ref:
+                order.append(finding.ref.id)
+            by_ref.setdefault(finding.ref.id, []).append(finding)
+        out: list[Finding] = []
+        for ref_id in order:
+            group = by_ref[ref_id]
+            for status in ("fail", "not-judged", "pass"):
+                chosen = [f for f in group if f.status == status]
+                if chosen:
+                    out.extend(chosen)
+                    break
+        return out
 
     def fail(self, ref: Ref, message: str) -> None:
         """Record a violation."""
-        self.findings.append(Finding(self.rule, ref, "fail", f"{label(ref)}: {message}"))
+        self.raw.append(Finding(self.rule, ref, "fail", f"{label(ref)}: {message}"))
 
     def ok(self, ref: Ref, message: str) -> None:
         """Record a pass."""
-        self.findings.append(Finding(self.rule, ref, "pass", f"{label(ref)}: {message}"))
+        self.raw.append(Finding(self.rule, ref, "pass", f"{label(ref)}: {message}"))
 
     def cannot(self, ref: Ref, why: str | Sequence[Unknown]) -> None:
         """Record that the resource cannot be judged, and why."""
         text = why if isinstance(why, str) else "; ".join(str(u) for u in why)
-        self.findings.append(
+        self.raw.append(
             Finding(self.rule, ref, "not-judged", f"{label(ref)}: cannot judge: {text}")
         )
+
+    def bound(  # noqa: PLR0917 (the six parts of one judgement)
+        self,
+        ref: Ref,
+        entry_id: str,
+        value: float | Unknown | None,
+        config: PackConfig,
+        values: catalog.Values,
+        subject: str,
+    ) -> catalog.Outcome:
+        """Judge `value` of `ref` against catalog entry `entry_id`, and record the finding.
+
+        `subject` names the setting in the resource (`timeoutSec`, `service 'rt' read_timeout`).
+        An unknown value or input is recorded as not judged, never as a pass.
+        """
+        outcome = self.outcome(entry_id, value, config, values)
+        self.record(ref, outcome, config, values, subject)
+        return outcome
+
+    @staticmethod
+    def outcome(
+        entry_id: str, value: float | Unknown | None, config: PackConfig, values: catalog.Values
+    ) -> catalog.Outcome:
+        """Catalog entry `entry_id` judged on `value` (Unknown or None: unknown)."""
+        known = None if value is None or isinstance(value, Unknown) else float(value)
+        return catalog.entry(entry_id).judge(known, config, values)
+
+    def record(
+        self,
+        ref: Ref,
+        outcome: catalog.Outcome,
+        config: PackConfig,
+        values: catalog.Values,
+        subject: str,
+    ) -> None:
+        """Record a catalog outcome as this rule's finding on `ref`."""
+        if outcome.status == "not-judged" or outcome.bound is None:
+            self.cannot(ref, f"{subject}: unknown {', '.join(outcome.missing)}")
+            return
+        shown = bound_text(outcome)
+        if outcome.status == "fail":
+            ctx = catalog.Ctx(config, values)
+            self.fail(
+                ref,
+                f"{subject} {shown}: {outcome.consequence(ctx)}. Fix: {outcome.fix(subject)}",
+            )
+        else:
+            self.ok(ref, f"{subject} {shown} {outcome.entry.op} {num(outcome.bound)}")
 
     def verdict(self, ref: Ref, problems: Sequence[str], passed: str) -> None:
         """Fail with every problem, or pass with `passed`."""

@@ -18,6 +18,7 @@ from hitless_policy.facts import (
     KongSettings,
     NginxConf,
     NginxProxy,
+    NginxUpstream,
     PreStop,
     Ref,
     Unknown,
@@ -25,8 +26,8 @@ from hitless_policy.facts import (
     unknowns,
 )
 from hitless_policy.profile import PackConfig
-from hitless_policy.rules.base import Finding, Judge, Rule, chain_ref, num, up
-from hitless_policy.rules.view import ChainView, chain_views
+from hitless_policy.rules.base import Finding, Judge, Rule, chain_ref
+from hitless_policy.rules.view import ChainView, chain_views, longest_values
 
 MIB = 1024 * 1024
 
@@ -108,51 +109,35 @@ def request_timeouts_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """chain-request-timeouts-ordered."""
     judge = Judge("chain-request-timeouts-ordered")
     for view in chain_views(facts).values():
-        longest = view.longest(config.profile)
+        longest = longest_values(view.longest(config.profile))
         a, a_why = _a_side(view)
         lbs, lb_why = _lb(view.lb_a, "A")
         kong, kong_why = _kong_services(view)
         # LB -> A
         if a and lbs:
-            a_read = _max(a, _read)
-            bound = budget.min_lb_timeout_seconds(longest.client_upload, a_read)
+            values = {
+                "longest_client_upload": longest["longest_client_upload"],
+                "a_proxy_read_timeout": _max(a, _read),
+            }
             for lb in lbs:
-                if isinstance(lb.timeout_sec, Unknown):
-                    judge.cannot(lb.ref, [lb.timeout_sec])
-                elif lb.timeout_sec <= bound:
-                    judge.fail(
-                        lb.ref,
-                        f"timeoutSec {num(lb.timeout_sec)} <= client upload "
-                        f"{num(longest.client_upload)} s + A proxy_read_timeout {num(a_read)} s "
-                        f"= {num(bound)} s: the LB answers 502/504 while A still works. Fix: "
-                        f"raise timeoutSec above {up(bound)}",
-                    )
-                else:
-                    judge.ok(lb.ref, f"timeoutSec {num(lb.timeout_sec)} > {num(bound)} s")
+                judge.bound(
+                    lb.ref, "lb-timeout-covers-a", lb.timeout_sec, config, values, "timeoutSec"
+                )
         else:
             _skip(judge, view, "LB->A", [lb.ref for lb in lbs] + _refs(a), lb_why + a_why)
         # A -> C
         if a and kong:
             _, worst_svc = max(kong, key=lambda pair: _kong_worst(pair[1]))
-            worst = budget.min_a_proxy_read_timeout_seconds(_kong_worst(worst_svc))
+            values = {
+                "kong_connect_timeout_ms": sure(worst_svc.connect_timeout_ms),
+                "kong_read_timeout_ms": sure(worst_svc.read_timeout_ms),
+                "kong_retries": sure(worst_svc.retries),
+            }
             for conf in a:
                 a_read = min(p.read_timeout_seconds for p in conf.proxies)
-                if a_read <= worst:
-                    judge.fail(
-                        conf.ref,
-                        f"proxy_read_timeout {num(a_read)} s <= Kong's worst case {num(worst)} s "
-                        f"(service '{worst_svc.name}': connect_timeout "
-                        f"{num(sure(worst_svc.connect_timeout_ms))} ms x (1 + retries "
-                        f"{worst_svc.retries}) + read_timeout "
-                        f"{num(sure(worst_svc.read_timeout_ms))} ms): A answers 504 while Kong "
-                        f"still retries. Fix: raise proxy_read_timeout above {up(worst)}s or "
-                        "lower Kong's timeouts/retries",
-                    )
-                else:
-                    judge.ok(
-                        conf.ref,
-                        f"proxy_read_timeout {num(a_read)} s > Kong worst case {num(worst)} s",
-                    )
+                judge.bound(
+                    conf.ref, "a-read-covers-kong", a_read, config, values, "proxy_read_timeout"
+                )
         else:
             _skip(judge, view, "A->C", _refs(a) + _refs(view.kong_configs), a_why + kong_why)
         # C -> D
@@ -166,22 +151,14 @@ def request_timeouts_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         if kong and runtimes and not rt_missing:
             rt_timeout = max(float(sure(rt.request_timeout_seconds) or 0) for rt in runtimes)
             for kong_cfg, service in kong:
-                read = sure(service.read_timeout_ms) / 1000
-                ref = kong_cfg.ref_of(service.name)
-                if read <= rt_timeout:
-                    judge.fail(
-                        ref,
-                        f"service '{service.name}' read_timeout {num(read * 1000)} ms <= runtime "
-                        f"request timeout {num(rt_timeout)} s: Kong answers 504 before the "
-                        f"runtime ends the request. Fix: raise read_timeout above "
-                        f"{num(rt_timeout * 1000)}",
-                    )
-                else:
-                    judge.ok(
-                        ref,
-                        f"service '{service.name}' read_timeout {num(read)} s > runtime "
-                        f"{num(rt_timeout)} s",
-                    )
+                judge.bound(
+                    kong_cfg.ref_of(service.name),
+                    "kong-read-covers-rt",
+                    service.read_timeout_ms,
+                    config,
+                    {"rt_request_timeout": rt_timeout},
+                    f"service '{service.name}' read_timeout",
+                )
         elif rt_missing:
             for rt in runtimes:
                 judge.cannot(rt.ref, unknowns(rt.request_timeout_seconds))
@@ -193,52 +170,57 @@ def request_timeouts_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 _refs(view.kong_configs) + [rt.ref for rt in view.runtimes],
                 kong_why + rt_why,
             )
-        processing = config.profile.rt_max_processing_seconds
         for rt in view.runtimes:
             value = rt.request_timeout_seconds
             if isinstance(value, Unknown) or value is None:
                 continue
-            if value < processing:
-                judge.fail(
-                    rt.ref,
-                    f"request timeout {num(value)} s < longest processing {num(processing)} s: "
-                    f"the runtime cuts its own longest requests. Fix: raise "
-                    f"hitless.dev/request-timeout-seconds (and the server's timeout) to >= "
-                    f"{num(processing)}",
-                )
-            else:
-                judge.ok(rt.ref, f"request timeout {num(value)} s >= processing {num(processing)}")
+            judge.bound(
+                rt.ref,
+                "rt-timeout-covers-processing",
+                value,
+                config,
+                {},
+                "hitless.dev/request-timeout-seconds",
+            )
     return judge.findings
+
+
+def _pooling(conf: NginxConf) -> list[NginxUpstream]:
+    """The upstream blocks A's proxies pass to that keep idle connections (`keepalive` set).
+
+    Without a `keepalive` directive nginx closes every upstream connection after its response
+    (http://nginx.org/en/docs/http/ngx_http_upstream_module.html#keepalive: the directive
+    "activates the cache for connections to upstream servers"), so nothing is pooled.
+    """
+    found: list[NginxUpstream] = []
+    for proxy in conf.proxies:
+        upstream = conf.upstream_of(proxy)
+        if upstream is not None and upstream.keepalive and upstream not in found:
+            found.append(upstream)
+    return found
 
 
 def keepalive_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """chain-keepalive-timeouts-ordered."""
     judge = Judge("chain-keepalive-timeouts-ordered")
-    gfe = config.thresholds.gfe_backend_keepalive_seconds
     for view in chain_views(facts).values():
         a, a_why = _a_side(view)
         b, b_why = _b_side(view)
-        # LB -> A: GFE keeps backend connections `gfe` s; A must keep them longer.
+        # LB -> A: GFE keeps backend connections for a fixed time; A must keep them longer.
         if a:
             for conf in a:
                 keep = min(p.client_keepalive_seconds for p in conf.proxies)
-                if keep <= gfe:
-                    judge.fail(
-                        conf.ref,
-                        f"keepalive_timeout {num(keep)} s <= GFE's fixed backend keepalive "
-                        f"{gfe} s: A closes connections the LB reuses -> 502. Fix: set "
-                        f"keepalive_timeout above {gfe}s (e.g. {gfe + 20}s)",
-                    )
-                else:
-                    judge.ok(conf.ref, f"keepalive_timeout {num(keep)} s > GFE {gfe} s")
+                judge.bound(
+                    conf.ref, "a-keepalive-outlasts-gfe", keep, config, {}, "keepalive_timeout"
+                )
         else:
             _skip(judge, view, "LB->A", [lb.ref for lb in view.lb_a], a_why)
         # A -> B -> C: A's pooled connections must idle out before B or Kong close them.
-        servers: list[tuple[str, float]] = []
+        servers: list[float] = []
         if b:
-            servers.append(("B proxy_timeout", _min(b, _read)))
+            servers.append(_min(b, _read))
         kong_keep = [
-            (s.deployment.ref.name, s.client_keepalive_seconds)
+            s.client_keepalive_seconds
             for s in view.kong
             if not isinstance(s.client_keepalive_seconds, Unknown)
         ]
@@ -248,64 +230,56 @@ def keepalive_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             if isinstance(s.client_keepalive_seconds, Unknown)
         ]
         if kong_keep:
-            servers.append(("Kong client keepalive_timeout", min(v for _, v in kong_keep)))
+            servers.append(min(kong_keep))
+        pooling = [(conf, _pooling(conf)) for conf in a]
         if a and servers and not kong_unknown:
-            label, closes = min(servers, key=lambda item: item[1])
-            for conf in a:
-                pooled = [
-                    conf.upstream_of(p) for p in conf.proxies if conf.upstream_of(p) is not None
-                ]
-                idle = max((u.keepalive_timeout_seconds for u in pooled if u), default=60.0)
-                if idle >= closes:
-                    judge.fail(
-                        conf.ref,
-                        f"upstream keepalive_timeout {num(idle)} s >= {label} {num(closes)} s: A "
-                        "may reuse a connection the far side closed; a POST on it fails with 502 "
-                        f"and is never retried. Fix: lower the upstream keepalive_timeout below "
-                        f"{num(closes)}s",
-                    )
-                else:
-                    judge.ok(
-                        conf.ref,
-                        f"upstream keepalive_timeout {num(idle)} s < {label} {num(closes)} s",
-                    )
+            closes = min(servers)
+            for conf, pools in pooling:
+                if not pools:
+                    continue  # nothing pooled: no reuse, no race
+                idle = max(u.keepalive_timeout_seconds for u in pools)
+                judge.bound(
+                    conf.ref,
+                    "a-pool-idles-out-first",
+                    idle,
+                    config,
+                    {"downstream_idle": closes},
+                    "upstream keepalive_timeout",
+                )
+            pooled_refs = [conf.ref for conf, pools in pooling if pools]
             # A side that is absent was not compared: say so instead of passing it silently.
-            if not b:
-                _skip(judge, view, "A->B keepalive", _refs(a), b_why)
-            if not view.kong:
+            if not b and pooled_refs:
+                _skip(judge, view, "A->B keepalive", pooled_refs, b_why)
+            if not view.kong and pooled_refs:
                 _skip(
-                    judge, view, "A->C keepalive", _refs(a), ["tier C (Kong Deployment) is missing"]
+                    judge,
+                    view,
+                    "A->C keepalive",
+                    pooled_refs,
+                    ["tier C (Kong Deployment) is missing"],
                 )
         elif kong_unknown:
             for ref, marker in kong_unknown:
                 judge.cannot(ref, [marker])
         else:
             reasons = a_why + ([] if servers else [*b_why, "tier C (Kong Deployment) is missing"])
-            _skip(judge, view, "A->B->C", _refs(a) + _refs(b), reasons)
+            refs = [conf.ref for conf, pools in pooling if pools] + _refs(b)
+            if refs or not a:
+                _skip(judge, view, "A->B->C", refs, reasons)
         # C -> D
         rts = [rt for rt in view.runtimes if rt.keepalive_idle_seconds is not None]
         rt_unknown = unknowns(*(rt.keepalive_idle_seconds for rt in rts))
         if view.kong and rts and not rt_unknown:
             rt_idle = min(float(sure(rt.keepalive_idle_seconds) or 0) for rt in rts)
             for kong_settings in view.kong:
-                kong_idle = kong_settings.upstream_keepalive_idle_seconds
-                ref = kong_settings.deployment.ref
-                if isinstance(kong_idle, Unknown):
-                    judge.cannot(ref, [kong_idle])
-                elif kong_idle == 0 or kong_idle >= rt_idle:
-                    shown = "0 (never closed)" if kong_idle == 0 else f"{num(kong_idle)} s"
-                    judge.fail(
-                        ref,
-                        f"KONG_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT {shown} >= runtime keep-alive idle "
-                        f"timeout {num(rt_idle)} s: Kong reuses connections the runtime closed; "
-                        "a POST on one fails with 502. Fix: set "
-                        f"KONG_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT below {num(rt_idle)}",
-                    )
-                else:
-                    judge.ok(
-                        ref,
-                        f"upstream keepalive idle {num(kong_idle)} s < runtime {num(rt_idle)} s",
-                    )
+                judge.bound(
+                    kong_settings.deployment.ref,
+                    "kong-pool-idles-out-first",
+                    kong_settings.upstream_keepalive_idle_seconds,
+                    config,
+                    {"rt_keepalive_idle": rt_idle},
+                    "KONG_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT",
+                )
         elif rt_unknown:
             for rt in rts:
                 judge.cannot(rt.ref, unknowns(rt.keepalive_idle_seconds))
@@ -325,61 +299,45 @@ def keepalive_rule(facts: Facts, config: PackConfig) -> list[Finding]:
 def body_size_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """chain-body-size-accepted."""
     judge = Judge("chain-body-size-accepted")
-    body = config.profile.max_body_mib
-    need = body * MIB
     for view in chain_views(facts).values():
         a, a_why = _a_side(view)
         if a:
             for conf in a:
-                limit = _min([conf], lambda p: p.client_max_body_bytes or float("inf"))
-                if limit < need:
-                    judge.fail(
-                        conf.ref,
-                        f"client_max_body_size {num(limit / MIB)}m < {num(body)} MiB: A answers "
-                        f"413 to the largest upload. Fix: set client_max_body_size "
-                        f"{int(-(-body // 1))}m (or more)",
-                    )
-                else:
-                    judge.ok(conf.ref, f"client_max_body_size accepts {num(body)} MiB")
+                # 0 is unlimited; the tightest non-zero limit decides.
+                limits = [p.client_max_body_bytes for p in conf.proxies if p.client_max_body_bytes]
+                if not limits:
+                    judge.ok(conf.ref, "client_max_body_size 0 (unlimited)")
+                    continue
+                limit = min(limits)
+                judge.bound(
+                    conf.ref, "a-body-limit", limit / MIB, config, {}, "client_max_body_size (MiB)"
+                )
         else:
             _skip(judge, view, "A", [], a_why)
         if not view.kong:
             _skip(judge, view, "C", [], ["tier C (Kong Deployment) is missing from the chain"])
         for settings in view.kong:
             limit_bytes = settings.client_max_body_bytes
-            ref = settings.deployment.ref
-            if isinstance(limit_bytes, Unknown):
-                judge.cannot(ref, [limit_bytes])
-            elif limit_bytes and limit_bytes < need:
-                judge.fail(
-                    ref,
-                    f"KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE {num(limit_bytes / MIB)}m < "
-                    f"{num(body)} MiB: Kong answers 413. Fix: set it to 0 (unlimited) or "
-                    f">= {int(-(-body // 1))}m",
-                )
-            else:
-                judge.ok(ref, f"Kong accepts {num(body)} MiB bodies")
+            judge.bound(
+                settings.deployment.ref,
+                "kong-body-limit",
+                limit_bytes if isinstance(limit_bytes, Unknown) else limit_bytes / MIB,
+                config,
+                {},
+                "KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE (MiB)",
+            )
         if not view.runtimes:
             _skip(judge, view, "D", [], ["tier D (runtime Deployment) is missing from the chain"])
         for rt in view.runtimes:
             declared = rt.max_body_mib
-            if isinstance(declared, Unknown):
-                judge.cannot(rt.ref, [declared])
-            elif declared is None:
+            if declared is None:
                 judge.cannot(
                     rt.ref,
                     "the runtime declares no hitless.dev/max-body-mib annotation, so its limit "
                     "is not known",
                 )
-            elif declared < body:
-                judge.fail(
-                    rt.ref,
-                    f"declared body limit {num(declared)} MiB < {num(body)} MiB: the runtime "
-                    f"refuses the largest upload. Fix: raise its limit (and the annotation) to "
-                    f">= {num(body)}",
-                )
-            else:
-                judge.ok(rt.ref, f"runtime accepts {num(declared)} MiB >= {num(body)} MiB")
+                continue
+            judge.bound(rt.ref, "rt-body-limit", declared, config, {}, "hitless.dev/max-body-mib")
     return judge.findings
 
 
@@ -392,120 +350,82 @@ def idle_silence_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         if not (a and b):
             _skip(judge, view, "A->B", _refs(a) + _refs(b), a_why + b_why)
             continue
-        silence = _max(a, _read)
+        values = {"a_proxy_read_timeout": _max(a, _read)}
         for conf in b:
             idle = min(p.read_timeout_seconds for p in conf.proxies)
-            if idle < silence:
-                judge.fail(
-                    conf.ref,
-                    f"proxy_timeout {num(idle)} s < A proxy_read_timeout {num(silence)} s: B cuts "
-                    "a flow that is silent while A still waits for the response. Fix: raise "
-                    f"proxy_timeout to >= {num(silence)}s",
-                )
-            else:
-                judge.ok(conf.ref, f"proxy_timeout {num(idle)} s >= A silence {num(silence)} s")
+            judge.bound(conf.ref, "b-idle-covers-a-read", idle, config, values, "proxy_timeout")
     return judge.findings
 
 
 def drain_rule(facts: Facts, config: PackConfig) -> list[Finding]:
-    """chain-drain-covers-longest-request."""
+    """chain-drain-covers-longest-request.
+
+    The runtime's drain (grace - preStop) and the drain of a Kong pod stopped without
+    `kong quit` are the grace period's, judged by deployment-grace-covers-drain alone.
+    """
     judge = Judge("chain-drain-covers-longest-request")
-    cap = config.thresholds.max_drain_seconds
     for view in chain_views(facts).values():
-        longest = view.longest(config.profile)
-        for tier, lbs in (("A", view.lb_a), ("B", view.lb_b)):
-            bound = longest.for_tier(tier)
+        longest = longest_values(view.longest(config.profile))
+        for tier, lbs in (("a", view.lb_a), ("b", view.lb_b)):
+            values = {f"longest_{tier}": longest[f"longest_{tier}"]}
             if not lbs:
-                _skip(judge, view, f"{tier} LB drain", [], _lb(lbs, tier)[1])
+                _skip(judge, view, f"{tier.upper()} LB drain", [], _lb(lbs, tier.upper())[1])
             for lb in lbs:
-                drain = lb.draining_sec
-                if isinstance(drain, Unknown):
-                    judge.cannot(lb.ref, [drain])
-                elif drain < bound or drain > cap:
-                    judge.fail(
+                for entry_id in (f"{tier}-lb-drain", f"{tier}-lb-drain-cap"):
+                    judge.bound(
                         lb.ref,
-                        f"connectionDrainingTimeoutSec {num(drain)} vs tier {tier}'s longest "
-                        f"request {num(bound)} s (max {cap}): in-flight requests are cut while "
-                        f"an instance drains. Fix: set connectionDrainingTimeoutSec between "
-                        f"{up(bound)} and {cap}",
+                        entry_id,
+                        lb.draining_sec,
+                        config,
+                        values,
+                        "connectionDrainingTimeoutSec",
                     )
-                else:
-                    judge.ok(lb.ref, f"drain {num(drain)} s >= longest request {num(bound)} s")
-        for tier, (confs, why) in (("A", _a_side(view)), ("B", _b_side(view))):
-            bound = longest.for_tier(tier)
+        for tier, (confs, why) in (("a", _a_side(view)), ("b", _b_side(view))):
+            values = {f"longest_{tier}": longest[f"longest_{tier}"]}
             if not confs:
-                _skip(judge, view, f"{tier} nginx drain", [], why)
+                _skip(judge, view, f"{tier.upper()} nginx drain", [], why)
             for conf in confs:
                 stop = conf.worker_shutdown_seconds
-                if stop is not None and stop < bound:
-                    judge.fail(
-                        conf.ref,
-                        f"worker_shutdown_timeout {num(stop)} s < tier {tier}'s longest request "
-                        f"{num(bound)} s: nginx closes in-flight requests on quit. Fix: set "
-                        f"worker_shutdown_timeout {up(bound)}s (or more)",
-                    )
-                else:
-                    shown = "unset (unlimited)" if stop is None else f"{num(stop)} s"
-                    judge.ok(conf.ref, f"worker_shutdown_timeout {shown} >= {num(bound)} s")
+                if stop is None:  # nginx's default: workers wait for every request
+                    judge.ok(conf.ref, "worker_shutdown_timeout unset (unlimited)")
+                    continue
+                judge.bound(
+                    conf.ref, f"{tier}-nginx-drain", stop, config, values, "worker_shutdown_timeout"
+                )
         if not view.kong:
             _skip(judge, view, "C drain", [], ["tier C (Kong Deployment) is missing"])
         for settings in view.kong:
-            _kong_drain(judge, settings, longest.c)
-        if not view.runtimes:
-            _skip(judge, view, "D drain", [], ["tier D (runtime Deployment) is missing"])
-        for rt in view.runtimes:
-            container = rt.main_container()
-            hook = container.prestop if container else None
-            delay = hook.delay_seconds if hook is not None and not isinstance(hook, Unknown) else 0
-            missing = unknowns(rt.grace_seconds, hook, delay, rt.containers)
-            if missing:
-                judge.cannot(rt.ref, missing)
-                continue
-            grace, delay = sure(rt.grace_seconds), sure(delay)
-            window = grace - delay
-            if window < longest.d:
-                judge.fail(
-                    rt.ref,
-                    f"drain window {num(window)} s (terminationGracePeriodSeconds "
-                    f"{grace} - preStop {num(delay)}) < tier D's longest request "
-                    f"{num(longest.d)} s. Fix: raise terminationGracePeriodSeconds to >= "
-                    f"{up(delay + longest.d)}",
-                )
-            else:
-                judge.ok(rt.ref, f"drain window {num(window)} s >= {num(longest.d)} s")
+            _kong_drain(judge, settings, longest["longest_c"], config)
     return judge.findings
 
 
-def _kong_drain(judge: Judge, settings: KongSettings, bound: float) -> None:
+def _kong_drain(
+    judge: Judge, settings: KongSettings, bound: float | None, config: PackConfig
+) -> None:
     ref = settings.deployment.ref
     container = settings.deployment.main_container()
     hook = container.prestop if container else None
-    missing = unknowns(hook, settings.worker_shutdown_seconds)
+    missing = unknowns(hook, settings.worker_shutdown_seconds, settings.deployment.containers)
     if missing:
         judge.cannot(ref, missing)
         return
+    values = {"longest_c": bound}
     timeout = hook.quit_timeout_seconds if isinstance(hook, PreStop) else None
-    if timeout is None:
-        judge.fail(
-            ref,
-            f"no `kong quit --timeout` preStop: Kong gets SIGQUIT with no drain budget for tier "
-            f"C's longest request {num(bound)} s. Fix: preStop exec ['kong', 'quit', "
-            f"'--wait=<propagation>', '--timeout={up(bound)}']",
-        )
-        return
     stop = settings.worker_shutdown_seconds
-    window = timeout if stop is None or isinstance(stop, Unknown) else min(timeout, stop)
-    if window < bound:
-        judge.fail(
+    if timeout is not None:
+        window = timeout if stop is None or isinstance(stop, Unknown) else min(timeout, stop)
+        judge.bound(ref, "kong-quit-drain", window, config, values, "kong quit --timeout")
+    elif stop is not None and not isinstance(stop, Unknown):
+        # Stopped with SIGQUIT (the image's stop signal): nginx's graceful quit, bounded by
+        # worker_shutdown_timeout when set; the grace period bounds it otherwise.
+        judge.bound(
             ref,
-            f"kong quit --timeout {num(timeout)}"
-            + ("" if stop is None else f" / worker_shutdown_timeout {num(sure(stop))}")
-            + f" s < tier C's longest request {num(bound)} s: Kong is stopped mid-request. "
-            f"Fix: set --timeout={up(bound)} (and KONG_NGINX_MAIN_WORKER_SHUTDOWN_TIMEOUT "
-            f">= {up(bound)}s)",
+            "kong-quit-drain",
+            stop,
+            config,
+            values,
+            "KONG_NGINX_MAIN_WORKER_SHUTDOWN_TIMEOUT",
         )
-    else:
-        judge.ok(ref, f"kong quit --timeout {num(timeout)} s >= {num(bound)} s")
 
 
 def pooled_rule(facts: Facts, config: PackConfig) -> list[Finding]:
@@ -513,6 +433,9 @@ def pooled_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     judge = Judge("chain-pooled-connections-recycled")
     for view in chain_views(facts).values():
         a, a_why = _a_side(view)
+        pooling = [(conf, pools) for conf in a if (pools := _pooling(conf))]
+        if a and not pooling:
+            continue  # A pools no connection to B: nothing to recycle
         lbs, lb_why = _lb(view.lb_b, "B")
         known = [lb for lb in lbs if not isinstance(lb.draining_sec, Unknown)]
         if not (a and known):
@@ -523,33 +446,29 @@ def pooled_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 _skip(judge, view, "A->B", _refs(a) + [lb.ref for lb in lbs], a_why + lb_why)
             continue
         drain = min(sure(lb.draining_sec) for lb in known)
-        longest_b = view.longest(config.profile).b
-        for conf in a:
-            pools = [u for p in conf.proxies if (u := conf.upstream_of(p)) is not None]
-            lifetime = max((u.keepalive_time_seconds for u in pools), default=3600.0)
-            idle = max((u.keepalive_timeout_seconds for u in pools), default=60.0)
-            span = budget.pooled_connection_span_seconds(lifetime, idle, longest_b)
-            if span > drain:
-                judge.fail(
-                    conf.ref,
-                    f"a pooled A->B connection may carry a request {num(span)} s after B starts "
-                    f"draining (keepalive_time {num(lifetime)} + keepalive_timeout {num(idle)} + "
-                    f"B's longest request {num(longest_b)}) > B's drain {num(drain)} s: the B "
-                    "instance is deleted mid-request. Fix: lower keepalive_time in the upstream "
-                    f"block to <= {num(max(0.0, drain - idle - longest_b))}s, or raise B's "
-                    f"connectionDrainingTimeoutSec to >= {up(span)}",
-                )
-            else:
-                judge.ok(
-                    conf.ref, f"pooled connection span {num(span)} s <= B drain {num(drain)} s"
-                )
+        longest_b = longest_values(view.longest(config.profile))["longest_b"]
+        for conf, pools in pooling:
+            values = {
+                "b_drain": drain,
+                "a_upstream_keepalive_timeout": max(u.keepalive_timeout_seconds for u in pools),
+                "longest_b": longest_b,
+                "a_upstream_keepalive_time": max(u.keepalive_time_seconds for u in pools),
+            }
+            lifetime = max(u.keepalive_time_seconds for u in pools)
+            judge.bound(
+                conf.ref,
+                "a-pool-recycled-within-b-drain",
+                lifetime,
+                config,
+                values,
+                "keepalive_time in the upstream block",
+            )
     return judge.findings
 
 
 def retries_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """chain-retries-safe."""
     judge = Judge("chain-retries-safe")
-    t = config.thresholds
     for view in chain_views(facts).values():
         a, a_why = _a_side(view)
         kong, kong_why = _kong_services(view)
@@ -577,30 +496,15 @@ def retries_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         if not kong:
             _skip(judge, view, "C", _refs(view.kong_configs), kong_why)
         for kong_cfg, service in kong:
-            retries, connect = sure(service.retries), sure(service.connect_timeout_ms)
-            problems = []
-            if retries > 0:
+            ref = kong_cfg.ref_of(service.name)
+            if sure(service.retries) > 0:
                 layers.append(f"C (service '{service.name}')")
-            if not t.kong_min_retries <= retries <= t.kong_max_retries:
-                problems.append(
-                    f"service '{service.name}' retries {service.retries} outside "
-                    f"{t.kong_min_retries}-{t.kong_max_retries}: none turns a refused connection "
-                    "to a terminating pod into a 502, many multiply the worst case outer tiers "
-                    f"wait. Fix: set retries between {t.kong_min_retries} and "
-                    f"{t.kong_max_retries}"
-                )
-            if connect > t.kong_max_connect_timeout_ms:
-                problems.append(
-                    f"service '{service.name}' connect_timeout "
-                    f"{num(connect)} ms > {t.kong_max_connect_timeout_ms} ms: "
-                    "a try to a vanished pod IP stalls this long before the retry. Fix: lower "
-                    f"connect_timeout to <= {t.kong_max_connect_timeout_ms}"
-                )
-            judge.verdict(
-                kong_cfg.ref_of(service.name),
-                problems,
-                f"service '{service.name}' retries {retries}, connect_timeout {num(connect)} ms",
-            )
+            for entry_id, value, subject in (
+                ("kong-retries-min", service.retries, "retries"),
+                ("kong-retries-max", service.retries, "retries"),
+                ("kong-connect-timeout", service.connect_timeout_ms, "connect_timeout"),
+            ):
+                judge.bound(ref, entry_id, value, config, {}, f"service '{service.name}' {subject}")
         distinct = sorted({layer.split(" ", 1)[0] for layer in layers})
         if len(distinct) > 1:
             target = a[0].ref if a else chain_ref(view.name)

@@ -9,8 +9,9 @@ from hitless_policy import budget
 from hitless_policy.extract import gcp
 from hitless_policy.extract.props import Props
 from hitless_policy.facts import BackendService, Facts, HealthCheck, Unknown, sure, unknowns
+from hitless_policy.identity import Tier
 from hitless_policy.profile import PackConfig
-from hitless_policy.rules.base import Finding, Judge, Rule, num
+from hitless_policy.rules.base import Finding, Judge, Rule, num, problem
 
 ASSUMED_REGION_ZONES = 3
 """Zones of a regional MIG without `distributionPolicyZones` (GCP uses all zones; >= 3)."""
@@ -81,19 +82,23 @@ def mig_update_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             surge = float(-(-int(fields["maxSurgePercent"]) * mig.target_size // 100))
         elif fields["maxSurgeFixed"] is None and fields["maxSurgePercent"] is None:
             surge = float(zones)  # GCP default: one per zone
-        if surge is None or surge < zones:
+        tier = "b" if mig.place.tier is Tier.B else "a"
+        values = {f"{tier}_zones": float(zones)}
+        if surge is None:
             problems.append(
-                f"maxSurge {num(surge) if surge is not None else 'unresolvable'} < {zones} "
-                f"zones{zone_note}: a regional MIG surges 0 or at least one per zone. Fix: set "
-                f"maxSurgeFixed >= {zones}"
+                f"maxSurgePercent without targetSize cannot be resolved against {zones} "
+                f"zones{zone_note}. Fix: set maxSurgeFixed >= {zones}"
             )
+        else:
+            outcome = Judge.outcome(f"{tier}-mig-surge-per-zone", surge, config, values)
+            found = problem(outcome, config, values, "maxSurgeFixed")
+            if found:
+                problems.append(found + zone_note)
         ready = float(sure(policy.num("minReadySec", default=0)))
-        if ready < lag:
-            problems.append(
-                f"minReadySec {num(ready)} < LB programming lag {num(lag)} s: an old instance is "
-                "removed before the LB sends traffic to its replacement. Fix: raise minReadySec "
-                f"to >= {num(lag)}"
-            )
+        outcome = Judge.outcome(f"{tier}-mig-min-ready", ready, config, {})
+        found = problem(outcome, config, {}, "minReadySec")
+        if found:
+            problems.append(found)
         judge.verdict(
             mig.ref,
             problems,
@@ -119,16 +124,15 @@ def mig_autohealing_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 f"Fix: set autoHealingPolicies {{healthCheck, initialDelaySec: >= {num(boot)}}}",
             )
             continue
-        delay = mig.autohealing_initial_delay
-        value = 300 if delay is None else sure(delay)  # GCP's default initialDelaySec
-        if value < boot:
-            judge.fail(
-                mig.ref,
-                f"autoHealingPolicies.initialDelaySec {value} < boot + nginx start {num(boot)} s: "
-                f"booting instances are recreated in a loop. Fix: raise it to >= {num(boot)}",
-            )
-        else:
-            judge.ok(mig.ref, f"autohealing health check, initialDelaySec {value} >= {num(boot)}")
+        tier = "b" if mig.place.tier is Tier.B else "a"
+        judge.bound(
+            mig.ref,
+            f"{tier}-mig-autohealing-delay",
+            mig.autohealing_initial_delay,
+            config,
+            {},
+            "autoHealingPolicies.initialDelaySec",
+        )
     return judge.findings
 
 
@@ -188,8 +192,9 @@ def _check_of(service: BackendService, checks: list[HealthCheck]) -> list[Health
     ]
     lb_peers = [c for c in peers if "autoheal" not in c.place.role]
     if isinstance(service.health_checks, Unknown):
-        # At preview the links are computed; the chain's identity still names the LB's check.
-        return lb_peers or service.health_checks
+        # At preview the links are computed: the engine's property dependencies name the check
+        # (above); without them, which check the LB uses is not known.
+        return service.health_checks
     found: list[HealthCheck] = []
     for link in service.health_checks:
         if isinstance(link, Unknown):
@@ -200,12 +205,12 @@ def _check_of(service: BackendService, checks: list[HealthCheck]) -> list[Health
             for c in checks
             if tail in (c.resource_name, c.ref.name, c.ref.id) or link in (c.ref.id,)
         )
+    unknown = [link for link in service.health_checks if isinstance(link, Unknown)]
+    if unknown:
+        return unknown[0]
     if found:
         return found
-    if lb_peers:
-        return lb_peers
-    unknown = [link for link in service.health_checks if isinstance(link, Unknown)]
-    return unknown[0] if unknown else []
+    return lb_peers
 
 
 def health_check_rule(facts: Facts, config: PackConfig) -> list[Finding]:
@@ -240,20 +245,21 @@ def health_check_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 continue
             interval, timeout = sure(check.interval_sec), sure(check.timeout_sec)
             threshold = sure(check.unhealthy_threshold)
-            took = budget.lb_time_to_unhealthy(interval, timeout, threshold)
             if timeout > interval:
                 problems.append(
                     f"health check '{check.ref.name}' timeoutSec {num(timeout)} > "
                     f"checkIntervalSec {num(interval)}, which GCP rejects. Fix: timeoutSec <= "
                     "checkIntervalSec"
                 )
-            if took > bound:
-                problems.append(
-                    f"health check '{check.ref.name}' needs {num(took)} s to mark a backend "
-                    f"unhealthy (interval {num(interval)} x unhealthyThreshold {threshold} + "
-                    f"timeout {num(timeout)}) > {num(bound)} s. Fix: lower checkIntervalSec or "
-                    "unhealthyThreshold"
-                )
+            tier = "b" if service.regional or service.place.tier is Tier.B else "a"
+            inputs = {f"{tier}_hc_interval": interval, f"{tier}_hc_timeout": timeout}
+            outcome = Judge.outcome(f"{tier}-lb-time-to-unhealthy", threshold, config, inputs)
+            found = problem(
+                outcome, config, inputs, f"health check '{check.ref.name}' unhealthyThreshold"
+            )
+            if found:
+                took = budget.lb_time_to_unhealthy(interval, timeout, threshold)
+                problems.append(f"{found} (it takes {num(took)} s to mark a backend unhealthy)")
         if missing:
             judge.cannot(service.ref, missing)
         else:
@@ -289,13 +295,15 @@ def node_pool_upgrade_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             judge.cannot(pool.ref, missing)
             continue
         if strategy == "BLUE_GREEN":
+            # Absent, the API soaks one hour (extraction fills it: NodePool.upgrade).
             seconds = _duration_seconds(soak)
             if not seconds:
                 judge.fail(
                     pool.ref,
-                    f"BLUE_GREEN without a soak (nodePoolSoakDuration {soak or 'unset'}): the blue "
-                    "pool is deleted as soon as it is drained, leaving no way back. Fix: set "
-                    "blueGreenSettings.nodePoolSoakDuration (e.g. '1800s')",
+                    f"BLUE_GREEN with nodePoolSoakDuration {soak!r}: the blue pool is deleted as "
+                    "soon as it is drained, leaving no way back. Fix: set "
+                    "blueGreenSettings.nodePoolSoakDuration (e.g. '1800s') or leave it unset "
+                    "(one hour)",
                 )
             else:
                 judge.ok(pool.ref, f"BLUE_GREEN with a {num(seconds)} s soak")
@@ -383,8 +391,6 @@ def _window(policy: Props) -> tuple[float, int | None] | str:
 def maintenance_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """cluster-maintenance-window-valid."""
     judge = Judge("cluster-maintenance-window-valid")
-    need = config.thresholds.min_maintenance_hours_per_32_days
-    block = config.thresholds.min_maintenance_block_hours
     for cluster in facts.clusters:
         if isinstance(cluster.maintenance, Unknown):
             judge.cannot(cluster.ref, [cluster.maintenance])
@@ -408,17 +414,19 @@ def maintenance_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             continue
         hours, days = found
         total = budget.maintenance_hours_per_32_days(hours, days)
-        problems = []
-        if hours < block:
-            problems.append(
-                f"blocks of {num(hours)} h < {num(block)} h, which GKE does not count. Fix: make "
-                f"each window >= {num(block)} h"
+        values = {"maintenance_blocks": float(budget.maintenance_blocks_per_32_days(days))}
+        problems = [
+            text
+            for entry_id in ("maintenance-block", "maintenance-availability")
+            if (
+                text := problem(
+                    Judge.outcome(entry_id, hours, config, values),
+                    config,
+                    values,
+                    "maintenance window hours",
+                )
             )
-        if total < need:
-            problems.append(
-                f"{num(total)} h per 32 days < {num(need)} h GKE requires. Fix: lengthen the "
-                "window or add days"
-            )
+        ]
         judge.verdict(
             cluster.ref, problems, f"{num(total)} h per 32 days in blocks of {num(hours)} h"
         )

@@ -64,26 +64,38 @@ class ChainView:
     clusters: list[Cluster] = field(default_factory=list)
     """GKE clusters carrying C and D."""
 
-    def buffering_at_a(self) -> bool:
+    def buffering_at_a(self) -> bool | Unknown:
         """A buffers bodies unless a proxying location turns it off (nginx default: on)."""
+        if self.a_side.unknown:
+            return self.a_side.unknown[0][1]
         return all(p.request_buffering for conf in self.a_confs for p in conf.proxies)
 
-    def buffering_at_c(self) -> bool:
+    def buffering_at_c(self) -> bool | Unknown:
         """Kong buffers bodies unless a route turns it off (Kong default: on)."""
+        for config in self.kong_configs:
+            for value in config.route_request_buffering:
+                if isinstance(value, Unknown):
+                    return value
         return all(
             value is not False
             for config in self.kong_configs
             for value in config.route_request_buffering
         )
 
-    def longest(self, profile: TrafficProfile) -> budget.LongestRequests:
-        """Each tier's longest request for this chain's buffering."""
-        return budget.longest_requests(
-            profile, buffering_at_a=self.buffering_at_a(), buffering_at_c=self.buffering_at_c()
-        )
+    def longest(self, profile: TrafficProfile) -> budget.LongestRequests | Unknown:
+        """Each tier's longest request for this chain's buffering (Unknown: buffering unknown)."""
+        at_a, at_c = self.buffering_at_a(), self.buffering_at_c()
+        if isinstance(at_a, Unknown):
+            return at_a
+        if isinstance(at_c, Unknown):
+            return at_c
+        return budget.longest_requests(profile, buffering_at_a=at_a, buffering_at_c=at_c)
 
-    def regional(self) -> bool | None:
-        """Whether the chain's GKE cluster is regional (None: no known cluster)."""
+    def regional(self) -> bool | Unknown | None:
+        """Whether the chain's GKE cluster is regional (None: no cluster; Unknown: location)."""
+        for cluster in self.clusters:
+            if isinstance(cluster.regional, Unknown):
+                return cluster.regional
         known = [c.regional for c in self.clusters if not isinstance(c.regional, Unknown)]
         return any(known) if known else None
 
@@ -123,9 +135,17 @@ def chain_views(facts: Facts) -> dict[str, ChainView]:
 
 def longest_for(
     views: dict[str, ChainView], chain: str, profile: TrafficProfile
-) -> budget.LongestRequests:
+) -> budget.LongestRequests | Unknown:
     """The longest requests of `chain` (defaults for tiers it lacks: buffering on)."""
     view = views.get(chain)
     if view is None:
         return budget.longest_requests(profile, buffering_at_a=True, buffering_at_c=True)
     return view.longest(profile)
+
+
+def longest_values(longest: budget.LongestRequests | Unknown) -> dict[str, float | None]:
+    """The catalog's `longest_*` inputs (None each when the buffering is unknown)."""
+    names = ("client_upload", "a", "b", "c", "d")
+    if isinstance(longest, Unknown):
+        return {f"longest_{name}": None for name in names}
+    return {f"longest_{name}": float(getattr(longest, name)) for name in names}

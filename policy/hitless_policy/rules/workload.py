@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hitless_policy import budget
+from hitless_policy import budget, catalog
 from hitless_policy.extract import k8s
 from hitless_policy.facts import (
     Container,
@@ -17,8 +17,8 @@ from hitless_policy.facts import (
     unknowns,
 )
 from hitless_policy.profile import PackConfig
-from hitless_policy.rules.base import Finding, Judge, Rule, num, up
-from hitless_policy.rules.view import chain_views, longest_for
+from hitless_policy.rules.base import Finding, Judge, Rule
+from hitless_policy.rules.view import chain_views, longest_for, longest_values
 
 HOSTNAME_KEY = "kubernetes.io/hostname"
 """Topology key of a node."""
@@ -151,12 +151,14 @@ def readiness_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                     f"({_probe_text(ready)}): a slow pod is restarted instead of taken out of "
                     "rotation. Fix: give liveness its own endpoint or a higher failureThreshold"
                 )
-            if ready.timing.period_seconds > limit:
+            entry_id = "kong-readiness-period" if dep.is_kong else "rt-readiness-period"
+            outcome = Judge.outcome(entry_id, ready.timing.period_seconds, config, {})
+            if outcome.status == "fail":
+                subject = f"container '{container.name}' readinessProbe periodSeconds"
+                ctx = catalog.Ctx(config, {})
                 problems.append(
-                    f"container '{container.name}' readinessProbe periodSeconds "
-                    f"{ready.timing.period_seconds} > {limit}: a pod that stopped serving keeps "
-                    f"traffic for up to {num(ready.timing.time_to_fail())} s. Fix: lower "
-                    f"periodSeconds to <= {limit}"
+                    f"{subject} {ready.timing.period_seconds}: {outcome.consequence(ctx)}. Fix: "
+                    f"{outcome.fix('periodSeconds')}"
                 )
         if missing:
             judge.cannot(dep.ref, missing)
@@ -179,7 +181,6 @@ def _prestop_of(dep: Deployment) -> tuple[Container | None, PreStop | Unknown | 
 def prestop_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """deployment-prestop-covers-propagation."""
     judge = Judge("deployment-prestop-covers-propagation")
-    profile = config.profile
     for dep in facts.deployments:
         if isinstance(dep.containers, Unknown):
             judge.cannot(dep.ref, [dep.containers])
@@ -188,49 +189,39 @@ def prestop_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         if isinstance(hook, Unknown):
             judge.cannot(dep.ref, [hook])
             continue
-        if dep.is_kong:
-            bound = budget.kong_quit_wait_bound_seconds(profile)
-            why = (
-                f"the internal LB and kube-proxy stop sending Kong connections (lag {num(bound)} s)"
-            )
-            fix = f"use preStop exec ['kong', 'quit', '--wait={num(bound)}', '--timeout=<drain>']"
-        else:
-            bound = budget.runtime_prestop_bound_seconds(profile)
-            why = f"Kong and kube-proxy stop sending it connections (lag {num(bound)} s)"
-            fix = f"add lifecycle.preStop.sleep.seconds: {num(bound)}"
+        entry_id = "kong-quit-wait" if dep.is_kong else "rt-prestop"
         name = f"container '{container.name}'" if container else "the pod"
         if hook is None:
-            judge.fail(
-                dep.ref,
-                f"{name} has no preStop hook, so it stops accepting before {why} -> connection "
-                f"refused, 502. Fix: {fix}",
-            )
-            continue
-        if isinstance(hook.delay_seconds, Unknown):
-            judge.cannot(dep.ref, [hook.delay_seconds])
-            continue
-        if hook.delay_seconds < bound:
-            extra = " (an exec hook without a sleep counts 0 s)" if hook.kind == "exec" else ""
-            judge.fail(
-                dep.ref,
-                f"{name} preStop {hook.kind} holds {num(hook.delay_seconds)} s{extra}, less than "
-                f"the {num(bound)} s until {why}. Fix: {fix}",
-            )
+            subject = f"{name} preStop (none, 0 s)"
+            delay: float | Unknown = 0.0
         else:
-            judge.ok(
-                dep.ref,
-                f"{name} preStop {hook.kind} {num(hook.delay_seconds)} s >= propagation "
-                f"{num(bound)} s",
-            )
+            extra = " (an exec hook without a sleep counts 0 s)" if hook.kind == "exec" else ""
+            subject = f"{name} preStop {hook.kind}{extra}"
+            delay = hook.delay_seconds
+        judge.bound(dep.ref, entry_id, delay, config, {}, subject)
     return judge.findings
 
 
+def _grace_cap(facts: Facts, config: PackConfig) -> float | None:
+    """The longest grace a node drain honours on the stack's pools (None: unknown)."""
+    flags = [pool.autoscaled for pool in facts.node_pools]
+    if any(isinstance(flag, Unknown) for flag in flags):
+        return None
+    return budget.grace_cap_seconds(
+        config.thresholds.max_drain_seconds, autoscaled=any(flag is True for flag in flags)
+    )
+
+
 def grace_rule(facts: Facts, config: PackConfig) -> list[Finding]:
-    """deployment-grace-covers-drain."""
+    """deployment-grace-covers-drain.
+
+    The one judge of a pod's grace: preStop + drain + margin, where the drain is `kong quit
+    --timeout` for a Kong pod stopped with it, and the tier's longest request otherwise (a Kong
+    pod without `kong quit` still drains on the image's SIGQUIT, for grace - preStop).
+    """
     judge = Judge("deployment-grace-covers-drain")
-    margin = config.thresholds.margin_seconds
-    cap = config.thresholds.max_drain_seconds
     views = chain_views(facts)
+    cap = _grace_cap(facts, config)
     for dep in facts.deployments:
         if isinstance(dep.containers, Unknown):
             judge.cannot(dep.ref, [dep.containers])
@@ -243,33 +234,26 @@ def grace_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             judge.cannot(dep.ref, missing)
             continue
         delay = sure(hook.delay_seconds) if isinstance(hook, PreStop) else 0.0
-        longest = longest_for(views, dep.place.chain, config.profile)
-        if isinstance(hook, PreStop) and hook.kind == "kong-quit":
-            drain = hook.quit_timeout_seconds or 0.0
-            parts = f"kong quit --wait {num(delay)} + --timeout {num(drain)} + margin {num(margin)}"
+        longest = longest_values(longest_for(views, dep.place.chain, config.profile))
+        if dep.is_kong:
+            drain = longest["longest_c"]
+            if isinstance(hook, PreStop) and hook.kind == "kong-quit":
+                drain = hook.quit_timeout_seconds or 0.0
+            values: dict[str, float | None] = {"kong_prestop": delay, "kong_drain": drain}
+            ids = ("kong-grace", "kong-grace-cap")
         else:
-            drain = longest.for_tier("c" if dep.is_kong else "d")
-            tier = "C" if dep.is_kong else "D"
-            parts = (
-                f"preStop {num(delay)} + longest request {num(drain)} (tier {tier}) + "
-                f"margin {num(margin)}"
-            )
-        need = budget.required_grace_seconds(delay, drain, margin)
-        grace = sure(dep.grace_seconds)
-        if grace < need:
-            judge.fail(
+            values = {"rt_prestop": delay, "longest_d": longest["longest_d"]}
+            ids = ("rt-grace", "rt-grace-cap")
+        values["grace_cap"] = cap
+        for entry_id in ids:
+            judge.bound(
                 dep.ref,
-                f"terminationGracePeriodSeconds {grace} is too short, in-flight requests are "
-                f"killed. Fix: raise terminationGracePeriodSeconds to >= {up(need)} ({parts})",
+                entry_id,
+                dep.grace_seconds,
+                config,
+                values,
+                "terminationGracePeriodSeconds",
             )
-        elif grace > cap:
-            judge.fail(
-                dep.ref,
-                f"terminationGracePeriodSeconds {grace} > {cap}: GKE node upgrades kill pods after "
-                f"{cap} s anyway. Fix: lower it to <= {cap} and shorten the drain",
-            )
-        else:
-            judge.ok(dep.ref, f"terminationGracePeriodSeconds {grace} >= {num(need)} ({parts})")
     return judge.findings
 
 
@@ -282,7 +266,12 @@ def spread_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             judge.cannot(dep.ref, [dep.spread_keys])
             continue
         view = views.get(dep.place.chain)
-        regional = bool(view and view.regional())
+        location = view.regional() if view else None
+        if isinstance(location, Unknown) and ZONE_KEY not in dep.spread_keys:
+            # Whether zones must be spread over depends on the cluster's location.
+            judge.cannot(dep.ref, [location])
+            continue
+        regional = location is True
         need = [HOSTNAME_KEY, ZONE_KEY] if regional else [HOSTNAME_KEY]
         lacking = [key for key in need if key not in dep.spread_keys]
         if lacking:
@@ -302,7 +291,6 @@ def spread_rule(facts: Facts, config: PackConfig) -> list[Finding]:
 def progress_deadline_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """deployment-progress-deadline-sufficient."""
     judge = Judge("deployment-progress-deadline-sufficient")
-    margin = config.thresholds.margin_seconds
     for dep in facts.deployments:
         container = dep.main_container()
         ready = container.readiness if container else None
@@ -330,23 +318,14 @@ def progress_deadline_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         worst = budget.worst_time_to_available(
             readiness, start, min_ready, config.thresholds.pod_start_seconds
         )
-        need = budget.required_progress_deadline_seconds(
-            readiness, start, min_ready, config.thresholds.pod_start_seconds, margin
+        judge.bound(
+            dep.ref,
+            "rt-progress-deadline",
+            dep.progress_deadline_seconds,
+            config,
+            {"worst_time_to_available": worst},
+            "progressDeadlineSeconds",
         )
-        deadline = sure(dep.progress_deadline_seconds)
-        if deadline < need:
-            judge.fail(
-                dep.ref,
-                f"progressDeadlineSeconds {deadline} < worst time to Available {num(worst)} s "
-                f"+ margin {num(margin)}: the rollout is reported failed while a pod is still "
-                f"starting. Fix: raise progressDeadlineSeconds to >= {up(need)}",
-            )
-        else:
-            judge.ok(
-                dep.ref,
-                f"progressDeadlineSeconds {deadline} >= worst time to Available {num(worst)} s + "
-                f"margin {num(margin)}",
-            )
     return judge.findings
 
 
@@ -433,7 +412,12 @@ def pdb_allows_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 "force-evicts after an hour. Fix: set maxUnavailable: 1",
             )
             continue
-        deps = [dep for dep in facts.deployments if _selected(pdb, dep) is True]
+        selection = [(dep, _selected(pdb, dep)) for dep in facts.deployments]
+        unsure = [match for _, match in selection if isinstance(match, Unknown)]
+        if unsure:
+            judge.cannot(pdb.ref, unsure)
+            continue
+        deps = [dep for dep, match in selection if match is True]
         if not deps:
             judge.ok(pdb.ref, "not zero-disruption (selects no Deployment of this set)")
             continue

@@ -118,7 +118,9 @@ class Container:
     image: str | Unknown
     """Image reference."""
     serves: bool
-    """Whether it declares a port (a serving container) or is the only container."""
+    """Whether it serves traffic: it declares a port or a readiness probe, or is the only
+    container (helper sidecars such as mesh or database proxies never); in a Kong pod, the
+    container running Kong; when no container says, every non-sidecar container."""
     readiness: Probe | Unknown | None
     """Readiness probe (None: none)."""
     liveness: Probe | Unknown | None
@@ -252,6 +254,10 @@ class Service:
     """`spec.type` (default ClusterIP)."""
     session_affinity: str | Unknown
     """`spec.sessionAffinity` (default None)."""
+    object_name: str | Unknown = ""
+    """`metadata.name` (the DNS label clients and Kong reach it by)."""
+    selector: dict[str, str] | Unknown = field(default_factory=dict)
+    """`spec.selector` (empty: selects no pods, e.g. an ExternalName Service)."""
 
 
 @dataclass(frozen=True)
@@ -362,6 +368,8 @@ class NginxUpstream:
     """`keepalive_timeout` (default 60 s)."""
     keepalive_time_seconds: float
     """`keepalive_time` (default 1 h)."""
+    addresses: tuple[str, ...] = ()
+    """The `server` addresses (`host:port`, or a name)."""
 
 
 @dataclass(frozen=True)
@@ -384,6 +392,10 @@ class NginxProxy:
     """`proxy_next_upstream` words (http default `error timeout`, stream default `on`)."""
     client_keepalive_seconds: float
     """http `keepalive_timeout` towards clients (default 75 s); stream: 0."""
+    module: str = "proxy"
+    """The module passing the request: `proxy`, `grpc`, `fastcgi` or `uwsgi` (stream: proxy)."""
+    listen_port: int | None = None
+    """Stream: the TCP port the server listens on (None: http, or not a number)."""
 
 
 @dataclass(frozen=True)

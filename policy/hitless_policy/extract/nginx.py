@@ -22,7 +22,14 @@ from typing import Any
 
 import crossplane
 
-from hitless_policy.facts import NginxConf, NginxProxy, NginxUpstream, Placement, Ref
+from hitless_policy.facts import (
+    NginxConf,
+    NginxProxy,
+    NginxSource,
+    NginxUpstream,
+    Placement,
+    Ref,
+)
 from hitless_policy.identity import Tier
 from hitless_policy.loader import InputError, read_text
 
@@ -198,7 +205,7 @@ def _resolve(target: str, variables: dict[str, list[str]]) -> list[tuple[str, st
     if match is None or match.group(1) not in variables:
         return [(target, "")]
     name = match.group(1)
-    return [(_target(value), f" (via ${name})") for value in dict.fromkeys(variables[name])]
+    return [(_target(value), f" (via ${name}={value})") for value in dict.fromkeys(variables[name])]
 
 
 def _variables(block: list[Directive], inherited: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -514,3 +521,43 @@ def parse_file(path: str, prefix: str | None, context: str = "http") -> ParsedCo
     parsed = reader.load(Path(path))
     _interpret(_wrap_site(parsed, context), out)
     return out
+
+
+def reach_ports(conf: ParsedConf) -> frozenset[int]:
+    """TCP ports tier A's http proxies connect to (upstream servers or literal targets)."""
+    ports: set[int] = set()
+    for proxy in conf.http_proxies:
+        upstream = conf.upstreams.get(proxy.upstream)
+        addresses = upstream.addresses if upstream is not None else (proxy.upstream,)
+        for address in addresses:
+            tail = address.rsplit(":", 1)
+            if len(tail) == 2 and tail[1].isdigit():
+                ports.add(int(tail[1]))
+            elif not address.startswith(("unix:", "$")):
+                ports.add(80)  # nginx's default port for an http upstream address
+    return frozenset(ports)
+
+
+def file_source(ref: Ref, place: Placement, props: dict[str, Any]) -> NginxSource:
+    """The nginx config a `hitless check` file input names.
+
+    Props `path`, `prefix`; for tier B `reach_ports`: only the stream servers listening on a port
+    tier A connects to bound B (all of them when none does).
+    """
+    context = "stream" if place.tier is Tier.B else "http"
+    parsed = parse_file(str(props["path"]), props.get("prefix"), context)
+    conf = parsed.bind(ref, place)
+    reach = props.get("reach_ports")
+    if place.tier is Tier.B and isinstance(reach, list) and reach:
+        reached = [p for p in conf.proxies if p.listen_port in reach]
+        if reached:
+            conf = NginxConf(
+                ref=conf.ref,
+                place=conf.place,
+                worker_shutdown_seconds=conf.worker_shutdown_seconds,
+                proxies=reached,
+                upstreams=conf.upstreams,
+                stream=conf.stream,
+                problems=conf.problems,
+            )
+    return NginxSource(ref, place, conf)

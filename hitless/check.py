@@ -51,8 +51,9 @@ EXIT_FAIL = 1
 EXIT_BAD_INPUT = 2
 """An input could not be read or understood, or there was nothing to check."""
 EXIT_NOTHING_JUDGED = 4
-"""Inputs were read but no rule could judge anything (every verdict is not-judged, or every
-object is of a kind no rule judges): not clean, and not a failure either."""
+"""Inputs were read but no Deployment, Kong or nginx config could be judged (every verdict is
+not-judged, or every workload is of a kind no rule judges, e.g. bare Pods): not clean, and not a
+failure either."""
 
 IGNORE_ANNOTATION = "hitless.dev/ignore"
 """Annotation listing rule ids (comma-separated) not to apply to this object."""
@@ -113,6 +114,9 @@ class CheckResult:
     """Where each resource was read, by resource id."""
     strict: bool = False
     """Whether not-judged verdicts of mandatory rules count as failures."""
+    primary: set[str] = field(default_factory=set)
+    """Resources that roll or route (Deployments, Kong and nginx configs): a check is clean only
+    when one of them was judged; a Service or PDB alone is not enough."""
 
     def objects(self) -> tuple[int, int]:
         """(judged, not judged): objects read with a pass or fail verdict, and the others."""
@@ -130,8 +134,8 @@ class CheckResult:
         """0 clean, 1 a mandatory failure, 4 nothing judged (see the EXIT_* constants)."""
         if self.failing():
             return EXIT_FAIL
-        judged, _ = self.objects()
-        return EXIT_CLEAN if judged else EXIT_NOTHING_JUDGED
+        judged = {v.resource for v in self.verdicts if v.status != "not-judged"}
+        return EXIT_CLEAN if judged & self.primary else EXIT_NOTHING_JUDGED
 
     def summary(self) -> str:
         """One line: objects judged, not judged and skipped (by kind), and the verdict counts."""
@@ -723,9 +727,14 @@ def check(
         )
     _scope(inputs, runtime_selector)
     ignores = _ignores(inputs)
+    primary = set(locations)  # the nginx configs
     for obj in inputs.objects.values():
         resources.append(obj.input)
         locations[obj.input.urn] = obj.where
+        if obj.kind in ("Deployment", "KongDeclarative") or (
+            obj.kind == "ConfigMap" and config_keys(obj.raw.get("data"))
+        ):
+            primary.add(obj.input.urn)
     rules = [r for r in RULES if levels.get(r.id, r.level) is not None]
     verdicts: list[Verdict] = []
     ignored: list[Ignored] = []
@@ -764,6 +773,7 @@ def check(
         skipped=inputs.skipped,
         locations=locations,
         strict=strict,
+        primary=primary,
     )
 
 

@@ -152,6 +152,13 @@ class ParsedConf:
             problems=[f"line {line}: {message}" for line, message in self.errors],
         )
 
+    def value_error(self, directive: Directive, message: str) -> None:
+        """Record a value nginx would refuse, in the file its directive came from."""
+        line = int(directive.get("line") or 0)
+        file = str(directive.get("file") or "")
+        self.errors.append((line, message))
+        self.located_errors.append((file, line, message))
+
     def error(self, file: str, line: int, message: str, *, main: str) -> None:
         """Record an error in `file` (the main file's errors keep their bare line)."""
         self.located_errors.append((file, line, message))
@@ -180,7 +187,7 @@ def _upstream(block: Directive, out: ParsedConf) -> None:
             elif item["directive"] == "keepalive_time":
                 lifetime = seconds(args[0])
         except (ValueError, IndexError) as error:
-            out.errors.append((item.get("line", 0), f"{item['directive']}: {error}"))
+            out.value_error(item, f"{item['directive']}: {error}")
     out.upstreams[name] = NginxUpstream(
         name, servers, keepalive, timeout, lifetime, addresses=tuple(addresses)
     )
@@ -231,7 +238,7 @@ def _variables(block: list[Directive], inherited: dict[str, list[str]]) -> dict[
 def _proxy(
     where: str,
     values: dict[str, list[str]],
-    line: int,
+    directive: Directive,
     *,
     stream: bool,
     module: str,
@@ -272,7 +279,7 @@ def _proxy(
                     )
                 )
     except (ValueError, IndexError) as error:
-        out.errors.append((line, f"{where}: {error}"))
+        out.value_error(directive, f"{where}: {error}")
         return
     out.proxies.extend(found)
     (out.stream_proxies if stream else out.http_proxies).extend(found)
@@ -321,7 +328,7 @@ def _walk_http(
             _proxy(
                 where,
                 values,
-                int(own.get("line", 0)),
+                own,
                 stream=False,
                 module=module,
                 variables=scope,
@@ -362,7 +369,7 @@ def _walk_stream(block: list[Directive], out: ParsedConf) -> None:
             _proxy(
                 f"server :{listen_args[0] if listen_args else '?'}",
                 mine,
-                item.get("line", 0),
+                item,
                 stream=True,
                 module="proxy",
                 variables=_variables(item.get("block", []), scope),
@@ -382,7 +389,7 @@ def _interpret(parsed: list[Directive], out: ParsedConf) -> None:
             try:
                 out.worker_shutdown_seconds = seconds(item["args"][0])
             except (ValueError, IndexError) as error:
-                out.errors.append((item.get("line", 0), f"worker_shutdown_timeout: {error}"))
+                out.value_error(item, f"worker_shutdown_timeout: {error}")
         elif name == "http":
             out.http = True
             _walk_http(
@@ -464,6 +471,7 @@ class _Includes:
     def expand(self, block: list[Directive], file: str) -> list[Directive]:
         result: list[Directive] = []
         for item in block:
+            item["file"] = file
             if item["directive"] != "include":
                 if "block" in item:
                     item["block"] = self.expand(item["block"], file)
@@ -494,6 +502,16 @@ class _Includes:
         return result
 
 
+_HTTP_ONLY = frozenset({"location", "server_name", "root", "try_files", "proxy_set_header"})
+
+
+def _has_http_directives(block: list[Directive]) -> bool:
+    return any(
+        item["directive"] in _HTTP_ONLY or _has_http_directives(item.get("block", []))
+        for item in block
+    )
+
+
 def _wrap_site(parsed: list[Directive], context: str) -> list[Directive]:
     """A site file as the block that includes it.
 
@@ -503,6 +521,8 @@ def _wrap_site(parsed: list[Directive], context: str) -> list[Directive]:
     top = {item["directive"] for item in parsed}
     if top & {"http", "stream", "events"} or not top & _SITE_DIRECTIVES:
         return parsed
+    if context == "stream" and _has_http_directives(parsed):
+        context = "http"  # server blocks with locations or names are http, whatever the tier
     inner = [item for item in parsed if item["directive"] not in ("worker_shutdown_timeout",)]
     outer = [item for item in parsed if item["directive"] == "worker_shutdown_timeout"]
     return [*outer, {"directive": context, "line": 1, "args": [], "block": inner}]

@@ -120,6 +120,18 @@ def _probe_text(probe: Probe) -> str:
     return f"{probe.handler} every {t.period_seconds}s (failureThreshold {t.failure_threshold})"
 
 
+def _liveness_first(live: Probe, ready: Probe) -> bool:
+    """Whether liveness checks the same endpoint and gives up no later than readiness.
+
+    A slow pod is then restarted before (or as) it is taken out of rotation.
+    """
+    if live.handler != ready.handler:
+        return False
+    if live == ready or isinstance(live.timing, Unknown) or isinstance(ready.timing, Unknown):
+        return live == ready
+    return live.timing.time_to_fail() <= ready.timing.time_to_fail()
+
+
 def readiness_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """deployment-readiness-probe."""
     judge = Judge("deployment-readiness-probe")
@@ -145,10 +157,11 @@ def readiness_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             if isinstance(ready.timing, Unknown):
                 missing.append(ready.timing)
                 continue
-            if live is not None and live == ready:
+            if live is not None and _liveness_first(live, ready):
                 problems.append(
-                    f"container '{container.name}' readiness and liveness are identical "
-                    f"({_probe_text(ready)}): a slow pod is restarted instead of taken out of "
+                    f"container '{container.name}' liveness ({_probe_text(live)}) checks the "
+                    f"same endpoint as readiness ({_probe_text(ready)}) and gives up no later: a "
+                    "slow pod is restarted instead of taken out of "
                     "rotation. Fix: give liveness its own endpoint or a higher failureThreshold"
                 )
             if ready.timing.period_seconds > limit:
@@ -417,6 +430,14 @@ def pdb_allows_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 pdb.ref,
                 "sets both minAvailable and maxUnavailable, which the API rejects. Fix: keep "
                 "only maxUnavailable: 1",
+            )
+            continue
+        if min_available is None and max_unavailable is None:
+            judge.fail(
+                pdb.ref,
+                "sets neither minAvailable nor maxUnavailable: the disruption controller then "
+                "lets every selected pod be evicted at once, so the budget protects nothing. "
+                "Fix: set maxUnavailable: 1",
             )
             continue
         if _zero_literal(max_unavailable, max_unavailable=True) or _zero_literal(

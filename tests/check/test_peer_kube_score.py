@@ -164,7 +164,9 @@ def test_every_case(shared: Path) -> None:
             continue
         found = _target_verdicts(result, case)
         if found != [expected]:
-            wrong.append(f"{case.id} {case.file}: {case.rule} gave {found}, want {expected} ({why})")
+            wrong.append(
+                f"{case.id} {case.file}: {case.rule} gave {found}, want {expected} ({why})"
+            )
     assert not wrong, "\n".join(wrong)
 
 

@@ -85,17 +85,27 @@ SIDECAR_IMAGES = re.compile(
 container whose termination a rollout is judged by."""
 
 
-def looks_like_kong(props: Props) -> bool:
-    """Whether a Deployment runs Kong: a container with a Kong image.
+def runs_kong(container: Props) -> bool:
+    """Whether a container runs Kong: a Kong image, or a preStop that runs `kong quit`.
 
-    Images `kong`, `kong/kong`, `kong/kong-gateway`. `KONG_*` env alone does not make an app Kong
-    (admin UIs, clients).
+    An image reference left as a kustomize placeholder still stops like Kong.
     """
-    for container in props.each("spec", "template", "spec", "containers"):
-        image = container.get("image")
-        if isinstance(image, str) and _KONG_IMAGE.search(image):
-            return True
+    image = container.get("image")
+    if isinstance(image, str) and _KONG_IMAGE.search(image):
+        return True
+    command = container.get("lifecycle", "preStop", "exec", "command")
+    if isinstance(command, list):
+        words = _commands([str(word) for word in command]) or []
+        return any(c and c[0].rsplit("/", 1)[-1] == "kong" and "quit" in c[1:3] for c in words)
     return False
+
+
+def looks_like_kong(props: Props) -> bool:
+    """Whether a Deployment runs Kong: a container `runs_kong`.
+
+    `KONG_*` env alone does not make an app Kong (admin UIs and clients set it too).
+    """
+    return any(runs_kong(c) for c in props.each("spec", "template", "spec", "containers"))
 
 
 def _probe(props: Props | Unknown | None) -> Probe | Unknown | None:
@@ -274,10 +284,7 @@ def _serving(items: list[Props], *, kong: bool) -> list[bool]:
         for item in items
     ]
     if kong:
-        marks = [
-            isinstance(image := item.get("image"), str) and bool(_KONG_IMAGE.search(image))
-            for item in items
-        ]
+        marks = [runs_kong(item) for item in items]
         if any(marks):
             return marks
     if len(items) == 1:

@@ -121,7 +121,12 @@ def _probe(props: Props | Unknown | None) -> Probe | Unknown | None:
     elif (tcp := props.sub("tcpSocket")) is not None:
         handler = "tcpSocket" if isinstance(tcp, Unknown) else f"tcpSocket :{tcp.get('port')}"
     elif (grpc := props.sub("grpc")) is not None:
-        handler = "grpc" if isinstance(grpc, Unknown) else f"grpc :{grpc.get('port')}"
+        # The gRPC health protocol answers per service name: another service is another check.
+        handler = (
+            "grpc"
+            if isinstance(grpc, Unknown)
+            else f"grpc :{grpc.get('port')} service {grpc.get('service') or '(server)'}"
+        )
     elif (command := props.get("exec", "command")) is not None:
         handler = f"exec {command}"
     fields = (

@@ -443,4 +443,3 @@ def test_nginx_files(shared: Path, name: str, tier: str) -> None:
     else:
         result = check([], *args)
         assert result.exit_code() == expected, result.summary()
-

@@ -261,6 +261,7 @@ class _Object:
     where: Location
     labels: dict[str, str]
     raw: dict[str, Any]
+    pod_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -397,7 +398,14 @@ def _object(path: Path, line: int, item: object, inputs: _Inputs) -> None:
             f"{kind} {namespace}/{name} ({before.file}:{before.line} and {path}:{line})"
         )
     inputs.objects[key] = _Object(
-        resource, kind, namespace, name, Location(str(path), line), _labels(item), item
+        resource,
+        kind,
+        namespace,
+        name,
+        Location(str(path), line),
+        _labels(item),
+        item,
+        _template_labels(item) if kind == "Deployment" else {},
     )
 
 
@@ -496,10 +504,9 @@ def _service_key(host: str) -> tuple[str, str | None]:
     return parts[0], None
 
 
-def _pod_labels(obj: _Object) -> dict[str, str]:
-    template = (
-        obj.raw.get("spec", {}).get("template") if isinstance(obj.raw.get("spec"), dict) else None
-    )
+def _template_labels(item: dict[str, Any]) -> dict[str, str]:
+    spec = item.get("spec")
+    template = spec.get("template") if isinstance(spec, dict) else None
     metadata = template.get("metadata") if isinstance(template, dict) else None
     labels = metadata.get("labels") if isinstance(metadata, dict) else None
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
@@ -528,32 +535,34 @@ def _scope(inputs: _Inputs, selector: str | None) -> None:
     chosen: list[_Object] | None = None
     how = ""
     if inputs.kong_hosts:
-        services = [o for o in inputs.objects.values() if o.kind == "Service"]
+        by_name: dict[str, list[_Object]] = {}
+        for obj in inputs.objects.values():
+            if obj.kind == "Service":
+                by_name.setdefault(obj.name, []).append(obj)
+        by_label = _LabelIndex(runtimes)
         picked: dict[int, _Object] = {}
-        for host in inputs.kong_hosts:
+        for host in dict.fromkeys(inputs.kong_hosts):
             name, namespace = _service_key(host)
-            for service in services:
-                if service.name != name or (
-                    namespace is not None and service.namespace != namespace
-                ):
+            for service in by_name.get(name, []):
+                if namespace is not None and service.namespace != namespace:
                     continue
                 spec = service.raw.get("spec")
                 wanted = spec.get("selector") if isinstance(spec, dict) else None
                 if not isinstance(wanted, dict) or not wanted:
                     continue
                 match = LabelSelector({str(k): str(v) for k, v in wanted.items()})
-                for dep in runtimes:
-                    if dep.namespace == service.namespace and match.matches(_pod_labels(dep)):
+                for dep in by_label.candidates(service.namespace, match):
+                    if match.matches(dep.pod_labels):
                         picked[id(dep)] = dep
         if picked:
-            chosen = list(picked.values())
+            chosen = [d for d in runtimes if id(d) in picked]
             how = "the Deployments the Services named in Kong's config select"
     if chosen is None and selector:
         try:
             terms = parse_selector(selector)
         except ValueError as error:
             raise InputError("--runtime-selector", 0, str(error)) from None
-        chosen = [d for d in runtimes if _selects(terms, {**d.labels, **_pod_labels(d)})]
+        chosen = [d for d in runtimes if _selects(terms, {**d.labels, **d.pod_labels})]
         how = f"the Deployments --runtime-selector {selector!r} selects"
     if chosen is None:
         inputs.notices.append(
@@ -576,8 +585,28 @@ def _scope(inputs: _Inputs, selector: str | None) -> None:
     _drop_companions(inputs, dropped, kept)
 
 
+class _LabelIndex:
+    """Deployments by (namespace, label, value) of their pod labels: a selector's candidates."""
+
+    def __init__(self, objects: Sequence[_Object]) -> None:
+        self.objects = list(objects)
+        self.table: dict[tuple[str, str, str], list[int]] = {}
+        for n, obj in enumerate(self.objects):
+            for key, value in obj.pod_labels.items():
+                self.table.setdefault((obj.namespace, key, value), []).append(n)
+            self.table.setdefault((obj.namespace, "", ""), []).append(n)
+
+    def candidates(self, namespace: str, selector: LabelSelector) -> list[_Object]:
+        """The Deployments of `namespace` that may match `selector` (a superset)."""
+        pairs = sorted(selector.match_labels.items())
+        key = (namespace, *pairs[0]) if pairs else (namespace, "", "")
+        return [self.objects[n] for n in self.table.get(key, [])]
+
+
 def _drop_companions(inputs: _Inputs, dropped: list[_Object], kept: list[_Object]) -> None:
     """Drop PDBs, Services and HPAs that concern only skipped Deployments."""
+    gone = {(d.namespace, d.name) for d in dropped}
+    dropped_index, kept_index = _LabelIndex(dropped), _LabelIndex(kept)
     for key, obj in list(inputs.objects.items()):
         if obj.kind not in ("PodDisruptionBudget", "Service", "HorizontalPodAutoscaler"):
             continue
@@ -585,8 +614,7 @@ def _drop_companions(inputs: _Inputs, dropped: list[_Object], kept: list[_Object
         if obj.kind == "HorizontalPodAutoscaler":
             target = spec.get("scaleTargetRef") if isinstance(spec, dict) else None
             name = target.get("name") if isinstance(target, dict) else None
-            mine = [d for d in dropped if d.name == name and d.namespace == obj.namespace]
-            if mine:
+            if (obj.namespace, name) in gone:
                 del inputs.objects[key]
                 inputs.skipped[f"{obj.kind} (not behind Kong)"] += 1
             continue
@@ -602,13 +630,12 @@ def _drop_companions(inputs: _Inputs, dropped: list[_Object], kept: list[_Object
             if not isinstance(raw, dict) or not raw:
                 continue
             selector = LabelSelector({str(k): str(v) for k, v in raw.items()})
-
-        def hits(
-            group: list[_Object], selector: LabelSelector = selector, ns: str = obj.namespace
-        ) -> bool:
-            return any(d.namespace == ns and selector.matches(_pod_labels(d)) for d in group)
-
-        if hits(dropped) and not hits(kept):
+        namespace = obj.namespace
+        if any(
+            selector.matches(d.pod_labels) for d in dropped_index.candidates(namespace, selector)
+        ) and not any(
+            selector.matches(d.pod_labels) for d in kept_index.candidates(namespace, selector)
+        ):
             del inputs.objects[key]
             inputs.skipped[f"{obj.kind} (not behind Kong)"] += 1
 

@@ -560,6 +560,76 @@ class Facts:
     """GKE clusters."""
     node_pools: list[NodePool] = field(default_factory=list)
     """GKE node pools."""
+    _index: dict[str, dict[tuple[str, ...], list[int]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Lookup tables built on first use (rules run after extraction, on a complete set)."""
+
+    def _table(self, name: str) -> dict[tuple[str, ...], list[int]]:
+        table = self._index.get(name)
+        if table is not None:
+            return table
+        table = {}
+        if name == "pdb":
+            for n, pdb in enumerate(self.pdbs):
+                sel = pdb.selector
+                pairs = sorted(sel.match_labels.items()) if isinstance(sel, LabelSelector) else []
+                first: tuple[str, ...] = (pdb.namespace, *pairs[0]) if pairs else (pdb.namespace,)
+                table.setdefault(first, []).append(n)
+        elif name == "deployment":
+            for n, dep in enumerate(self.deployments):
+                labels = dep.pod_labels
+                if isinstance(labels, Unknown):
+                    table.setdefault((dep.namespace,), []).append(n)
+                    continue
+                for pair in labels.items():
+                    table.setdefault((dep.namespace, *pair), []).append(n)
+                table.setdefault((dep.namespace, "", ""), []).append(n)
+        else:
+            for n, hpa in enumerate(self.hpas):
+                target = hpa.target_name
+                key: tuple[str, ...] = (
+                    (hpa.namespace,) if isinstance(target, Unknown) else (hpa.namespace, target)
+                )
+                table.setdefault(key, []).append(n)
+        self._index[name] = table
+        return table
+
+    def pdb_candidates(self, dep: Deployment) -> list[Pdb]:
+        """The PDBs that may select `dep`'s pods, in input order: a superset of the matches.
+
+        Same namespace, and a matchLabels pair its pods carry (or a selector without matchLabels).
+        """
+        table = self._table("pdb")
+        found = set(table.get((dep.namespace,), []))
+        if isinstance(dep.pod_labels, Unknown):
+            found.update(n for key, ns in table.items() if key[0] == dep.namespace for n in ns)
+        else:
+            for pair in dep.pod_labels.items():
+                found.update(table.get((dep.namespace, *pair), []))
+        return [self.pdbs[n] for n in sorted(found)]
+
+    def deployment_candidates(self, pdb: Pdb) -> list[Deployment]:
+        """The Deployments whose pods `pdb` may select, in input order (a superset)."""
+        table = self._table("deployment")
+        sel = pdb.selector
+        pairs = sorted(sel.match_labels.items()) if isinstance(sel, LabelSelector) else []
+        key = (pdb.namespace, *pairs[0]) if pairs else (pdb.namespace, "", "")
+        found = set(table.get(key, [])) | set(table.get((pdb.namespace,), []))
+        return [self.deployments[n] for n in sorted(found)]
+
+    def hpa_candidates(self, dep: Deployment) -> list[Hpa]:
+        """The HPAs that may scale `dep` (by namespace and target name), in input order."""
+        table = self._table("hpa")
+        names = {dep.ref.name}
+        if isinstance(dep.object_name, Unknown):
+            return [h for h in self.hpas if h.namespace == dep.namespace]
+        if dep.object_name is not None:
+            names.add(dep.object_name)
+        found = set(table.get((dep.namespace,), []))
+        for name in names:
+            found.update(table.get((dep.namespace, name), []))
+        return [self.hpas[n] for n in sorted(found)]
 
     def chains(self) -> list[str]:
         """Names of the chains any tier fact belongs to, sorted."""

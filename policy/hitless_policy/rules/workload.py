@@ -59,7 +59,7 @@ def min_replicas_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """deployment-min-replicas."""
     judge = Judge("deployment-min-replicas")
     for dep in facts.deployments:
-        count, source = _min_replicas(dep, facts.hpas)
+        count, source = _min_replicas(dep, facts.hpa_candidates(dep))
         if isinstance(count, Unknown):
             judge.cannot(dep.ref, [count])
         elif count < 2:
@@ -377,7 +377,7 @@ def pdb_matches_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """pdb-matches-deployment."""
     judge = Judge("pdb-matches-deployment")
     for dep in facts.deployments:
-        count, _ = _min_replicas(dep, facts.hpas)
+        count, _ = _min_replicas(dep, facts.hpa_candidates(dep))
         replicas = dep.replicas
         if isinstance(count, Unknown) or isinstance(replicas, Unknown):
             judge.cannot(dep.ref, unknowns(count, replicas))
@@ -385,7 +385,7 @@ def pdb_matches_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         if max(count, replicas) < 2:
             judge.ok(dep.ref, "single replica: no PDB needed (deployment-min-replicas judges it)")
             continue
-        matched = [(pdb, _selected(pdb, dep)) for pdb in facts.pdbs]
+        matched = [(pdb, _selected(pdb, dep)) for pdb in facts.pdb_candidates(dep)]
         missing = [m for _, m in matched if isinstance(m, Unknown)]
         if missing:
             judge.cannot(dep.ref, missing)
@@ -454,14 +454,14 @@ def pdb_allows_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 "force-evicts after an hour. Fix: set maxUnavailable: 1",
             )
             continue
-        deps = [dep for dep in facts.deployments if _selected(pdb, dep) is True]
+        deps = [dep for dep in facts.deployment_candidates(pdb) if _selected(pdb, dep) is True]
         if not deps:
             judge.ok(pdb.ref, "not zero-disruption (selects no Deployment of this set)")
             continue
         problems: list[str] = []
         missing_counts: list[Unknown] = []
         for dep in deps:
-            count, source = _min_replicas(dep, facts.hpas)
+            count, source = _min_replicas(dep, facts.hpa_candidates(dep))
             if isinstance(count, Unknown):
                 missing_counts.append(count)
                 continue

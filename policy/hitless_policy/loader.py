@@ -20,6 +20,7 @@ Timestamps are not resolved: `2026-01-01` stays the string a Kubernetes or Pulum
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -338,12 +339,31 @@ def _depth_within(text: str, limits: Limits) -> bool:
     return True
 
 
+def _depth_bound(text: str) -> int:
+    """An upper bound of the nesting depth of `text`, read without parsing.
+
+    Block nesting needs more indentation every two levels (a sequence may sit at its key's
+    indentation), and every flow level needs its own bracket.
+    """
+    indent = max((len(m) for m in re.findall(r"^[ \t]*", text, re.MULTILINE)), default=0)
+    return 2 * (indent + 1) + text.count("[") + text.count("{") + 1
+
+
+def _may_exceed(text: str, limits: Limits) -> bool:
+    """Whether a document of `text` may expand past the node limit.
+
+    Only through aliases (an anchor `&` and an alias `*` are needed), or by being large (every
+    node but one takes a separator).
+    """
+    return ("&" in text and "*" in text) or len(text) >= 2 * limits.max_nodes
+
+
 def _fast_documents(text: str, limits: Limits) -> list[Document] | None:
     """The documents of `text` read with libyaml, or None to let the Python reader decide."""
     if _CSafeLoader is None:
         return None
     try:
-        if not _depth_within(text, limits):
+        if _depth_bound(text) > limits.max_depth and not _depth_within(text, limits):
             return None
         loader = _CLoader(text)
         loader.limits = limits
@@ -355,7 +375,9 @@ def _fast_documents(text: str, limits: Limits) -> list[Document] | None:
                     break
                 if len(out) >= limits.max_documents:
                     return None
-                if _expanded_size(node, limits.max_nodes) > limits.max_nodes:
+                if _may_exceed(text, limits) and (
+                    _expanded_size(node, limits.max_nodes) > limits.max_nodes
+                ):
                     return None
                 out.append(Document(node.start_mark.line + 1, loader.construct_document(node)))
         finally:

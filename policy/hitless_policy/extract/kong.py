@@ -7,6 +7,7 @@ health checks off).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,7 +60,16 @@ class KongConfigError(ValueError):
 
 
 def parse_declarative(text: str) -> dict[str, object]:
-    """Parse DB-less declarative config text into a mapping (raises KongConfigError)."""
+    """Parse DB-less declarative config text into a mapping (raises KongConfigError).
+
+    Cached by text: `hitless check` reads a ConfigMap's config to find Kong's targets and again
+    to extract its facts. Callers must not change the mapping.
+    """
+    return _parse_declarative(text)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_declarative(text: str) -> dict[str, object]:
     try:
         loaded = load_one(text, "kong.yml")
     except InputError as error:

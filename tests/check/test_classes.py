@@ -19,10 +19,10 @@ from hitless.check import (
     EXIT_FAIL,
     EXIT_NOTHING_JUDGED,
     CheckResult,
-    InputError,
     check,
     parse_selector,
 )
+from hitless_policy.loader import InputError
 
 
 def write(path: Path, text: str) -> Path:
@@ -660,9 +660,8 @@ class TestVerdicts:
         assert {v.status for v in strict.failing()} == {"not-judged"}
 
     def test_folder_recursive(self, tmp_path: Path) -> None:
-        manifests(tmp_path / "deploy" / "a" / "web.yaml", deployment("web")) if (
-            tmp_path / "deploy" / "a"
-        ).mkdir(parents=True) is None else None
+        (tmp_path / "deploy" / "a").mkdir(parents=True)
+        manifests(tmp_path / "deploy" / "a" / "web.yaml", deployment("web"))
         manifests(tmp_path / "deploy" / "pdb.yml", pdb("web"))
         write(tmp_path / "deploy" / ".hidden" / "x.yaml", "not: [valid\n")
         result = check([tmp_path / "deploy"])

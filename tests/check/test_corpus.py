@@ -16,9 +16,9 @@ from hitless.check import (
     EXIT_FAIL,
     EXIT_NOTHING_JUDGED,
     CheckResult,
-    InputError,
     check,
 )
+from hitless_policy.loader import InputError
 
 CORPUS = "corpus"
 MIN = "deployment-min-replicas"

@@ -47,6 +47,7 @@ class OutputFormat(StrEnum):
 
     table = "table"
     json = "json"
+    sarif = "sarif"
 
 
 def _bad_input(message: str) -> NoReturn:
@@ -131,33 +132,81 @@ def preview(
 
 @app.command()
 def check(
+    *,
     files: Annotated[
-        list[Path],
-        typer.Option("--file", "-f", help="Kubernetes manifest (YAML, multi-document); repeat."),
-    ],
-    nginx_a: Annotated[Path | None, typer.Option(help="Tier A's nginx.conf (L7).")] = None,
-    nginx_b: Annotated[Path | None, typer.Option(help="Tier B's nginx.conf (stream).")] = None,
+        list[Path] | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Kubernetes manifests, kong.yml, or a folder of them (searched recursively); "
+            "repeat.",
+        ),
+    ] = None,
+    nginx_a: Annotated[
+        Path | None, typer.Option(help="Tier A's nginx.conf (L7), includes followed.")
+    ] = None,
+    nginx_b: Annotated[
+        Path | None, typer.Option(help="Tier B's nginx.conf (stream), includes followed.")
+    ] = None,
+    nginx_prefix: Annotated[
+        Path | None,
+        typer.Option(help="Folder relative nginx includes start from (default: each file's)."),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option(help="Policy config (profile and thresholds, YAML or JSON)."),
     ] = None,
+    runtime_selector: Annotated[
+        str | None,
+        typer.Option(
+            help="Label selector (app=rt,tier!=batch) picking the runtimes behind Kong when "
+            "Kong's config names none of the Deployments."
+        ),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Count not-judged verdicts as failures (CI gates).")
+    ] = False,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="Verdicts as a table or as JSON.")
+        OutputFormat, typer.Option("--format", help="Verdicts as a table, JSON or SARIF 2.1.0.")
     ] = OutputFormat.table,
 ) -> None:
-    """Judge existing manifests and nginx configs with the policy pack's rules."""
-    from hitless.check import CheckInputError, run_check
-    from hitless.report import exit_code, verdict_table
+    """Judge existing manifests, Kong and nginx configs with the policy pack's rules.
+
+    Exit 0 clean, 1 a mandatory rule fails, 2 bad or empty input or nothing judged, 3 internal.
+    """
+    from hitless.check import CheckInputError
+    from hitless.check import check as run
+    from hitless.report import verdict_table
 
     try:
-        verdicts = run_check(files, nginx_a, nginx_b, config)
+        result = run(
+            files or [],
+            nginx_a,
+            nginx_b,
+            config,
+            runtime_selector=runtime_selector,
+            nginx_prefix=nginx_prefix,
+            strict=strict,
+        )
     except CheckInputError as error:
         _bad_input(f"{error.file}:{error.line}: {error.reason}")
     if output_format is OutputFormat.json:
-        typer.echo(json.dumps([verdict.to_json() for verdict in verdicts], indent=2))
+        typer.echo(json.dumps(result.to_json(), indent=2))
+    elif output_format is OutputFormat.sarif:
+        typer.echo(json.dumps(result.to_sarif(), indent=2))
     else:
-        _console().print(verdict_table(verdicts, "hitless check"))
-    raise typer.Exit(exit_code(verdicts))
+        console = _console()
+        console.print(verdict_table(result.verdicts, "hitless check"))
+        for item in result.ignored:
+            console.print(
+                f"ignored {item.verdict.rule} on {item.verdict.resource} "
+                f"({item.verdict.status}): {item.reason}",
+                markup=False,
+            )
+        for notice in result.notices:
+            console.print(f"notice: {notice}", markup=False)
+        console.print(result.summary(), markup=False)
+    raise typer.Exit(result.exit_code())
 
 
 @app.command(name="explain")

@@ -478,8 +478,10 @@ class TestCheck:
         manifests = sorted((dev_build / "k8s").rglob("*.yaml"))
         result = runner.invoke(app, [*self.args(dev_build, manifests), "--format", "json"])
         assert result.exit_code == 0, result.output
-        verdicts = json.loads(result.output)
-        assert {v["status"] for v in verdicts} <= {"pass", "fail", "not-judged"}
+        document = json.loads(result.output)
+        assert {v["status"] for v in document["verdicts"]} <= {"pass", "fail", "not-judged"}
+        assert document["summary"]["exit_code"] == 0
+        assert document["summary"]["judged"] > 0
 
     def test_users_rollout_fails(self, dev_build: Path, tmp_path: Path) -> None:
         """The user's RT: maxUnavailable 1, maxSurge 2, readiness every 20 s, no preStop."""

@@ -155,7 +155,9 @@ class Container:
     image: str | Unknown
     """Image reference."""
     serves: bool
-    """Whether it declares a port (a serving container) or is the only container."""
+    """Whether it serves traffic: it declares a port or a readiness probe, or is the only
+    container (helper sidecars such as mesh or database proxies never); in a Kong pod, the
+    container running Kong; when no container says, every non-sidecar container."""
     readiness: Probe | Unknown | None
     """Readiness probe (None: none)."""
     liveness: Probe | Unknown | None
@@ -293,6 +295,10 @@ class Service:
     """`spec.type` (default ClusterIP)."""
     session_affinity: str | Unknown
     """`spec.sessionAffinity` (default None)."""
+    object_name: str | Unknown = ""
+    """`metadata.name` (the DNS label clients and Kong reach it by)."""
+    selector: dict[str, str] | Unknown = field(default_factory=dict)
+    """`spec.selector` (empty: selects no pods, e.g. an ExternalName Service)."""
 
 
 @dataclass(frozen=True)
@@ -405,6 +411,8 @@ class NginxUpstream:
     """`keepalive_timeout` (default 60 s)."""
     keepalive_time_seconds: float
     """`keepalive_time` (default 1 h)."""
+    addresses: tuple[str, ...] = ()
+    """The `server` addresses (`host:port`, or a name)."""
 
 
 @dataclass(frozen=True)
@@ -427,6 +435,10 @@ class NginxProxy:
     """`proxy_next_upstream` words (http default `error timeout`, stream default `on`)."""
     client_keepalive_seconds: float
     """http `keepalive_timeout` towards clients (default 75 s); stream: 0."""
+    module: str = "proxy"
+    """The module passing the request: `proxy`, `grpc`, `fastcgi` or `uwsgi` (stream: proxy)."""
+    listen_port: int | None = None
+    """Stream: the TCP port the server listens on (None: http, or not a number)."""
 
 
 @dataclass(frozen=True)
@@ -611,6 +623,76 @@ class Facts:
     """GKE node pools."""
     security: list[SecurityFact] = field(default_factory=list)
     """Security facts of every resource the security rules read (`extract.security`)."""
+    _index: dict[str, dict[tuple[str, ...], list[int]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Lookup tables built on first use (rules run after extraction, on a complete set)."""
+
+    def _table(self, name: str) -> dict[tuple[str, ...], list[int]]:
+        table = self._index.get(name)
+        if table is not None:
+            return table
+        table = {}
+        if name == "pdb":
+            for n, pdb in enumerate(self.pdbs):
+                sel = pdb.selector
+                pairs = sorted(sel.match_labels.items()) if isinstance(sel, LabelSelector) else []
+                first: tuple[str, ...] = (pdb.namespace, *pairs[0]) if pairs else (pdb.namespace,)
+                table.setdefault(first, []).append(n)
+        elif name == "deployment":
+            for n, dep in enumerate(self.deployments):
+                labels = dep.pod_labels
+                if isinstance(labels, Unknown):
+                    table.setdefault((dep.namespace,), []).append(n)
+                    continue
+                for pair in labels.items():
+                    table.setdefault((dep.namespace, *pair), []).append(n)
+                table.setdefault((dep.namespace, "", ""), []).append(n)
+        else:
+            for n, hpa in enumerate(self.hpas):
+                target = hpa.target_name
+                key: tuple[str, ...] = (
+                    (hpa.namespace,) if isinstance(target, Unknown) else (hpa.namespace, target)
+                )
+                table.setdefault(key, []).append(n)
+        self._index[name] = table
+        return table
+
+    def pdb_candidates(self, dep: Deployment) -> list[Pdb]:
+        """The PDBs that may select `dep`'s pods, in input order: a superset of the matches.
+
+        Same namespace, and a matchLabels pair its pods carry (or a selector without matchLabels).
+        """
+        table = self._table("pdb")
+        found = set(table.get((dep.namespace,), []))
+        if isinstance(dep.pod_labels, Unknown):
+            found.update(n for key, ns in table.items() if key[0] == dep.namespace for n in ns)
+        else:
+            for pair in dep.pod_labels.items():
+                found.update(table.get((dep.namespace, *pair), []))
+        return [self.pdbs[n] for n in sorted(found)]
+
+    def deployment_candidates(self, pdb: Pdb) -> list[Deployment]:
+        """The Deployments whose pods `pdb` may select, in input order (a superset)."""
+        table = self._table("deployment")
+        sel = pdb.selector
+        pairs = sorted(sel.match_labels.items()) if isinstance(sel, LabelSelector) else []
+        key = (pdb.namespace, *pairs[0]) if pairs else (pdb.namespace, "", "")
+        found = set(table.get(key, [])) | set(table.get((pdb.namespace,), []))
+        return [self.deployments[n] for n in sorted(found)]
+
+    def hpa_candidates(self, dep: Deployment) -> list[Hpa]:
+        """The HPAs that may scale `dep` (by namespace and target name), in input order."""
+        table = self._table("hpa")
+        names = {dep.ref.name}
+        if isinstance(dep.object_name, Unknown):
+            return [h for h in self.hpas if h.namespace == dep.namespace]
+        if dep.object_name is not None:
+            names.add(dep.object_name)
+        found = set(table.get((dep.namespace,), []))
+        for name in names:
+            found.update(table.get((dep.namespace, name), []))
+        return [self.hpas[n] for n in sorted(found)]
 
     def chains(self) -> list[str]:
         """Names of the chains any tier fact belongs to, sorted."""

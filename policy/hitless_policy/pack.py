@@ -167,7 +167,7 @@ def _fingerprint(inputs: Sequence[ResourceInput]) -> str:
             item.name,
             item.parent,
             {key: list(urns) for key, urns in item.property_dependencies.items()},
-            item.custom_timeouts.to_json(),
+            item.custom_timeouts.to_json() if item.custom_timeouts else None,
             plain(item.props),
         ]
         digest.update(json.dumps(body, sort_keys=True, default=str).encode())

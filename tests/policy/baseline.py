@@ -141,8 +141,12 @@ def _deployment(name: str, tier: str, container: dict[str, Any], **spec: Any) ->
                 "spec": {
                     "terminationGracePeriodSeconds": container.pop("grace"),
                     "topologySpreadConstraints": [
-                        {"topologyKey": "kubernetes.io/hostname", "maxSkew": 1},
-                        {"topologyKey": "topology.kubernetes.io/zone", "maxSkew": 1},
+                        {
+                            "topologyKey": key,
+                            "maxSkew": 1,
+                            "labelSelector": {"matchLabels": labels},
+                        }
+                        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
                     ],
                     "containers": [container],
                 },

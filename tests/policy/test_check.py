@@ -35,7 +35,7 @@ class TestSeedManifest:
     def test_messages_name_values_and_fix(self) -> None:
         verdicts = run_check([SEED], None, None, None)
         rolling = next(v for v in verdicts if v.rule == "deployment-rolling-update-hitless")
-        assert rolling.resource == f"{SEED}:Deployment/rt"
+        assert rolling.resource == f"{SEED}:Deployment/api/rt"
         assert "maxSurge 2 -> 2, maxUnavailable 1 -> 1 at 2 replicas" in rolling.message
         grace = next(v for v in verdicts if v.rule == "deployment-grace-covers-drain")
         assert (
@@ -164,7 +164,7 @@ class TestBadInput:
     def test_b_must_be_stream(self, tmp_path: Path) -> None:
         conf = tmp_path / "b.conf"
         conf.write_text(A_CONF)
-        with pytest.raises(CheckInputError, match="no stream block"):
+        with pytest.raises(CheckInputError, match="expects a stream block"):
             run_check([SEED], None, conf, None)
 
     def test_bad_kong_config(self, tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hitless_policy.extract import gcp, k8s, kong, security
-from hitless_policy.extract.props import Props, plain
+from hitless_policy.extract import gcp, k8s, kong, nginx, security
+from hitless_policy.extract.props import Props, is_unknown, plain
 from hitless_policy.facts import (
     AwaitTimeout,
     CustomTimeouts,
@@ -29,8 +29,8 @@ __all__ = ["NGINX_FILE", "ResourceInput", "collect_facts", "placement"]
 UNASSIGNED = ""
 """Chain of a resource without identity marks, until `collect_facts` assigns one."""
 NGINX_FILE = "hitless:file:NginxConf"
-"""Type token of an nginx.conf given as a file (`hitless check`): props `tier` and
-`metadata.nginx-conf`."""
+"""Type token of an nginx.conf given as a file (`hitless check`): props `tier` and either
+`metadata.nginx-conf` (the text) or `path` (read with its includes; `prefix`, `reach_ports`)."""
 DEFAULT_CHAIN = "default"
 """Chain of unmarked resources when the set holds no (or several) marked chains."""
 
@@ -134,13 +134,18 @@ def collect_facts(resources: Iterable[ResourceInput]) -> Facts:
         elif kind == k8s.HPA:
             facts.hpas.append(k8s.hpa(ref, props))
         elif kind == k8s.CONFIG_MAP:
-            if props.get("data", k8s.KONG_CONFIG_KEY) is not None:
-                text = props.get("data", k8s.KONG_CONFIG_KEY)
+            keys = kong.config_keys(data.get("data"))
+            if is_unknown(props.get("data", k8s.KONG_CONFIG_KEY)):
+                keys = [k8s.KONG_CONFIG_KEY]
+            for key in keys:  # Kong config under any key, recognised by its content
+                text = props.get("data", key)
                 facts.kong_configs.append(
-                    kong.from_declarative(
-                        ref, placement(data, Tier.C), text, f"data.{k8s.KONG_CONFIG_KEY}"
-                    )
+                    kong.from_declarative(ref, placement(data, Tier.C), text, f"data.{key}")
                 )
+        elif kind == kong.KONG_FILE:
+            facts.kong_configs.append(
+                kong.from_mapping(ref, placement(data, Tier.C), data.get("config"), ref.name)
+            )
         elif kind in kong.KONG_TYPES:
             entity = kong.KongEntity(ref, placement(data, Tier.C), props)
             kong_entities.setdefault(entity.place.chain, []).append(entity)
@@ -163,7 +168,10 @@ def collect_facts(resources: Iterable[ResourceInput]) -> Facts:
         elif kind == NGINX_FILE:
             tier = Tier.B if data.get("tier") == Tier.B.value else Tier.A
             place = Placement(UNASSIGNED, tier)
-            facts.nginx.append(gcp.instance_template(ref, place, props))
+            if isinstance(data.get("path"), str):
+                facts.nginx.append(nginx.file_source(ref, place, data))
+            else:
+                facts.nginx.append(gcp.instance_template(ref, place, props))
         elif kind == gcp.MIG:
             facts.migs.append(
                 dataclasses.replace(

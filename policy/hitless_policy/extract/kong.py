@@ -7,6 +7,7 @@ health checks off).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,12 @@ KONG_TARGET = "kong:index/target:Target"
 """pulumi-kong Target type token."""
 KONG_TYPES = frozenset({KONG_SERVICE, KONG_ROUTE, KONG_UPSTREAM, KONG_TARGET})
 """Every pulumi-kong entity type the pack reads."""
+KONG_FILE = "hitless:file:KongDeclarative"
+"""Type token of a bare DB-less declarative config file (`hitless check -f kong.yml`): props
+`config` hold the parsed mapping."""
+FORMAT_KEY = "_format_version"
+"""The key every declarative config carries (`"1.1"`, `"2.1"`, `"3.0"`): how one is recognised."""
+_FORMAT_TEXT = re.compile(r"""(^|[{,\s])["']?_format_version["']?\s*:""", re.MULTILINE)
 
 
 class KongConfigError(ValueError):
@@ -53,7 +60,16 @@ class KongConfigError(ValueError):
 
 
 def parse_declarative(text: str) -> dict[str, object]:
-    """Parse DB-less declarative config text into a mapping (raises KongConfigError)."""
+    """Parse DB-less declarative config text into a mapping (raises KongConfigError).
+
+    Cached by text: `hitless check` reads a ConfigMap's config to find Kong's targets and again
+    to extract its facts. Callers must not change the mapping.
+    """
+    return _parse_declarative(text)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_declarative(text: str) -> dict[str, object]:
     try:
         loaded = load_one(text, "kong.yml")
     except InputError as error:
@@ -112,6 +128,62 @@ def _service(name: str, props: Props, *, camel: bool) -> KongService:
     )
 
 
+def looks_declarative(text: object) -> bool:
+    """Whether a text (a ConfigMap value) is Kong declarative config: it sets `_format_version`."""
+    return isinstance(text, str) and bool(_FORMAT_TEXT.search(text))
+
+
+CONVENTIONAL_KEYS = frozenset({"kong.yml", "kong.yaml", "kong.json"})
+"""ConfigMap keys that are Kong config by name (whatever they hold: invalid content is reported)."""
+
+
+def config_keys(data: object) -> list[str]:
+    """The keys of a ConfigMap's `data` holding Kong declarative config, whatever their name."""
+    if not isinstance(data, dict):
+        return []
+    return [
+        str(key)
+        for key, value in data.items()
+        if str(key) in CONVENTIONAL_KEYS or looks_declarative(value)
+    ]
+
+
+def _host(address: str) -> str:
+    """Host of a Kong `host`, `url` or target (`http://rt.ns.svc:8080/x` -> `rt.ns.svc`)."""
+    bare = re.sub(r"^[a-z]+://", "", address).split("/", 1)[0]
+    if bare.startswith("["):
+        return bare.split("]", 1)[0] + "]"
+    return bare.rsplit(":", 1)[0] if bare.count(":") == 1 else bare
+
+
+def target_hosts(doc: dict[str, object]) -> list[str]:
+    """Hosts Kong sends requests to, in a declarative config mapping.
+
+    Each service's host, or the targets of the upstream the host names.
+    """
+    config = Props(doc)
+    targets: dict[str, list[str]] = {}
+    for upstream in config.each("upstreams"):
+        name = upstream.get("name")
+        if isinstance(name, str):
+            targets[name] = [
+                _host(str(t.get("target"))) for t in upstream.each("targets") if t.get("target")
+            ]
+    for target in config.each("targets"):
+        if isinstance(up := target.get("upstream"), str) and target.get("target"):
+            targets.setdefault(up, []).append(_host(str(target.get("target"))))
+    hosts: list[str] = []
+    for service in config.each("services"):
+        host = service.get("host")
+        if not isinstance(host, str):
+            url = service.get("url")
+            host = _host(url) if isinstance(url, str) else None
+        if host is None:
+            continue
+        hosts.extend(targets.get(host, [host]))
+    return hosts
+
+
 def from_declarative(ref: Ref, place: Placement, text: object, path: str) -> KongConfig:
     """Kong facts from the `kong.yml` text of a ConfigMap (`path` names the data key)."""
     if is_unknown(text) or not isinstance(text, str):
@@ -119,10 +191,19 @@ def from_declarative(ref: Ref, place: Placement, text: object, path: str) -> Kon
         marker = Unknown(path, reason)
         return KongConfig(ref, place, marker, [], marker)
     try:
-        doc = Props(parse_declarative(text), path)
+        mapping = parse_declarative(text)
     except KongConfigError as error:
         marker = Unknown(path, f"is not valid Kong declarative config ({error})")
         return KongConfig(ref, place, marker, [], marker)
+    return from_mapping(ref, place, mapping, path)
+
+
+def from_mapping(ref: Ref, place: Placement, mapping: object, path: str) -> KongConfig:
+    """Kong facts from a parsed declarative config (a bare `kong.yml`, or a ConfigMap value)."""
+    if not isinstance(mapping, dict):
+        marker = Unknown(path, "is not a Kong declarative config (expected a mapping)")
+        return KongConfig(ref, place, marker, [], marker)
+    doc = Props(mapping, path)
     services: list[KongService] = []
     buffering: list[bool | Unknown] = []
     for index, item in enumerate(doc.each("services")):

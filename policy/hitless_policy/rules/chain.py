@@ -32,10 +32,20 @@ from hitless_policy.rules.view import ChainView, chain_views, longest_values
 MIB = 1024 * 1024
 
 
+SKIP_REASONS_SHOWN = 3
+"""Reasons a not-judged hop lists before counting the rest: each of N resources gets a message
+of bounded size, so the output grows linearly with N (not with N x N)."""
+
+
 def _skip(judge: Judge, view: ChainView, hop: str, refs: list[Ref], reasons: list[str]) -> None:
     """List a hop as not judged, on the present side's resources (or on the chain)."""
+    unique = list(dict.fromkeys(reasons))
+    shown = unique[:SKIP_REASONS_SHOWN]
+    if len(unique) > SKIP_REASONS_SHOWN:
+        shown.append(f"and {len(unique) - SKIP_REASONS_SHOWN} more like these")
+    text = f"{hop}: {'; '.join(shown)}"
     for ref in refs or [chain_ref(view.name)]:
-        judge.cannot(ref, f"{hop}: {'; '.join(reasons)}")
+        judge.cannot(ref, text)
 
 
 def _a_side(view: ChainView) -> tuple[list[NginxConf], list[str]]:

@@ -59,7 +59,7 @@ def min_replicas_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """deployment-min-replicas."""
     judge = Judge("deployment-min-replicas")
     for dep in facts.deployments:
-        count, source = _min_replicas(dep, facts.hpas)
+        count, source = _min_replicas(dep, facts.hpa_candidates(dep))
         if isinstance(count, Unknown):
             judge.cannot(dep.ref, [count])
         elif count < 2:
@@ -120,6 +120,18 @@ def _probe_text(probe: Probe) -> str:
     return f"{probe.handler} every {t.period_seconds}s (failureThreshold {t.failure_threshold})"
 
 
+def _liveness_first(live: Probe, ready: Probe) -> bool:
+    """Whether liveness checks the same endpoint and gives up no later than readiness.
+
+    A slow pod is then restarted before (or as) it is taken out of rotation.
+    """
+    if live.handler != ready.handler:
+        return False
+    if live == ready or isinstance(live.timing, Unknown) or isinstance(ready.timing, Unknown):
+        return live == ready
+    return live.timing.time_to_fail() <= ready.timing.time_to_fail()
+
+
 def readiness_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """deployment-readiness-probe."""
     judge = Judge("deployment-readiness-probe")
@@ -145,10 +157,11 @@ def readiness_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             if isinstance(ready.timing, Unknown):
                 missing.append(ready.timing)
                 continue
-            if live is not None and live == ready:
+            if live is not None and _liveness_first(live, ready):
                 problems.append(
-                    f"container '{container.name}' readiness and liveness are identical "
-                    f"({_probe_text(ready)}): a slow pod is restarted instead of taken out of "
+                    f"container '{container.name}' liveness ({_probe_text(live)}) checks the "
+                    f"same endpoint as readiness ({_probe_text(ready)}) and gives up no later: a "
+                    "slow pod is restarted instead of taken out of "
                     "rotation. Fix: give liveness its own endpoint or a higher failureThreshold"
                 )
             entry_id = "kong-readiness-period" if dep.is_kong else "rt-readiness-period"
@@ -343,7 +356,7 @@ def pdb_matches_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """pdb-matches-deployment."""
     judge = Judge("pdb-matches-deployment")
     for dep in facts.deployments:
-        count, _ = _min_replicas(dep, facts.hpas)
+        count, _ = _min_replicas(dep, facts.hpa_candidates(dep))
         replicas = dep.replicas
         if isinstance(count, Unknown) or isinstance(replicas, Unknown):
             judge.cannot(dep.ref, unknowns(count, replicas))
@@ -351,7 +364,7 @@ def pdb_matches_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         if max(count, replicas) < 2:
             judge.ok(dep.ref, "single replica: no PDB needed (deployment-min-replicas judges it)")
             continue
-        matched = [(pdb, _selected(pdb, dep)) for pdb in facts.pdbs]
+        matched = [(pdb, _selected(pdb, dep)) for pdb in facts.pdb_candidates(dep)]
         missing = [m for _, m in matched if isinstance(m, Unknown)]
         if missing:
             judge.cannot(dep.ref, missing)
@@ -398,6 +411,14 @@ def pdb_allows_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 "only maxUnavailable: 1",
             )
             continue
+        if min_available is None and max_unavailable is None:
+            judge.fail(
+                pdb.ref,
+                "sets neither minAvailable nor maxUnavailable: the disruption controller then "
+                "lets every selected pod be evicted at once, so the budget protects nothing. "
+                "Fix: set maxUnavailable: 1",
+            )
+            continue
         if _zero_literal(max_unavailable, max_unavailable=True) or _zero_literal(
             min_available, max_unavailable=False
         ):
@@ -412,7 +433,7 @@ def pdb_allows_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 "force-evicts after an hour. Fix: set maxUnavailable: 1",
             )
             continue
-        selection = [(dep, _selected(pdb, dep)) for dep in facts.deployments]
+        selection = [(dep, _selected(pdb, dep)) for dep in facts.deployment_candidates(pdb)]
         unsure = [match for _, match in selection if isinstance(match, Unknown)]
         if unsure:
             judge.cannot(pdb.ref, unsure)
@@ -424,7 +445,7 @@ def pdb_allows_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         problems: list[str] = []
         missing_counts: list[Unknown] = []
         for dep in deps:
-            count, source = _min_replicas(dep, facts.hpas)
+            count, source = _min_replicas(dep, facts.hpa_candidates(dep))
             if isinstance(count, Unknown):
                 missing_counts.append(count)
                 continue

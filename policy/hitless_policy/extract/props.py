@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,16 +44,23 @@ def plain(value: Any) -> Any:
 
 
 def _number(value: object) -> float | None:
+    """A finite number from a number or numeric string; None otherwise.
+
+    `inf`, `nan` and integers too large for a float are not numbers a timeout, count or size can
+    take: they become "not judged" (Unknown) instead of reaching the budget math.
+    """
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
+    try:
+        if isinstance(value, int | float):
+            number = float(value)
+        elif isinstance(value, str):
+            number = float(value.strip())
+        else:
             return None
-    return None
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 class Props:

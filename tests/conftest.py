@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from components.config import StackConfig, load_stack_config
 from hitless.harness import Capture, run_program
+from hitless_policy.loader import load_one_file
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository root."""
@@ -20,7 +20,7 @@ SHARED = ROOT.parent / "shared"
 
 def stack_values(stack: str) -> dict[str, Any]:
     """The raw `config:` mapping of `stacks/Pulumi.<stack>.yaml`."""
-    raw = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    raw = load_one_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
     return dict(raw["config"])
 
 

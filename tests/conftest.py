@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from components.config import StackConfig, load_stack_config
 from hitless.harness import Capture, run_program
@@ -16,6 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 """The repository root."""
 SHARED = ROOT.parent / "shared"
 """Public inputs nobody here wrote (corpus, peer suite, seeds): beside the checkout, in CI too."""
+
+NIGHTLY_EXAMPLES = 2000
+"""Examples per fuzz property under `make fuzz` (`--hypothesis-profile=nightly`)."""
+settings.register_profile("nightly", max_examples=NIGHTLY_EXAMPLES, deadline=None)
 
 
 def stack_values(stack: str) -> dict[str, Any]:

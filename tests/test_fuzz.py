@@ -45,7 +45,8 @@ SUITE_EXAMPLES = {"explain": 120, "preview": 15, "manifest": 60, "kong": 25, "ng
 
 def budget(name: str) -> int:
     """Examples for property `name`: the suite's budget, or the loaded profile's when larger."""
-    loaded = settings.default.max_examples
+    current = settings.default
+    loaded = current.max_examples if current is not None else 0
     return max(SUITE_EXAMPLES[name], loaded) if loaded > 100 else SUITE_EXAMPLES[name]
 
 

@@ -262,6 +262,10 @@ def explain_command(stack: StackOption = "dev", root: RootOption = None) -> None
         console.print(table)
 
 
+MAX_SIMULATED_RATE = 200.0
+"""Highest `simulate --rate`: each request is an event, and 100/s already takes seconds."""
+
+
 class RollingTier(StrEnum):
     """The tier `hitless simulate` rolls."""
 
@@ -284,7 +288,12 @@ def simulate(
         ),
     ] = RollingTier.d,
     rate: Annotated[
-        float, typer.Option(min=0.001, help="Requests per second reaching the tier.")
+        float,
+        typer.Option(
+            min=0.001,
+            max=MAX_SIMULATED_RATE,
+            help="Requests per second reaching the tier (every request is simulated).",
+        ),
     ] = 20.0,
     upload_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of requests that are uploads.")

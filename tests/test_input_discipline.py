@@ -369,3 +369,11 @@ class TestBombs:
         elapsed = time.perf_counter() - start
         assert_wrong_input(result.exit_code, result.output, "yaml-bomb-8-levels.yaml:2:")
         assert elapsed < 1.0, f"{elapsed:.2f} s"
+
+
+@pytest.mark.parametrize("rate", ["inf", "nan", "1e308", "0"])
+def test_simulate_rate_bounded(rate: str) -> None:
+    """A rate that would simulate forever (every request is an event) is a wrong input."""
+    result = runner.invoke(app, ["simulate", "--stack", "dev", "--root", str(ROOT), "--rate", rate])
+    assert result.exit_code == cli.BAD_INPUT, result.output
+    assert "--rate" in result.output

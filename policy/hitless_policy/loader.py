@@ -144,6 +144,18 @@ class _Loader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def fetch_flow_collection_start(self, TokenClass: type[Any]) -> None:  # noqa: N803
+        """Scan `[` or `{`, refusing flow nesting deeper than the limit.
+
+        PyYAML's scanner keeps a possible simple key per open flow level and re-checks them all
+        on every token, so `[[[[...` on one line costs quadratic time before the composer
+        ever sees the depth; the scanner refuses it here, at the limit.
+        """
+        if self.flow_level >= self.limits.max_depth:
+            mark = self.get_mark()
+            raise _RefusedError(mark.line + 1, f"nested deeper than {self.limits.max_depth} levels")
+        super().fetch_flow_collection_start(TokenClass)
+
     def construct_yaml_int(self, node: ScalarNode) -> int:
         """An integer literal no longer than the limit."""
         digits = sum(ch.isdigit() for ch in str(node.value))

@@ -54,6 +54,18 @@ class TestNesting:
         with pytest.raises(InputError, match=r"deep.yaml:1: nested deeper than 64 levels"):
             load_documents(text, "deep.yaml")
 
+    def test_flow_nesting_refused_by_the_scanner(self) -> None:
+        # One line of brackets: PyYAML's scanner re-checks a pending key per open level on every
+        # token (quadratic, ~2 s for 1,000 levels) before the composer could count the depth.
+        text = "a: " + "[" * 80_000 + "]" * 80_000 + "\n"
+        start = time.perf_counter()
+        with pytest.raises(InputError, match=r"flat.yaml:1: nested deeper than 64 levels"):
+            load_documents(text, "flat.yaml")
+        assert time.perf_counter() - start < 0.5
+
+    def test_64_flow_levels_accepted(self) -> None:
+        assert load_one("a: " + "[" * 63 + "]" * 63 + "\n", "ok.yaml") is not None
+
     def test_shared_corpus_deep_nesting(self, shared: Path) -> None:
         path = shared / "corpus" / "synthetic" / "deep-nesting-600.yaml"
         with pytest.raises(InputError, match="nested deeper than"):

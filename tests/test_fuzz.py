@@ -14,10 +14,13 @@ the `nightly` hypothesis profile (tests/conftest.py) and runs the same propertie
 from __future__ import annotations
 
 import copy
+import json
 import re
 import resource
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,6 +166,7 @@ def _key_paths() -> list[tuple[str | int, ...]]:
         found.add((f"hitless:{path[0]}", *path[1:]))
     found.update((f"hitless:{key}",) for key in STACK_KEYS)
     found.add(("gcp:project",))
+    found.update([("hitless:",), ("hitless:edge:mig",), ("gcp:",), ("unnamespaced",)])
     return sorted(found, key=lambda path: tuple(str(part) for part in path))
 
 
@@ -479,3 +483,83 @@ def test_seed_lists_are_not_empty() -> None:
     assert len(LOADABLE_MANIFESTS) >= 20
     assert LOADABLE_KONG
     assert len(NGINX_SEEDS) >= 10
+
+
+HOSTILE = [
+    "yaml-bomb.yaml",
+    "yaml-bomb-8-levels.yaml",
+    "deep-nesting-600.yaml",
+    "binary-junk.bin",
+    "latin1-comment.yaml",
+    "annotation-inf.yaml",
+    "truncated-bookinfo-midquote.yaml",
+    "top-level-list.yaml",
+    "cm-kong-yml-invalid.yaml",
+    "cm-kong-yml-burst-1.1.yaml",
+]
+"""Hand-made hostile inputs of the corpus (each file's first comment says what it is)."""
+
+CAPPED_DRIVER = """
+import json, resource, sys, time
+from typer.testing import CliRunner
+from hitless.cli import app
+runner = CliRunner()
+runner.invoke(app, ["check", "-f", sys.argv[1]])  # warm-up: imports are not the input's cost
+cap = int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+out = []
+for path in sys.argv[3:]:
+    start = time.perf_counter()
+    result = runner.invoke(app, ["check", "-f", path])
+    out.append([path, result.exit_code, time.perf_counter() - start, result.output[-300:]])
+print(json.dumps(out))
+"""
+"""Runs `hitless check` on each file in one process under an address-space cap."""
+
+
+def test_hostile_corpus_in_a_capped_process() -> None:
+    """The corpus's hostile files, in a process capped at 300 MB more than its warm size."""
+    files = [str(SHARED / "corpus" / "synthetic" / name) for name in HOSTILE]
+    files.append("/dev/zero")
+    seed = str(ROOT / "tests" / "policy" / "fixtures" / "seed_rt.yaml")
+    probe = subprocess.run(
+        [sys.executable, "-c", "import resource; print(resource.getrlimit(resource.RLIMIT_AS))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.returncode == 0
+    warm = _warm_address_space(seed)
+    result = subprocess.run(
+        [sys.executable, "-c", CAPPED_DRIVER, seed, str(warm + MAX_GROWTH_KIB * 1024), *files],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for path, code, seconds, output in json.loads(result.stdout):
+        assert code in (0, 1, 2), f"{path}: exit {code}: {output}"
+        assert "Traceback" not in output
+        assert seconds < MAX_SECONDS, f"{path}: {seconds:.1f} s"
+
+
+def _warm_address_space(seed: str) -> int:
+    """Bytes of address space a process has after one `check` (imports done, caches warm)."""
+    script = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from hitless.cli import app\n"
+        "CliRunner().invoke(app, ['check', '-f', sys.argv[1]])\n"
+        "print(open('/proc/self/statm').read().split()[0])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, seed],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    return int(result.stdout.split()[-1]) * resource.getpagesize()

@@ -36,13 +36,21 @@ from typer.testing import CliRunner
 from components.config import STACK_KEYS, StackConfig
 from hitless.cli import app
 from hitless_policy.loader import InputError, load_documents, read_text
+from hitless_policy.profile import PackConfig, Thresholds, TrafficProfile
 from tests.conftest import ROOT, SHARED
 
 pytestmark = pytest.mark.fuzz
 
 runner = CliRunner()
 
-SUITE_EXAMPLES = {"explain": 120, "preview": 15, "manifest": 60, "kong": 25, "nginx": 40}
+SUITE_EXAMPLES = {
+    "explain": 120,
+    "preview": 15,
+    "manifest": 60,
+    "kong": 25,
+    "nginx": 40,
+    "config": 40,
+}
 """Examples per property in `make test` (a fixed budget: the suite stays fast)."""
 
 
@@ -476,6 +484,39 @@ class TestCheckFuzz:
         path.write_text(text)
         seed = ROOT / "tests" / "policy" / "fixtures" / "seed_rt.yaml"
         run_check_bounded(["-f", str(seed), tier, str(path)])
+
+
+PACK_CONFIG_PATHS = [
+    ("profile",),
+    ("thresholds",),
+    *(("profile", name) for name in TrafficProfile.model_fields),
+    *(("thresholds", name) for name in Thresholds.model_fields),
+]
+"""Where junk goes in a `--config` document: every field of the profile and the thresholds."""
+
+
+@st.composite
+def pack_config_case(draw: st.DrawFn) -> str:
+    """A `--config` document with junk at one to three fields, as YAML."""
+    doc: dict[str, Any] = {
+        "profile": PackConfig().profile.model_dump(),
+        "thresholds": PackConfig().thresholds.model_dump(),
+    }
+    for path in draw(st.lists(st.sampled_from(PACK_CONFIG_PATHS), min_size=1, max_size=3)):
+        _put(doc, path, draw(junk))
+    return yaml.safe_dump(doc, allow_unicode=True)
+
+
+class TestPackConfigFuzz:
+    """`hitless check --config` with junk in the profile or thresholds: exit 0/1/2, no crash."""
+
+    @fuzz_settings("config")
+    @given(text=pack_config_case())
+    def test_config(self, tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+        path = tmp_path_factory.mktemp("c") / "profile.yaml"
+        path.write_text(text)
+        seed = ROOT / "tests" / "policy" / "fixtures" / "seed_rt.yaml"
+        run_check_bounded(["-f", str(seed), "--config", str(path)])
 
 
 def test_seed_lists_are_not_empty() -> None:

@@ -318,7 +318,7 @@ def simulate(
         console = _console()
         for table in tables(sim):
             console.print(table)
-    raise typer.Exit(1 if sim.failed else 0)
+    raise typer.Exit(RULE_FAILS if sim.failed else 0)
 
 
 DOCS_STACK = "dev"

@@ -135,6 +135,18 @@ class TestExitContract:
         assert result.exit_code == cli.BAD_INPUT
         assert result.output.strip() == "team.yaml:7: not a Kubernetes object"
 
+    def test_commands_added_later_inherit_it(self) -> None:
+        @app.command("crash-for-test")
+        def crash() -> None:
+            raise KeyError("a command added by another module")
+
+        try:
+            result = runner.invoke(app, ["crash-for-test"])
+        finally:
+            app.registered_commands.pop()
+        assert result.exit_code == cli.INTERNAL_ERROR
+        assert "internal error: KeyError" in result.output
+
     def test_usage_error_is_exit_2(self) -> None:
         result = runner.invoke(app, ["check"])
         assert result.exit_code == cli.BAD_INPUT

@@ -276,7 +276,9 @@ class TestStackConfigFuzz:
 # --------------------------------------------------------------------------------------------
 
 MAX_SECONDS = 5.0
-"""Longest one `hitless check` may take on any input."""
+"""Most CPU time one `hitless check` may take on any input (not wall time: CI is shared)."""
+HANG_SECONDS = 60.0
+"""Wall time after which one `hitless check` counts as hung (a blocking read uses no CPU)."""
 MAX_GROWTH_KIB = 300 * 1024
 """Most the process's peak memory may grow on one input (300 MB)."""
 SEED_LIMIT = 60_000
@@ -394,8 +396,8 @@ def _config_map(kong_yml: str) -> str:
     )
 
 
-class _TooSlowError(Exception):
-    """Raised by the alarm when one `check` runs past MAX_SECONDS."""
+class _TooSlowError(BaseException):
+    """Raised by the alarm when one `check` hangs; not an Exception, so no handler maps it."""
 
 
 def _alarm(_signum: int, _frame: FrameType | None) -> None:
@@ -406,14 +408,14 @@ def run_check_bounded(args: list[str]) -> None:
     """`hitless check <args>` in process: the exit contract within 5 s and 300 MB."""
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, MAX_SECONDS * 2)
-    start = time.perf_counter()
+    signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
+    start = time.process_time()
     try:
         result = runner.invoke(app, ["check", *args, "--format", "json"])
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     _assert_contract(result.exit_code, result.output, result.exception)
     assert elapsed < MAX_SECONDS, f"{elapsed:.1f} s on {args}"
@@ -550,9 +552,9 @@ cap = int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 out = []
 for path in sys.argv[3:]:
-    start = time.perf_counter()
+    start = time.process_time()
     result = runner.invoke(app, ["check", "-f", path])
-    out.append([path, result.exit_code, time.perf_counter() - start, result.output[-300:]])
+    out.append([path, result.exit_code, time.process_time() - start, result.output[-300:]])
 print(json.dumps(out))
 """
 """Runs `hitless check` on each file in one process under an address-space cap."""
@@ -563,13 +565,6 @@ def test_hostile_corpus_in_a_capped_process() -> None:
     files = [str(SHARED / "corpus" / "synthetic" / name) for name in HOSTILE]
     files.append("/dev/zero")
     seed = str(ROOT / "tests" / "policy" / "fixtures" / "seed_rt.yaml")
-    probe = subprocess.run(
-        [sys.executable, "-c", "import resource; print(resource.getrlimit(resource.RLIMIT_AS))"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert probe.returncode == 0
     warm = _warm_address_space(seed)
     result = subprocess.run(
         [sys.executable, "-c", CAPPED_DRIVER, seed, str(warm + MAX_GROWTH_KIB * 1024), *files],

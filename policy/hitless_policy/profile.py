@@ -36,7 +36,7 @@ class TrafficProfile(BaseModel):
     )
     internal_mbps: float = Field(
         default=1000,
-        ge=1,
+        ge=0.01,
         le=1_000_000,
         description="Bandwidth (Mbit/s) of one request between tiers inside the VPC.",
     )

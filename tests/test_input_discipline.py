@@ -337,6 +337,44 @@ class TestCheckInputs:
         assert isinstance(number, Unknown)
         assert "is not a number" in str(number)
 
+    @pytest.mark.parametrize(
+        "command",
+        [
+            ["kong", "quit", "--wait=inf"],
+            ["kong", "quit", "--wait", "nan"],
+            ["kong", "quit", "--timeout=1e999"],
+            ["sh", "-c", "sleep " + "9" * 400],
+        ],
+    )
+    def test_non_finite_prestop_is_not_judged(self, tmp_path: Path, command: list[str]) -> None:
+        kong = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "kong"},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": {"app": "kong"}},
+                "template": {
+                    "metadata": {"labels": {"app": "kong"}},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "proxy",
+                                "image": "kong:3.9.1",
+                                "lifecycle": {"preStop": {"exec": {"command": command}}},
+                            }
+                        ]
+                    },
+                },
+            },
+        }
+        path = tmp_path / "kong.yaml"
+        path.write_text(yaml.safe_dump(kong))
+        seed = ROOT / "tests" / "policy" / "fixtures" / "seed_rt.yaml"
+        result = runner.invoke(app, ["check", "-f", str(path), "-f", str(seed), "--format", "json"])
+        assert result.exit_code in (0, 1), result.output
+        assert "unreadable" in result.output
+
     def test_fifo(self, tmp_path: Path) -> None:
         fifo = tmp_path / "pipe.yaml"
         os.mkfifo(fifo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from hitless_policy.budget import ProbeTiming
-from hitless_policy.extract.props import Props
+from hitless_policy.extract.props import Props, finite
 from hitless_policy.facts import (
     Container,
     Deployment,
@@ -94,10 +94,16 @@ _SLEEP = re.compile(r"\bsleep\s+(\d+(?:\.\d+)?)")
 
 def _flag(words: list[str], long: str, short: str, default: float) -> float:
     for index, word in enumerate(words):
+        text = None
         if word.startswith(f"{long}="):
-            return float(word.split("=", 1)[1])
-        if word in (long, short) and index + 1 < len(words):
-            return float(words[index + 1])
+            text = word.split("=", 1)[1]
+        elif word in (long, short) and index + 1 < len(words):
+            text = words[index + 1]
+        if text is not None:
+            number = finite(text)
+            if number is None:  # inf, nan, 1e999: not a duration the budget can use
+                raise ValueError(text)
+            return number
     return default
 
 
@@ -124,7 +130,10 @@ def _prestop(props: Props | Unknown | None) -> PreStop | Unknown | None:
             return PreStop("kong-quit", wait, timeout)
         match = _SLEEP.search(text)
         if match:
-            return PreStop("exec-sleep", float(match.group(1)))
+            seconds = finite(match.group(1))
+            if seconds is None:  # hundreds of digits: beyond a float
+                return Unknown(f"{props.base}.exec.command", f"has an unreadable sleep: {text!r}")
+            return PreStop("exec-sleep", seconds)
         return PreStop("exec", 0.0)
     if props.get("httpGet") is not None:
         return PreStop("http", 0.0)

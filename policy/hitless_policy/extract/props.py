@@ -43,6 +43,11 @@ def plain(value: Any) -> Any:
     return value
 
 
+def finite(value: object) -> float | None:
+    """A finite number from a number or numeric string (`"inf"`, `"nan"`, `1e999`: None)."""
+    return _number(value)
+
+
 def _number(value: object) -> float | None:
     """A finite number from a number or numeric string; None otherwise.
 

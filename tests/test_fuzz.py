@@ -331,6 +331,8 @@ NGINX_JUNK = [
     "proxy_connect_timeout -5s;",
     "client_max_body_size 9999999999999999999999999999G;",
     "keepalive_time 1.5e-320s;",
+    "client_max_body_size 9" + "9" * 400 + "m;",
+    "proxy_send_timeout 9" + "9" * 400 + "s;",
     "include /dev/zero;",
     "include *;",
     "stream { server { listen 1; proxy_pass x:1; } }",
@@ -358,7 +360,9 @@ def text_mutation(draw: st.DrawFn, text: str) -> str:
         elif kind == "truncate":
             text = text[:start]
         else:
-            number = draw(st.sampled_from([*ODD_NUMBERS, "1e999", "9" * 60, "-0", "0x1p9"]))
+            number = draw(
+                st.sampled_from([*ODD_NUMBERS, "1e999", "9" * 60, "9" * 400, "-0", "0x1p9"])
+            )
             text = re.sub(r"\d+", str(number), text, count=draw(st.integers(1, 3)))
     return text
 

@@ -375,6 +375,24 @@ class TestCheckInputs:
         assert result.exit_code in (0, 1), result.output
         assert "unreadable" in result.output
 
+    @pytest.mark.parametrize(
+        "directive",
+        ["client_max_body_size {n}m;", "proxy_read_timeout {n}s;", "keepalive_time {n};"],
+    )
+    def test_huge_nginx_numbers(self, tmp_path: Path, directive: str) -> None:
+        conf = tmp_path / "a.conf"
+        conf.write_text(
+            "events {}\nhttp {\n  "
+            + directive.format(n="9" * 400)
+            + "\n  server { listen 80; location / { proxy_pass http://10.0.0.1:80; } }\n}\n"
+        )
+        seed = ROOT / "tests" / "policy" / "fixtures" / "seed_rt.yaml"
+        result = runner.invoke(app, ["check", "-f", str(seed), "--nginx-a", str(conf)])
+        assert result.exit_code in (0, 1, 2), result.output
+        assert "Traceback" not in result.output
+        assert "internal error" not in result.output
+        assert "9" * 100 not in result.output
+
     def test_fifo(self, tmp_path: Path) -> None:
         fifo = tmp_path / "pipe.yaml"
         os.mkfifo(fifo)

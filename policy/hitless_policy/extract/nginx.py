@@ -7,6 +7,7 @@ Tier A is an `http` reverse proxy, tier B a `stream` (L4) proxy. Directives inhe
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import tempfile
@@ -16,6 +17,7 @@ from typing import Any
 import crossplane
 
 from hitless_policy.facts import NginxConf, NginxProxy, NginxUpstream, Placement, Ref
+from hitless_policy.loader import clip
 
 _TIME_UNITS = {
     "ms": 0.001,
@@ -53,16 +55,22 @@ def seconds(text: str) -> float:
     """An nginx time (`60`, `60s`, `1m 30s`, `500ms`) in seconds (raises ValueError)."""
     compact = text.replace(" ", "")
     if not compact or _TIME.sub("", compact):
-        raise ValueError(f"not an nginx time: {text!r}")
-    return sum(float(number) * _TIME_UNITS[unit or ""] for number, unit in _TIME.findall(compact))
+        raise ValueError(f"not an nginx time: {clip(repr(text))}")
+    total = sum(float(number) * _TIME_UNITS[unit or ""] for number, unit in _TIME.findall(compact))
+    if not math.isfinite(total):  # hundreds of digits: nginx refuses the value too
+        raise ValueError(f"not an nginx time: {clip(repr(text))} is too large")
+    return total
 
 
 def size_bytes(text: str) -> float:
     """An nginx size (`64m`, `0`, `512k`) in bytes (raises ValueError)."""
     match = _SIZE.match(text.strip())
     if match is None:
-        raise ValueError(f"not an nginx size: {text!r}")
-    return float(int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+        raise ValueError(f"not an nginx size: {clip(repr(text))}")
+    try:
+        return float(int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    except OverflowError:  # hundreds of digits: nginx refuses the value too
+        raise ValueError(f"not an nginx size: {clip(repr(text))} is too large") from None
 
 
 @dataclass

@@ -13,16 +13,26 @@ import time
 from pathlib import Path
 from typing import Any
 
+import annotated_types
 import pytest
 import yaml
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from typer.testing import CliRunner
 
-from components.config import StackConfigError, load_provider_config, load_stack_config, shown
+from components.config import (
+    StackConfig,
+    StackConfigError,
+    load_provider_config,
+    load_stack_config,
+    shown,
+)
 from hitless import cli
 from hitless.cli import app
 from hitless_policy.extract.props import Props
 from hitless_policy.facts import Unknown
 from hitless_policy.loader import InputError
+from hitless_policy.profile import PackConfig
 from tests.conftest import ROOT, SHARED, Runner, hitless_values, stack_values
 from tests.test_cli import copy_project
 
@@ -445,3 +455,36 @@ def test_simulate_rate_bounded(rate: str) -> None:
     result = runner.invoke(app, ["simulate", "--stack", "dev", "--root", str(ROOT), "--rate", rate])
     assert result.exit_code == cli.BAD_INPUT, result.output
     assert "--rate" in result.output
+
+
+def _numeric_fields(model: type[BaseModel], prefix: str) -> list[tuple[str, FieldInfo]]:
+    """(dotted key, field) of every int or float field of `model` and its nested models."""
+    out: list[tuple[str, FieldInfo]] = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}.{name}"
+        annotation = field.annotation
+        if annotation in (int, float):
+            out.append((key, field))
+        for inner in (annotation, *getattr(annotation, "__args__", ())):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                out.extend(_numeric_fields(inner, key))
+    return out
+
+
+NUMERIC_FIELDS = [
+    *_numeric_fields(StackConfig, "hitless:"),
+    *_numeric_fields(PackConfig, "pack-config:"),
+]
+
+
+@pytest.mark.parametrize(("key", "field"), NUMERIC_FIELDS, ids=[key for key, _ in NUMERIC_FIELDS])
+def test_every_number_is_bounded(key: str, field: FieldInfo) -> None:
+    """No number reaches the budget math unbounded: each has a floor and a ceiling."""
+    lower = [m for m in field.metadata if isinstance(m, annotated_types.Ge | annotated_types.Gt)]
+    upper = [m for m in field.metadata if isinstance(m, annotated_types.Le | annotated_types.Lt)]
+    assert lower, f"{key} has no lower bound"
+    assert upper, f"{key} has no upper bound"
+
+
+def test_numeric_fields_found() -> None:
+    assert len(NUMERIC_FIELDS) > 80

@@ -1,5 +1,5 @@
-# Every target creates the virtualenv on first use; nothing else needs installing by hand
-# except Debian's nginx for the nginx -t tests (.ci/run installs it).
+# Every target creates the virtualenv on first use; nothing needs installing by hand: `make test`
+# first installs Debian's nginx for the nginx -t tests when it is missing (`setup`).
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STACK  ?= dev
@@ -9,7 +9,7 @@ CHECKOV_VENV  ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_REQ   := checkov>=3.2,<4
 
-.PHONY: preview test lint typecheck unit check bench clean checkov-env
+.PHONY: preview test setup lint typecheck unit fuzz check bench clean checkov-env
 
 $(STAMP): pyproject.toml policy/requirements.txt
 	python3 -m venv $(VENV)
@@ -30,8 +30,13 @@ checkov-env: $(CHECKOV_STAMP)
 preview: $(STAMP)
 	$(VENV)/bin/hitless preview --stack $(STACK)
 
-## Lint, types and the whole test suite.
-test: lint typecheck unit
+## Lint, types and the whole test suite (setup first: prerequisites run left to right).
+test: setup lint typecheck unit
+
+## Debian's nginx-light and libnginx-mod-stream, installed when missing (as root; otherwise the
+## exact apt-get command is printed and make stops with exit 2 before anything runs).
+setup:
+	.ci/setup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
@@ -43,6 +48,10 @@ typecheck: $(STAMP)
 
 unit: $(STAMP) $(CHECKOV_STAMP)
 	$(VENV)/bin/pytest -q
+
+## The fuzz properties with the nightly budget (tests/conftest.py), not only make test's few.
+fuzz: $(STAMP)
+	$(VENV)/bin/pytest -q -m fuzz --hypothesis-profile=nightly --hypothesis-show-statistics
 
 ## Benchmarks (not part of make test): policy pack on the prod stack and on 200 RT services.
 bench: $(STAMP)

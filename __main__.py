@@ -7,33 +7,54 @@ consequence and the fix, before any resource is registered. The wiring decisions
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
 from pulumi.runtime import config as pulumi_config
 
 from components.chain import compose_chain
-from components.config import PROJECT, SECRET_STACK_KEYS, STACK_KEYS, load_stack_config
+from components.config import (
+    PROJECT,
+    SECRET_STACK_KEYS,
+    load_provider_config,
+    load_stack_config,
+)
 
 
-def _stack_values() -> dict[str, Any]:
-    """Every `hitless:*` key of the stack, parsed from its structured (JSON) value."""
-    config = pulumi.Config(PROJECT)
-    present = {key: config.get_object(key) for key in STACK_KEYS}
-    # Every key the stack sets: the engine passes config in PULUMI_CONFIG, mocks set it directly.
+def _structured(raw: object) -> Any:
+    """A key's value as the model sees it: the engine passes objects as JSON text.
+
+    Text that is not JSON stays a string, so the model names the key that expected an object
+    (`pulumi.Config.get_object` would raise a bare ConfigTypeError instead).
+    """
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+    except RecursionError:
+        return "<a value nested too deeply to read>"
+
+
+def _namespace_values(namespace: str) -> dict[str, Any]:
+    """Every `<namespace>:*` key of the stack, keyed without the prefix, secrets left out."""
+    # The engine passes config in PULUMI_CONFIG; the mock runtime sets it directly.
     everything = {**pulumi.runtime.get_config_env(), **pulumi_config.CONFIG.get()}
-    unknown = {
-        full.split(":", 1)[1]: value
-        for full, value in everything.items()
-        if full.startswith(f"{PROJECT}:")
-        and full.split(":", 1)[1] not in (*STACK_KEYS, *SECRET_STACK_KEYS)
-    }
-    return {key: value for key, value in {**present, **unknown}.items() if value is not None}
+    out: dict[str, Any] = {}
+    for full, raw in everything.items():
+        prefix, _, key = full.partition(":")
+        if prefix == namespace and key not in SECRET_STACK_KEYS:
+            out[key] = _structured(raw)
+    return out
 
 
 def main() -> None:
     """Validate the stack config, compose the chain, export what other stacks need."""
-    cfg = load_stack_config(_stack_values(), pulumi.get_stack())
+    stack = pulumi.get_stack()
+    load_provider_config(_namespace_values("gcp"), stack)
+    cfg = load_stack_config(_namespace_values(PROJECT), stack)
     chain = compose_chain(cfg)
     pulumi.export("edge_address", chain.edge_lb.address)
     pulumi.export("relay_address", chain.relay_lb.address)

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hitless_policy import addresses, budget, catalog
+from hitless_policy.loader import CLIP, clip
 from hitless_policy.profile import PackConfig, Thresholds, TrafficProfile
 
 PROJECT = "hitless"
@@ -56,12 +57,19 @@ ROLLING_MAX_UNAVAILABLE = 0
 """maxUnavailable of every Deployment's RollingUpdate: capacity never drops."""
 MIG_MAX_UNAVAILABLE_FIXED = 0
 """`max_unavailable_fixed` of every MIG's update policy: instances go only after replacement."""
+# Kong's schema bounds every timeout to 0..2^31-2 ms (Kong/kong kong/db/schema/typedefs.lua,
+# typedefs.timeout).
+KongTimeoutMs = Annotated[int, Field(ge=1, le=2**31 - 2)]
+MAX_BODY_MIB = 1024 * 1024
+"""Largest body size any tier may be configured with (1 TiB): beyond it a number is a typo."""
+MAX_COUNT = 10_000_000
+"""Largest request or connection count a keepalive setting may take."""
 
 
 class _Model(BaseModel):
-    """Base of every config model: unknown keys are errors, values are immutable."""
+    """Base of every config model: unknown keys are errors, values are immutable and finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -157,8 +165,9 @@ class PlatformConfig(_Model):
         for zone in self.zones:
             if not zone.startswith(f"{self.region}-"):
                 raise ValueError(
-                    f"zones: {zone!r} is not in region {self.region!r}; a regional MIG or cluster "
-                    f"cannot place instances there. Fix: list zones such as '{self.region}-a'."
+                    f"zones: {clip(repr(zone))} is not in region {self.region!r}; a regional MIG "
+                    f"or cluster cannot place instances there. Fix: list zones such as "
+                    f"'{self.region}-a'."
                 )
         if len(set(self.zones)) != len(self.zones):
             raise ValueError(f"zones: {self.zones} lists a zone twice. Fix: list each zone once.")
@@ -256,7 +265,7 @@ class EdgeConfig(_Model):
 
     mig: MigConfig = Field(default_factory=MigConfig, description="The instance group of A.")
     listen_port: Port = Field(default=80, description="Port nginx serves the LB on.")
-    client_max_body_mib: Annotated[int, Field(ge=1)] = Field(
+    client_max_body_mib: Annotated[int, Field(ge=1, le=MAX_BODY_MIB)] = Field(
         default=64, description="nginx client_max_body_size (MiB); nginx's default 1m gives 413."
     )
     client_body_timeout_seconds: Seconds = Field(
@@ -266,7 +275,7 @@ class EdgeConfig(_Model):
         default=650,
         description="nginx keepalive_timeout towards the LB; must exceed GFE's fixed 600 s.",
     )
-    keepalive_requests: Annotated[int, Field(ge=1)] = Field(
+    keepalive_requests: Annotated[int, Field(ge=1, le=MAX_COUNT)] = Field(
         default=10000, description="Requests per client connection before nginx closes it."
     )
     proxy_request_buffering: bool = Field(
@@ -294,7 +303,7 @@ class EdgeConfig(_Model):
             "connect-phase failover across pods is Kong's job (retries at one layer)."
         ),
     )
-    upstream_keepalive_connections: Annotated[int, Field(ge=1)] = Field(
+    upstream_keepalive_connections: Annotated[int, Field(ge=1, le=MAX_COUNT)] = Field(
         default=64, description="Idle connections to B each worker keeps."
     )
     upstream_keepalive_timeout_seconds: Seconds = Field(
@@ -500,7 +509,7 @@ class NodePoolConfig(_Model):
         pattern=r"^[0-9]+s$",
         description="BLUE_GREEN: soak after the blue pool drained, before it is deleted.",
     )
-    batch_node_count: Annotated[int, Field(ge=1)] = Field(
+    batch_node_count: Annotated[int, Field(ge=1, le=1000)] = Field(
         default=1, description="BLUE_GREEN: nodes drained per batch."
     )
     batch_soak_duration: str = Field(
@@ -614,7 +623,7 @@ class ProbeConfig(_Model):
 class AutoscalingConfig(_Model):
     """HorizontalPodAutoscaler bounds."""
 
-    min_replicas: Annotated[int, Field(ge=2)] = Field(
+    min_replicas: Annotated[int, Field(ge=2, le=1000)] = Field(
         default=2, description="Fewest pods; at least 2 so one can drain while one serves."
     )
     max_replicas: Annotated[int, Field(ge=2, le=1000)] = Field(default=6, description="Most pods.")
@@ -709,7 +718,7 @@ class KongConfig(_Model):
     upstream_tls_verify_depth: Annotated[int, Field(ge=1, le=10)] = Field(
         default=2, description="Longest certificate chain Kong accepts from the runtime."
     )
-    replicas: Annotated[int, Field(ge=2)] = Field(
+    replicas: Annotated[int, Field(ge=2, le=1000)] = Field(
         default=2, description="Pods; at least 2 so one can drain while one serves."
     )
     autoscaling: AutoscalingConfig = Field(
@@ -757,19 +766,19 @@ class KongConfig(_Model):
         default=30,
         description="Kong upstream_keepalive_idle_timeout; below the runtime's keepalive idle.",
     )
-    upstream_keepalive_max_requests: Annotated[int, Field(ge=0)] = Field(
+    upstream_keepalive_max_requests: Annotated[int, Field(ge=0, le=MAX_COUNT)] = Field(
         default=10000, description="Requests per upstream connection before Kong closes it."
     )
-    client_max_body_mib: Annotated[int, Field(ge=0)] = Field(
+    client_max_body_mib: Annotated[int, Field(ge=0, le=MAX_BODY_MIB)] = Field(
         default=0, description="Kong nginx client_max_body_size (MiB); 0 is unlimited."
     )
-    connect_timeout_ms: Annotated[int, Field(ge=1)] = Field(
+    connect_timeout_ms: KongTimeoutMs = Field(
         default=2000, description="Kong Service connect_timeout (ms), per try."
     )
-    write_timeout_ms: Annotated[int, Field(ge=1)] = Field(
+    write_timeout_ms: KongTimeoutMs = Field(
         default=60000, description="Kong Service write_timeout (ms): gap between two writes."
     )
-    read_timeout_ms: Annotated[int, Field(ge=1)] = Field(
+    read_timeout_ms: KongTimeoutMs = Field(
         default=50000, description="Kong Service read_timeout (ms); above the runtime's timeout."
     )
     retries: Annotated[int, Field(ge=0, le=32767)] = Field(
@@ -826,7 +835,7 @@ class RuntimeConfig(_Model):
             "cannot change what runs (rule container-image-pinned)."
         ),
     )
-    replicas: Annotated[int, Field(ge=2)] = Field(
+    replicas: Annotated[int, Field(ge=2, le=1000)] = Field(
         default=2, description="Pods; at least 2 so one can drain while one serves."
     )
     autoscaling: AutoscalingConfig = Field(
@@ -876,7 +885,7 @@ class RuntimeConfig(_Model):
     keepalive_idle_timeout_seconds: Seconds = Field(
         default=75, description="The runtime's own keep-alive idle timeout; above Kong's."
     )
-    max_body_mib: Annotated[int, Field(ge=1)] = Field(
+    max_body_mib: Annotated[int, Field(ge=1, le=MAX_BODY_MIB)] = Field(
         default=64, description="The runtime's own body limit (MiB); >= the profile's."
     )
     await_timeout_seconds: Annotated[int, Field(ge=60, le=86400)] | None = Field(
@@ -1334,6 +1343,63 @@ def _sentence(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
+MAX_LINE = 1000
+"""Longest line of a config error: a message never repeats a huge value whole."""
+
+
+def shown(value: object, width: int = CLIP) -> str:
+    """JSON text of `value` as a message repeats it: at most `width` characters.
+
+    The value is rendered only until the width is reached, so a huge or deeply nested input
+    costs no more than its first characters.
+    """
+    out: list[str] = []
+    size = 0
+    todo: list[object] = [value]
+    while todo and size <= width:
+        item = todo.pop()
+        if isinstance(item, _Token):
+            text = item.text
+        elif isinstance(item, Mapping):
+            todo.append(_Token("}"))
+            pairs = list(item.items())
+            for index in range(len(pairs) - 1, -1, -1):
+                todo.extend(
+                    (
+                        pairs[index][1],
+                        _Token(": "),
+                        _Token(json.dumps(str(pairs[index][0])[:width])),
+                    )
+                )
+                if index:
+                    todo.append(_Token(", "))
+            text = "{"
+        elif isinstance(item, list | tuple):
+            todo.append(_Token("]"))
+            for index in range(len(item) - 1, -1, -1):
+                todo.append(item[index])
+                if index:
+                    todo.append(_Token(", "))
+            text = "["
+        elif isinstance(item, int) and not isinstance(item, bool) and item.bit_length() > 200:
+            text = f"<integer of about {math.ceil(item.bit_length() * math.log10(2))} digits>"
+        elif isinstance(item, bool | int | float) or item is None:
+            text = json.dumps(item)
+        else:
+            text = json.dumps(str(item)[:width])
+        out.append(text)
+        size += len(text)
+    text = "".join(out)
+    return text if size <= width and not todo else f"{text[: width - 1]}…"
+
+
+class _Token:
+    """Literal text (a bracket or separator) in `shown`'s work list."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 def format_validation_error(error: ValidationError, stack: str) -> str:
     """One line per problem: the stack key, the value, what goes wrong, and the fix."""
     lines = [f"stack {stack!r}: the config does not give a hitless chain:"]
@@ -1342,13 +1408,15 @@ def format_validation_error(error: ValidationError, stack: str) -> str:
         key = ".".join(str(part) for part in loc)
         key = f"{PROJECT}:{key}" if key else f"{PROJECT}:<root>"
         kind = item["type"]
-        value = json.dumps(item.get("input"), default=str)
+        value = shown(item.get("input"))
         why = _describe(StackConfig, loc).rstrip(".")
         if kind == "value_error" and not loc:
-            lines.extend(f"  - {line}" for line in str(item["ctx"]["error"]).splitlines())
+            lines.extend(
+                f"  - {clip(line, MAX_LINE)}" for line in str(item["ctx"]["error"]).splitlines()
+            )
             continue
         if kind == "value_error":
-            lines.append(f"  - {key}: {item['ctx']['error']}")
+            lines.append(f"  - {key}: {clip(str(item['ctx']['error']), MAX_LINE)}")
             continue
         if kind == "extra_forbidden":
             lines.append(
@@ -1383,7 +1451,7 @@ def load_stack_config(values: Mapping[str, Any], stack: str) -> StackConfig:
             close = difflib.get_close_matches(key, STACK_KEYS, n=1)
             hint = f"did you mean {PROJECT}:{close[0]}? " if close else ""
             lines.append(
-                f"  - {PROJECT}:{key} = {json.dumps(values[key], default=str)}: unknown key; it "
+                f"  - {PROJECT}:{clip(key)} = {shown(values[key])}: unknown key; it "
                 f"would be silently ignored, so the setting you meant is not applied. Fix: "
                 f"{hint}use only " + ", ".join(f"{PROJECT}:{known}" for known in STACK_KEYS) + "."
             )
@@ -1394,3 +1462,47 @@ def load_stack_config(values: Mapping[str, Any], stack: str) -> StackConfig:
         )
     except ValidationError as error:
         raise StackConfigError(format_validation_error(error, stack)) from None
+
+
+class GcpProviderConfig(BaseModel):
+    """The Google provider's stack keys the program relies on (`gcp:*`)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    # Project ids: 6-30 lowercase letters, digits or hyphens, starting with a letter, no trailing
+    # hyphen (Resource Manager v3, Project.projectId); legacy ids carry a `domain:` prefix.
+    project: str = Field(
+        pattern=r"^([a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$",
+        description=(
+            "GCP project every resource is created in (`gcp:project`); the GKE cluster, its node "
+            "service account and the instance templates name it."
+        ),
+    )
+
+
+def load_provider_config(values: Mapping[str, Any], stack: str) -> GcpProviderConfig:
+    """Validate the stack's `gcp:*` values (keyed without the prefix) before any resource.
+
+    Raises `StackConfigError` naming `gcp:<key>`, the value, the consequence and the fix.
+    """
+    try:
+        return GcpProviderConfig.model_validate(values)
+    except ValidationError as error:
+        lines = [f"stack {stack!r}: the Google provider's config is incomplete:"]
+        for item in error.errors(include_url=False):
+            key = "gcp:" + ".".join(str(part) for part in item["loc"])
+            fix = (
+                f"Fix: set `{key}: <project id>` in stacks/Pulumi.{stack}.yaml "
+                f"(pulumi config set {key} <project id>)."
+            )
+            if item["type"] == "missing":
+                lines.append(
+                    f"  - {key} is required and missing: without it no resource has a project "
+                    f"to be created in and the program stops half-way. {fix}"
+                )
+            else:
+                lines.append(
+                    f"  - {key} = {shown(item.get('input'))}: {_sentence(item['msg'])}; GCP "
+                    f"rejects every resource of a project id it does not know. {fix}"
+                )
+        raise StackConfigError("\n".join(lines)) from None

@@ -1,7 +1,7 @@
 """The `hitless` command: offline preview, checks, the budget, a simulated rollout, the docs.
 
-Exit codes: 0 clean, 1 a mandatory rule fails (or a simulated request fails), 2 bad input
-(stack file, config, unreadable file).
+Exit codes are a contract (`EXIT_CODES`), the same for every command: `ContractGroup` turns any
+exception a command lets out into 2 (a wrong input) or 3 (an internal error), never 1.
 Heavy modules (Pulumi, pydantic models, the policy pack) are imported inside the commands, so
 `hitless --help` starts fast.
 """
@@ -12,26 +12,116 @@ Heavy modules (Pulumi, pydantic models, the policy pack) are imported inside the
 from __future__ import annotations
 
 import json
+import sys
+import traceback
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from typer._click import Context as ClickContext
 
     from components.config import StackConfig
 
+RULE_FAILS = 1
+"""Exit code when a mandatory rule fails (or, for `simulate`, a simulated request fails)."""
 BAD_INPUT = 2
 """Exit code for a bad stack file, config or input file."""
+INTERNAL_ERROR = 3
+"""Exit code for a bug in hitless: a crash is never reported as a failed rule."""
+REPORT_TO = "the hitless maintainers (an issue in the hitless repository)"
+"""Where an internal error should be reported."""
+
+EXIT_CODES = (
+    "Exit codes (every command): 0 clean; 1 a mandatory rule fails; 2 an input is wrong "
+    "(`file:line: reason` or `hitless:<key> = <value>: consequence. Fix: ...`); 3 an internal "
+    "error (one line and where to report it; the traceback with --debug)."
+)
+"""The exit-code contract, as `--help` and the README state it."""
+
+
+class ContractGroup(TyperGroup):
+    """The command group: every command's exceptions become exit code 2 or 3.
+
+    A wrong input that escapes a command (`InputError`, `StackFileError`, `StackConfigError`) is
+    printed as its message and exits 2; any other exception is an internal error: one line naming
+    it and where to report it, the traceback only with `--debug`, exit 3. Commands added later
+    inherit this through `app`.
+    """
+
+    def invoke(self, ctx: ClickContext) -> Any:
+        """Run the command, mapping escaped exceptions to the exit-code contract."""
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as error:  # the contract: no exception escapes as exit 1
+            debug = bool(ctx.params.get("debug"))
+            if _is_input_error(error):
+                typer.echo(str(error), err=True)
+                raise typer.Exit(BAD_INPUT) from None
+            if debug:
+                traceback.print_exception(error, file=sys.stderr)
+            typer.echo(internal_error_line(error), err=True)
+            raise typer.Exit(INTERNAL_ERROR) from None
+
+
+def _is_input_error(error: BaseException) -> bool:
+    """Whether `error` is one of the wrong-input errors (modules already loaded by then)."""
+    input_errors: list[type[BaseException]] = []
+    for module, name in (
+        ("hitless_policy.loader", "InputError"),
+        ("hitless.program", "StackFileError"),
+        ("components.config", "StackConfigError"),
+    ):
+        loaded = sys.modules.get(module)
+        found = getattr(loaded, name, None) if loaded is not None else None
+        if isinstance(found, type) and issubclass(found, BaseException):
+            input_errors.append(found)
+    return isinstance(error, tuple(input_errors))
+
+
+def internal_error_line(error: BaseException) -> str:
+    """The one line an internal error prints: what failed, where, and where to report it."""
+    from hitless_policy.loader import clip
+
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return (
+        f"hitless: internal error: {type(error).__name__}: {clip(str(error), 200)}{where}. "
+        f"This is a bug in hitless, not in your input: please report it to {REPORT_TO} with "
+        "the command line; rerun with --debug for the traceback."
+    )
+
 
 app = typer.Typer(
-    help="Hitless rolling upgrades for A (nginx L7) -> B (nginx L4) -> C (Kong) -> D (runtime).",
+    cls=ContractGroup,
+    help="Hitless rolling upgrades for A (nginx L7) -> B (nginx L4) -> C (Kong) -> D (runtime).\n\n"
+    + EXIT_CODES,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _options(
+    *,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="HITLESS_DEBUG",
+            help="On an internal error (exit 3), print the traceback too.",
+        ),
+    ] = False,
+) -> None:
+    """Options for every command (read by `ContractGroup`)."""
+
 
 StackOption = Annotated[
     str, typer.Option("--stack", "-s", help="Stack name: reads stacks/Pulumi.<stack>.yaml.")
@@ -221,6 +311,10 @@ def explain_command(stack: StackOption = "dev", root: RootOption = None) -> None
         console.print(table)
 
 
+MAX_SIMULATED_RATE = 200.0
+"""Highest `simulate --rate`: each request is an event, and 100/s already takes seconds."""
+
+
 class RollingTier(StrEnum):
     """The tier `hitless simulate` rolls."""
 
@@ -243,7 +337,12 @@ def simulate(
         ),
     ] = RollingTier.d,
     rate: Annotated[
-        float, typer.Option(min=0.001, help="Requests per second reaching the tier.")
+        float,
+        typer.Option(
+            min=0.001,
+            max=MAX_SIMULATED_RATE,
+            help="Requests per second reaching the tier (every request is simulated).",
+        ),
     ] = 20.0,
     upload_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of requests that are uploads.")
@@ -268,7 +367,7 @@ def simulate(
         console = _console()
         for table in tables(sim):
             console.print(table)
-    raise typer.Exit(1 if sim.failed else 0)
+    raise typer.Exit(RULE_FAILS if sim.failed else 0)
 
 
 DOCS_STACK = "dev"

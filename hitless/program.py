@@ -49,7 +49,7 @@ def stack_file(stack: str, root: Path) -> Path:
 def load_stack_file(stack: str, root: Path) -> dict[str, Any]:
     """The `config:` mapping of `stacks/Pulumi.<stack>.yaml` (full keys, e.g. `hitless:edge`)."""
     path = stack_file(stack, root)
-    if not path.is_file():
+    if not path.exists():  # a FIFO or device is refused by the loader, not called missing
         present = sorted(
             p.name.removeprefix("Pulumi.").removesuffix(".yaml")
             for p in (root / "stacks").glob("Pulumi.*.yaml")

@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-import yaml
 from rich.markup import escape
 from rich.table import Table
 
@@ -19,6 +18,7 @@ from hitless.explain import Bound, Explanation, seconds
 from hitless.harness import Capture, CapturedResource, contains_unknown
 from hitless.render import KONG_CONFIG_KEY, readable
 from hitless_policy.identity import NGINX_CONF_METADATA_KEY, Tier, identity_of
+from hitless_policy.loader import InputError, load_one
 
 TIER_ORDER = (Tier.A, Tier.B, Tier.C, Tier.D, Tier.GKE, Tier.NET)
 """Order in which the resource table lists tiers (outer to inner, then the platform)."""
@@ -141,8 +141,8 @@ def nginx_settings(conf: str) -> str:
 
 def _kong_yml(text: str) -> str:
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
+        doc = load_one(text, KONG_CONFIG_KEY)
+    except InputError:
         return "kong.yml: not YAML"
     parts = []
     for service in _get(doc, "services") or []:

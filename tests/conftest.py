@@ -7,20 +7,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from hypothesis import settings
 
 from components.config import StackConfig, load_stack_config
 from hitless.harness import Capture, run_program
+from hitless_policy.loader import load_one_file
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository root."""
 SHARED = ROOT.parent / "shared"
 """Public inputs nobody here wrote (corpus, peer suite, seeds): beside the checkout, in CI too."""
 
+NIGHTLY_EXAMPLES = 2000
+"""Examples per fuzz property under `make fuzz` (`--hypothesis-profile=nightly`)."""
+settings.register_profile("nightly", max_examples=NIGHTLY_EXAMPLES, deadline=None)
+
 
 def stack_values(stack: str) -> dict[str, Any]:
     """The raw `config:` mapping of `stacks/Pulumi.<stack>.yaml`."""
-    raw = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    raw = load_one_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
     return dict(raw["config"])
 
 

@@ -111,9 +111,9 @@ class TestNginxAcceptsConf:
 
     def test_nginx_t(self, conf_file: Path) -> None:
         nginx = shutil.which("nginx")
-        assert nginx, "nginx is not installed: the nginx -t tests need Debian's nginx (.ci/run)"
+        assert nginx, "nginx is not installed: the nginx -t tests need Debian's nginx (make setup)"
         assert Path(STREAM_MODULE_PATH).exists(), (
-            f"{STREAM_MODULE_PATH} missing: install libnginx-mod-stream (.ci/run)"
+            f"{STREAM_MODULE_PATH} missing: install libnginx-mod-stream (make setup)"
         )
         # -e stderr: nginx's own start-up log goes to the test output; the conf is unchanged.
         result = subprocess.run(

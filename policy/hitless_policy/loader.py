@@ -20,7 +20,6 @@ Timestamps are not resolved: `2026-01-01` stays the string a Kubernetes or Pulum
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,9 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError
+from yaml.composer import Composer
+from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.reader import ReaderError
+from yaml.parser import Parser
+from yaml.reader import Reader, ReaderError
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 
 @dataclass(frozen=True)
@@ -123,21 +126,21 @@ _REFUSED_TAGS = {
 }
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with a depth limit, no timestamps, and refused non-JSON tags."""
+class _Limited(Composer, SafeConstructor, Resolver):
+    """Composition and construction with limits: depth, integer digits, refused tags.
+
+    Shared by both loaders below; they differ only in who scans and parses the text.
+    """
 
     limits: Limits = DEFAULT_LIMITS
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
+    _depth: int = 0
 
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
         """Compose one node, refusing nesting deeper than the limit."""
         self._depth += 1
         try:
             if self._depth > self.limits.max_depth:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                mark = self.peek_event().start_mark  # type: ignore[attr-defined]
                 raise _RefusedError(
                     mark.line + 1, f"nested deeper than {self.limits.max_depth} levels"
                 )
@@ -164,6 +167,67 @@ class _Loader(yaml.SafeLoader):
         )
 
 
+class _Loader(_Limited, Reader, Scanner, Parser):
+    """PyYAML's pure-Python scanner and parser under the limits (used without libyaml)."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+
+    def fetch_flow_collection_start(self, TokenClass: type[Any]) -> None:  # noqa: N803
+        """Scan `[` or `{`, refusing flow nesting deeper than the limit.
+
+        PyYAML's scanner keeps a possible simple key per open flow level and re-checks them all
+        on every token, so `[[[[...` on one line costs quadratic time before the composer
+        ever sees the depth; the scanner refuses it here, at the limit.
+        """
+        if self.flow_level >= self.limits.max_depth:
+            mark = self.get_mark()
+            raise _RefusedError(mark.line + 1, f"nested deeper than {self.limits.max_depth} levels")
+        super().fetch_flow_collection_start(TokenClass)
+
+
+_CParser: type[Any] | None = getattr(getattr(yaml, "_yaml", None), "CParser", None)
+
+
+class _FastLoader(_Limited):
+    """libyaml's C scanner and parser (PyYAML's `CParser`) under the same limits.
+
+    Only events come from C; composition, tag resolution and construction stay the Python code
+    above, so depth, timestamps, tags and integers are judged identically. The pure-Python
+    scanner is slow on large files (a 442 kB Kong config took 27 s on a busy machine); libyaml
+    scans it in a fraction of that.
+    """
+
+    def __init__(self, stream: str) -> None:
+        if _CParser is None:
+            raise RuntimeError("PyYAML was built without libyaml")
+        self._parser = _CParser(stream)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+
+    def check_event(self, *choices: type[Any]) -> bool:
+        """Whether the next event is one of `choices` (any event when none is given)."""
+        return bool(self._parser.check_event(*choices))
+
+    def peek_event(self) -> Any:
+        """The next event, not consumed."""
+        return self._parser.peek_event()
+
+    def get_event(self) -> Any:
+        """The next event, consumed."""
+        return self._parser.get_event()
+
+    def dispose(self) -> None:
+        """Release libyaml's parser."""
+        self._parser.dispose()
+
+
 class _RefusedError(Exception):
     def __init__(self, line: int, reason: str) -> None:
         super().__init__(reason)
@@ -171,13 +235,14 @@ class _RefusedError(Exception):
         self.reason = reason
 
 
-_Loader.yaml_implicit_resolvers = {
+_Limited.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+# PyYAML's stubs type add_constructor for its own loader classes only.
+_Limited.add_constructor("tag:yaml.org,2002:int", _Limited.construct_yaml_int)  # type: ignore[type-var]
 for _tag in _REFUSED_TAGS:
-    _Loader.add_constructor(_tag, _Loader.construct_refused)
+    _Limited.add_constructor(_tag, _Limited.construct_refused)  # type: ignore[type-var]
 
 
 def _expanded_size(root: Node, limit: int) -> int:
@@ -221,17 +286,30 @@ class Document:
     """The document: mappings, lists, str, int, float, bool or None only."""
 
 
+def _reader_line(text: str, error: ReaderError) -> int:
+    """1-based line of a reader error (libyaml counts UTF-8 bytes, PyYAML characters)."""
+    if _CParser is not None:
+        return text.encode("utf-8", "surrogatepass")[: error.position].count(b"\n") + 1
+    return text[: error.position].count("\n") + 1
+
+
+def _reader_reason(error: ReaderError) -> str:
+    """Why the reader refused a character, naming it."""
+    character = error.character
+    shown = chr(character) if isinstance(character, int) else character
+    return f"character {shown!r} is not allowed in YAML"
+
+
 def iter_documents(
     text: str, source: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[Document]:
     """Every document of a multi-document YAML (or JSON) stream, within `limits`."""
     try:
-        loader = _Loader(text)
+        loader: _Loader | _FastLoader = _FastLoader(text) if _CParser is not None else _Loader(text)
     except ReaderError as error:
-        line = text[: error.position].count("\n") + 1
-        raise InputError(
-            source, line, f"character {error.character!r} is not allowed in YAML"
-        ) from None
+        raise InputError(source, _reader_line(text, error), _reader_reason(error)) from None
+    except UnicodeEncodeError:
+        raise InputError(source, 0, "text that is not valid Unicode (a lone surrogate)") from None
     loader.limits = limits
     count = 0
     try:
@@ -260,13 +338,16 @@ def iter_documents(
             source, mark.line + 1 if mark else 0, f"not accepted YAML: {clip(error.problem, 200)}"
         ) from None
     except ReaderError as error:
-        line = text[: error.position].count("\n") + 1
-        raise InputError(
-            source, line, f"character {error.character!r} is not allowed in YAML"
-        ) from None
+        raise InputError(source, _reader_line(text, error), _reader_reason(error)) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)
+        if "maximum nesting depth" in problem:  # libyaml's own (deeper) limit came first
+            raise InputError(
+                source,
+                mark.line + 1 if mark else 0,
+                f"nested deeper than {limits.max_depth} levels",
+            ) from None
         raise InputError(
             source, mark.line + 1 if mark else 0, f"not valid YAML: {clip(problem, 200)}"
         ) from None
@@ -279,112 +360,8 @@ def iter_documents(
 def load_documents(
     text: str, source: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS
 ) -> list[Document]:
-    """All documents of `text` (see `iter_documents`).
-
-    With libyaml, the documents are first read by its C parser under the same limits (about ten
-    times faster on cluster-sized manifests); on any problem the Python reader runs instead, so
-    every error is reported exactly as `iter_documents` words it.
-    """
-    fast = _fast_documents(text, limits)
-    return fast if fast is not None else list(iter_documents(text, source, limits))
-
-
-_CSafeLoader: Any = getattr(yaml, "CSafeLoader", None)
-
-
-if _CSafeLoader is not None:
-
-    class _CLoader(_CSafeLoader):  # type: ignore[misc]
-        """libyaml's parser and composer with `_Loader`'s resolvers and constructors."""
-
-        limits: Limits = DEFAULT_LIMITS
-
-        def construct_yaml_int(self, node: ScalarNode) -> int:
-            """An integer literal no longer than the limit."""
-            digits = sum(ch.isdigit() for ch in str(node.value))
-            if digits > self.limits.max_int_digits:
-                raise _RefusedError(node.start_mark.line + 1, "integer too long")
-            return int(yaml.constructor.SafeConstructor.construct_yaml_int(self, node))
-
-        def construct_refused(self, node: Node) -> None:
-            """Refuse a tag whose value JSON cannot carry."""
-            raise _RefusedError(node.start_mark.line + 1, node.tag)
-
-    _CLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
-    _CLoader.add_constructor("tag:yaml.org,2002:int", _CLoader.construct_yaml_int)
-    for _tag in _REFUSED_TAGS:
-        _CLoader.add_constructor(_tag, _CLoader.construct_refused)
-
-
-def _depth_within(text: str, limits: Limits) -> bool:
-    """Whether no node of `text` nests deeper than the limit.
-
-    Read from libyaml's event stream, which it produces without recursion, so the recursive C
-    composer only ever sees bounded input.
-    """
-    parser = _CSafeLoader(text)
-    depth = 0
-    try:
-        while (event := parser.get_event()) is not None:
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > limits.max_depth:
-                    return False
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-            elif isinstance(event, yaml.NodeEvent) and depth + 1 > limits.max_depth:
-                return False
-    finally:
-        parser.dispose()
-    return True
-
-
-def _depth_bound(text: str) -> int:
-    """An upper bound of the nesting depth of `text`, read without parsing.
-
-    Block nesting needs more indentation every two levels (a sequence may sit at its key's
-    indentation), and every flow level needs its own bracket.
-    """
-    indent = max((len(m) for m in re.findall(r"^[ \t]*", text, re.MULTILINE)), default=0)
-    return 2 * (indent + 1) + text.count("[") + text.count("{") + 1
-
-
-def _may_exceed(text: str, limits: Limits) -> bool:
-    """Whether a document of `text` may expand past the node limit.
-
-    Only through aliases (an anchor `&` and an alias `*` are needed), or by being large (every
-    node but one takes a separator).
-    """
-    return ("&" in text and "*" in text) or len(text) >= 2 * limits.max_nodes
-
-
-def _fast_documents(text: str, limits: Limits) -> list[Document] | None:
-    """The documents of `text` read with libyaml, or None to let the Python reader decide."""
-    if _CSafeLoader is None:
-        return None
-    try:
-        if _depth_bound(text) > limits.max_depth and not _depth_within(text, limits):
-            return None
-        loader = _CLoader(text)
-        loader.limits = limits
-        out: list[Document] = []
-        try:
-            while loader.check_node():
-                node = loader.get_node()
-                if node is None:
-                    break
-                if len(out) >= limits.max_documents:
-                    return None
-                if _may_exceed(text, limits) and (
-                    _expanded_size(node, limits.max_nodes) > limits.max_nodes
-                ):
-                    return None
-                out.append(Document(node.start_mark.line + 1, loader.construct_document(node)))
-        finally:
-            loader.dispose()
-    except (yaml.YAMLError, _RefusedError, RecursionError, MemoryError, ValueError):
-        return None
-    return out
+    """All documents of `text` (see `iter_documents`)."""
+    return list(iter_documents(text, source, limits))
 
 
 def load_one(text: str, source: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Any:

@@ -17,7 +17,7 @@ Seconds = Annotated[float, Field(ge=0)]
 class TrafficProfile(BaseModel):
     """What the chain promises to carry while any tier rolls."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     max_body_mib: float = Field(
         default=50,
@@ -27,7 +27,8 @@ class TrafficProfile(BaseModel):
     )
     min_client_mbps: float = Field(
         default=8,
-        gt=0,
+        ge=0.01,
+        le=100_000,
         description=(
             "Upload bandwidth (Mbit/s) of the slowest client the chain serves; it sets how long a "
             "body takes to reach tier A. 8 Mbit/s moves 50 MiB in about 52 s."
@@ -35,7 +36,8 @@ class TrafficProfile(BaseModel):
     )
     internal_mbps: float = Field(
         default=1000,
-        gt=0,
+        ge=0.01,
+        le=1_000_000,
         description="Bandwidth (Mbit/s) of one request between tiers inside the VPC.",
     )
     rt_max_processing_seconds: float = Field(
@@ -67,7 +69,7 @@ class TrafficProfile(BaseModel):
 class Thresholds(BaseModel):
     """Margins and bounds the rules apply on top of the profile."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     margin_seconds: float = Field(
         default=15,
@@ -96,6 +98,7 @@ class Thresholds(BaseModel):
     kong_max_connect_timeout_ms: int = Field(
         default=5000,
         ge=1,
+        le=2**31 - 2,
         description="Longest Kong connect_timeout (ms): a vanished pod IP stalls a try this long.",
     )
     max_drain_seconds: int = Field(
@@ -107,13 +110,17 @@ class Thresholds(BaseModel):
     gfe_backend_keepalive_seconds: int = Field(
         default=600,
         ge=1,
+        le=86400,
         description="GFE's fixed keepalive towards backends; A must keep idle connections longer.",
     )
     min_maintenance_hours_per_32_days: float = Field(
-        default=48, ge=0, description="GKE's minimum maintenance availability per 32 days."
+        default=48,
+        ge=0,
+        le=32 * 24,
+        description="GKE's minimum maintenance availability per 32 days.",
     )
     min_maintenance_block_hours: float = Field(
-        default=4, ge=0, description="GKE counts only maintenance blocks at least this long."
+        default=4, ge=0, le=24, description="GKE counts only maintenance blocks at least this long."
     )
     pod_start_seconds: float = Field(
         default=60,

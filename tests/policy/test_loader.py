@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hitless_policy import loader
 from hitless_policy.loader import (
     InputError,
     Limits,
@@ -19,6 +20,15 @@ from hitless_policy.loader import (
     load_one_file,
     read_text,
 )
+
+
+@pytest.fixture(autouse=True, params=["libyaml", "pure-python"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs with libyaml's parser and with PyYAML's pure-Python one (no libyaml)."""
+    if request.param == "pure-python":
+        monkeypatch.setattr(loader, "_CParser", None)
+    return str(request.param)
+
 
 BOMB = """a: &a ["x","x","x","x","x","x","x","x","x"]
 b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
@@ -53,6 +63,19 @@ class TestNesting:
         text = "a: " + "[" * 5000 + "]" * 5000 + "\n"
         with pytest.raises(InputError, match=r"deep.yaml:1: nested deeper than 64 levels"):
             load_documents(text, "deep.yaml")
+
+    def test_flow_nesting_refused_by_the_scanner(self) -> None:
+        # One line of brackets: PyYAML's pure-Python scanner re-checks a pending key per open
+        # level on every token (quadratic, ~2 s for 1,000 levels) before the composer could
+        # count the depth; it refuses at the limit. libyaml stops at its own depth limit.
+        text = "a: " + "[" * 80_000 + "]" * 80_000 + "\n"
+        start = time.perf_counter()
+        with pytest.raises(InputError, match=r"flat.yaml:1: nested deeper than 64 levels"):
+            load_documents(text, "flat.yaml")
+        assert time.perf_counter() - start < 0.5
+
+    def test_64_flow_levels_accepted(self) -> None:
+        assert load_one("a: " + "[" * 63 + "]" * 63 + "\n", "ok.yaml") is not None
 
     def test_shared_corpus_deep_nesting(self, shared: Path) -> None:
         path = shared / "corpus" / "synthetic" / "deep-nesting-600.yaml"

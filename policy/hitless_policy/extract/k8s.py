@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 
 from hitless_policy.budget import ProbeTiming
-from hitless_policy.extract.props import Props
+from hitless_policy.extract.props import Props, finite
 from hitless_policy.facts import (
     Container,
     Deployment,
@@ -163,12 +164,16 @@ KONG_QUIT_DEFAULT_WAIT = 0.0
 
 def _flag(words: list[str], long: str, short: str, default: float) -> float:
     for index, word in enumerate(words):
-        if word.startswith(f"{long}="):
-            return float(word.split("=", 1)[1])
-        if word.startswith(f"{short}="):
-            return float(word.split("=", 1)[1])
-        if word in (long, short) and index + 1 < len(words):
-            return float(words[index + 1])
+        text = None
+        if word.startswith(f"{long}=") or word.startswith(f"{short}="):
+            text = word.split("=", 1)[1]
+        elif word in (long, short) and index + 1 < len(words):
+            text = words[index + 1]
+        if text is not None:
+            number = finite(text)
+            if number is None:  # inf, nan, 1e999: not a duration the budget can use
+                raise ValueError(text)
+            return number
     return default
 
 
@@ -179,8 +184,11 @@ def _sleep_seconds(args: list[str]) -> float | None:
         match = _SLEEP_ARG.match(arg)
         if match is None:
             return None
-        total += float(match.group(1)) * _SLEEP_UNITS[match.group(2)]
-    return total if args else None
+        number = finite(match.group(1))
+        if number is None:  # hundreds of digits: beyond a float
+            return None
+        total += number * _SLEEP_UNITS[match.group(2)]
+    return total if args and math.isfinite(total) else None
 
 
 def _commands(words: list[str]) -> list[list[str]] | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import glob
+import math
 import os
 import re
 import tempfile
@@ -31,7 +32,7 @@ from hitless_policy.facts import (
     Ref,
 )
 from hitless_policy.identity import Tier
-from hitless_policy.loader import InputError, read_text
+from hitless_policy.loader import InputError, clip, read_text
 
 _TIME_UNITS = {
     "ms": 0.001,
@@ -88,16 +89,22 @@ def seconds(text: str) -> float:
     """An nginx time (`60`, `60s`, `1m 30s`, `500ms`) in seconds (raises ValueError)."""
     compact = text.replace(" ", "")
     if not compact or _TIME.sub("", compact):
-        raise ValueError(f"not an nginx time: {text!r}")
-    return sum(float(number) * _TIME_UNITS[unit or ""] for number, unit in _TIME.findall(compact))
+        raise ValueError(f"not an nginx time: {clip(repr(text))}")
+    total = sum(float(number) * _TIME_UNITS[unit or ""] for number, unit in _TIME.findall(compact))
+    if not math.isfinite(total):  # hundreds of digits: nginx refuses the value too
+        raise ValueError(f"not an nginx time: {clip(repr(text))} is too large")
+    return total
 
 
 def size_bytes(text: str) -> float:
     """An nginx size (`64m`, `0`, `512k`) in bytes (raises ValueError)."""
     match = _SIZE.match(text.strip())
     if match is None:
-        raise ValueError(f"not an nginx size: {text!r}")
-    return float(int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+        raise ValueError(f"not an nginx size: {clip(repr(text))}")
+    try:
+        return float(int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    except OverflowError:  # hundreds of digits: nginx refuses the value too
+        raise ValueError(f"not an nginx size: {clip(repr(text))} is too large") from None
 
 
 MAX_INCLUDE_DEPTH = 16

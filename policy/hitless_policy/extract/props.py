@@ -55,18 +55,27 @@ def plain(value: Any) -> Any:
     return value
 
 
+def finite(value: object) -> float | None:
+    """A finite number from a number or numeric string (`"inf"`, `"nan"`, `1e999`: None)."""
+    return _number(value)
+
+
 def _number(value: object) -> float | None:
-    """A finite number (`inf`/`nan` are no timeout, count or size: None)."""
+    """A finite number from a number or numeric string; None otherwise.
+
+    `inf`, `nan` and integers too large for a float are not numbers a timeout, count or size can
+    take: they become "not judged" (Unknown) instead of reaching the budget math.
+    """
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, int | float):
+            number = float(value)
+        elif isinstance(value, str):
             number = float(value.strip())
-        except ValueError:
+        else:
             return None
-    else:
+    except (ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
 

@@ -264,7 +264,7 @@ def check(
 
     Exit 0 clean, 1 a mandatory rule fails, 2 bad or empty input or nothing judged, 3 internal.
     """
-    from hitless.check import CheckInputError
+    from hitless.check import EXIT_NOTHING_JUDGED, CheckInputError
     from hitless.check import check as run
     from hitless.report import verdict_table
 
@@ -296,7 +296,16 @@ def check(
         for notice in result.notices:
             console.print(f"notice: {notice}", markup=False)
         console.print(result.summary(), markup=False)
-    raise typer.Exit(result.exit_code())
+    code = result.exit_code()
+    if code == EXIT_NOTHING_JUDGED and not result.failing():
+        given = [*(files or []), *(p for p in (nginx_a, nginx_b) if p is not None)]
+        typer.echo(
+            f"{given[0] if given else 'hitless check'}:0: nothing judged: no Deployment, Kong "
+            "config or nginx config a rule could judge (the summary lists what was read and "
+            "skipped). Fix: give the runtime's and Kong's manifests or the nginx configs.",
+            err=True,
+        )
+    raise typer.Exit(code)
 
 
 @app.command(name="explain")

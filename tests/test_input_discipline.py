@@ -136,12 +136,16 @@ class TestExitContract:
         assert "Traceback" in result.output
         assert "in boom" in result.output
 
-    def test_escaped_input_error_is_exit_2(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_escaped_input_error_is_exit_2(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
         def refuse(*_args: object, **_kwargs: object) -> None:
             raise InputError("team.yaml", 7, "not a Kubernetes object")
 
-        monkeypatch.setattr("hitless.check.run_check", refuse)
-        result = runner.invoke(app, ["check", "-f", "team.yaml"])
+        team = tmp_path / "team.yaml"
+        team.write_text("kind: Deployment\n")
+        monkeypatch.setattr("hitless.check.check", refuse)
+        result = runner.invoke(app, ["check", "-f", str(team)])
         assert result.exit_code == cli.BAD_INPUT
         assert result.output.strip() == "team.yaml:7: not a Kubernetes object"
 
@@ -158,9 +162,14 @@ class TestExitContract:
         assert "internal error: KeyError" in result.output
 
     def test_usage_error_is_exit_2(self) -> None:
+        result = runner.invoke(app, ["check", "--no-such-option"])
+        assert result.exit_code == cli.BAD_INPUT
+        assert "--no-such-option" in result.output
+
+    def test_nothing_to_check_is_exit_2(self) -> None:
         result = runner.invoke(app, ["check"])
         assert result.exit_code == cli.BAD_INPUT
-        assert "--file" in result.output
+        assert "nothing to check: give -f" in result.output
 
 
 # --------------------------------------------------------------------------------------------

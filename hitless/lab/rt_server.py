@@ -1,0 +1,96 @@
+"""Tier D of the lab: one runtime (RT) pod as a real aiohttp server.
+
+Run as `python -m hitless.lab.rt_server --host H --port P ...` by the lab's Deployment
+controller. It has the RT's declared limits: a request timeout (503 when the work outlasts it),
+a keep-alive idle timeout and a body limit (413). `GET /health` is the readiness endpoint; any
+other GET answers at once; a POST reads its whole body, then works `--work-seconds`.
+
+On SIGTERM (the kubelet's, after preStop) it stops accepting, closes idle keep-alive connections
+and finishes the requests in flight, then exits; the controller SIGKILLs it at the grace end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from aiohttp import web
+
+MIB = 1_048_576
+"""Bytes per MiB."""
+
+
+def build_app(*, name: str, work_seconds: float, request_timeout: float, max_body: int) -> web.Application:
+    """The RT application: readiness, instant GETs, POSTs that read the body and then work."""
+
+    async def health(_: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def get(request: web.Request) -> web.Response:
+        return web.Response(text=f"{name} {request.path}\n")
+
+    async def post(request: web.Request) -> web.Response:
+        try:
+            async with asyncio.timeout(request_timeout):
+                size = 0
+                async for chunk in request.content.iter_chunked(65_536):
+                    size += len(chunk)
+                await asyncio.sleep(work_seconds)
+        except TimeoutError:
+            return web.Response(status=503, text=f"{name}: request timeout {request_timeout}s\n")
+        return web.Response(text=f"{name} {request.path} {size}\n")
+
+    app = web.Application(client_max_size=max_body)
+    app.router.add_get("/health", health)
+    app.router.add_get("/{tail:.*}", get)
+    app.router.add_post("/{tail:.*}", post)
+    return app
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Serve until SIGTERM, then drain in-flight requests (the controller kills at grace end)."""
+    app = build_app(
+        name=args.name,
+        work_seconds=args.work_seconds,
+        request_timeout=args.request_timeout,
+        max_body=args.max_body,
+    )
+    runner = web.AppRunner(
+        app,
+        keepalive_timeout=args.keepalive_timeout,
+        shutdown_timeout=args.drain_seconds,
+        handle_signals=False,
+        access_log=None,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port, backlog=128)
+    await site.start()
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    print(f"listening {args.host}:{args.port}", flush=True)
+    await stop.wait()
+    print("SIGTERM: listener closed, draining in-flight requests", flush=True)
+    # cleanup(): stop the site (listener), close idle keep-alive connections, wait for handlers.
+    await runner.cleanup()
+    print("drained, exiting", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the pod's settings and serve."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--work-seconds", type=float, required=True)
+    parser.add_argument("--request-timeout", type=float, required=True)
+    parser.add_argument("--keepalive-timeout", type=float, required=True)
+    parser.add_argument("--max-body", type=int, required=True)
+    parser.add_argument("--drain-seconds", type=float, required=True)
+    asyncio.run(serve(parser.parse_args(argv)))
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

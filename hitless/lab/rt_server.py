@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import time
+from typing import Any
 import sys
 
 from aiohttp import web
@@ -22,8 +24,30 @@ MIB = 1_048_576
 """Bytes per MiB."""
 
 
-def build_app(*, name: str, work_seconds: float, request_timeout: float, max_body: int) -> web.Application:
+class Drain:
+    """Which connections carry a request now, and whether the server is draining."""
+
+    def __init__(self) -> None:
+        self.busy: set[object] = set()
+        self.draining = False
+
+
+def build_app(
+    *, name: str, work_seconds: float, request_timeout: float, max_body: int, drain: Drain
+) -> web.Application:
     """The RT application: readiness, instant GETs, POSTs that read the body and then work."""
+
+    @web.middleware
+    async def track(request: web.Request, handler: Any) -> web.StreamResponse:
+        # While draining, every response closes its connection (no keep-alive reuse).
+        drain.busy.add(request.protocol)
+        try:
+            response: web.StreamResponse = await handler(request)
+        finally:
+            drain.busy.discard(request.protocol)
+        if drain.draining:
+            response.force_close()
+        return response
 
     async def health(_: web.Request) -> web.Response:
         return web.Response(text="ok\n")
@@ -32,17 +56,22 @@ def build_app(*, name: str, work_seconds: float, request_timeout: float, max_bod
         return web.Response(text=f"{name} {request.path}\n")
 
     async def post(request: web.Request) -> web.Response:
+        began = time.monotonic()
+        size = 0
         try:
             async with asyncio.timeout(request_timeout):
-                size = 0
                 async for chunk in request.content.iter_chunked(65_536):
                     size += len(chunk)
+                read = time.monotonic() - began
                 await asyncio.sleep(work_seconds)
         except TimeoutError:
+            print(f"{time.time():.3f} POST {request.path} 503 {size} bytes, timeout", flush=True)
             return web.Response(status=503, text=f"{name}: request timeout {request_timeout}s\n")
+        took = time.monotonic() - began
+        print(f"{time.time():.3f} POST {request.path} 200 {size} bytes read {read:.3f} s, total {took:.3f} s", flush=True)
         return web.Response(text=f"{name} {request.path} {size}\n")
 
-    app = web.Application(client_max_size=max_body)
+    app = web.Application(client_max_size=max_body, middlewares=[track])
     app.router.add_get("/health", health)
     app.router.add_get("/{tail:.*}", get)
     app.router.add_post("/{tail:.*}", post)
@@ -51,30 +80,37 @@ def build_app(*, name: str, work_seconds: float, request_timeout: float, max_bod
 
 async def serve(args: argparse.Namespace) -> None:
     """Serve until SIGTERM, then drain in-flight requests (the controller kills at grace end)."""
+    drain = Drain()
     app = build_app(
+        drain=drain,
         name=args.name,
         work_seconds=args.work_seconds,
         request_timeout=args.request_timeout,
         max_body=args.max_body,
     )
     runner = web.AppRunner(
-        app,
-        keepalive_timeout=args.keepalive_timeout,
-        shutdown_timeout=args.drain_seconds,
-        handle_signals=False,
-        access_log=None,
+        app, keepalive_timeout=args.keepalive_timeout, handle_signals=False, access_log=None
     )
     await runner.setup()
-    site = web.TCPSite(runner, args.host, args.port, backlog=128)
-    await site.start()
+    loop = asyncio.get_running_loop()
+    listener = await loop.create_server(runner.server, args.host, args.port, backlog=128)
     stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
     print(f"listening {args.host}:{args.port}", flush=True)
     await stop.wait()
+    # Graceful stop as an app server does it: close the listener (new connects are refused),
+    # close idle keep-alive connections, let each request in flight finish on its connection.
+    # (aiohttp's own shutdown drops the body bytes still arriving for a request in flight.)
+    listener.close()
+    drain.draining = True
+    for handler in runner.server.connections:
+        if handler not in drain.busy:
+            handler.force_close()
     print("SIGTERM: listener closed, draining in-flight requests", flush=True)
-    # cleanup(): stop the site (listener), close idle keep-alive connections, wait for handlers.
-    await runner.cleanup()
-    print("drained, exiting", flush=True)
+    deadline = time.monotonic() + args.drain_seconds
+    while runner.server.connections and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    print(f"drained ({len(runner.server.connections)} connections left), exiting", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

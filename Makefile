@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STACK  ?= dev
 STAMP  := $(VENV)/.installed
 
-.PHONY: preview test lint typecheck unit check bench clean
+.PHONY: preview test lint typecheck unit check bench lab clean
 
 $(STAMP): pyproject.toml policy/requirements.txt
 	python3 -m venv $(VENV)
@@ -34,6 +34,14 @@ unit: $(STAMP)
 ## Benchmarks (not part of make test): policy pack on the prod stack and on 200 RT services.
 bench: $(STAMP)
 	$(PY) benchmarks/bench_policy.py
+
+## Rollout lab matrix (root; real nginx, iptables, a network namespace): every tier of dev and
+## prod, the users' original RT and each tier's broken variant. Fails when a hitless run fails
+## a request or a broken variant fails none.
+LAB_RUNS ?= 3
+LAB_JOBS ?= 4
+lab: $(STAMP)
+	$(VENV)/bin/hitless lab --matrix --runs $(LAB_RUNS) --jobs $(LAB_JOBS)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -45,7 +45,10 @@ def client_cause(error: BaseException) -> tuple[str, str]:
     text = f"{type(error).__name__}: {error}"
     if isinstance(error, TimeoutError | asyncio.TimeoutError):
         return "timeout", text
-    if isinstance(error, aiohttp.ClientConnectorError) and error.os_error.errno == errno.ECONNREFUSED:
+    if (
+        isinstance(error, aiohttp.ClientConnectorError)
+        and error.os_error.errno == errno.ECONNREFUSED
+    ):
         return "refused", text
     if isinstance(
         error,
@@ -72,6 +75,7 @@ async def _request(
     session: aiohttp.ClientSession,
     target: str,
     rid: int,
+    *,
     upload: bool,
     spec: LoadSpec,
     scale: float,
@@ -134,7 +138,9 @@ async def run_load(
                 truncated = True
                 break
             pending.append(
-                asyncio.ensure_future(_request(session, target, rid, upload, spec, scale, t0))
+                asyncio.ensure_future(
+                    _request(session, target, rid, upload=upload, spec=spec, scale=scale, t0=t0)
+                )
             )
         else:
             truncated = True

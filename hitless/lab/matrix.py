@@ -56,7 +56,9 @@ def artifacts_dir(build: Path, scenario: Scenario) -> Path:
     return build / scenario.stack / "lab" / name / f"run-{scenario.run}"
 
 
-def predict(cfg: StackConfig, scenario: Scenario, variant: Variant, rate: float, share: float) -> Prediction:
+def predict(
+    cfg: StackConfig, scenario: Scenario, variant: Variant, rate: float, share: float
+) -> Prediction:
     """The simulator's prediction for the scenario (same tier, variant and traffic)."""
     tier = scenario.tier
     overrides: DeploymentOverrides | None = None
@@ -140,7 +142,7 @@ def plan(
     nginx_b: Path | None = None,
     seed_manifest: Path | None = None,
 ) -> list[Planned]:
-    """Every run: the stacks' tiers (hitless), and for the matrix the seed RT and broken variants."""
+    """Every run: the stacks' tiers (hitless); for the matrix also the seed RT and broken ones."""
     out: list[Planned] = []
 
     def add(stack: str, tier: RollingTier, variant: Variant, given: list[Path] | None) -> None:
@@ -202,14 +204,16 @@ def runs_table(results: list[RunResult]) -> Table:
     for result in results:
         s = result.scenario
         if result.error is not None:
-            table.add_row(escape(s.name), str(s.run), *[""] * 13, f"[red]could not run[/]")
+            table.add_row(escape(s.name), str(s.run), *[""] * 13, "[red]could not run[/]")
             continue
         kinds = {k: sum(1 for r in result.requests if r["kind"] == k) for k in ("get", "upload")}
         counts = result.by_cause()
         rollout = float(result.data["rollout_seconds"])
         verdict = "[green]hitless[/]" if not result.failed else f"[red]{result.failed} failed[/]"
         if s.expect_failures:
-            verdict += " (broken: expected)" if result.verdict_ok() else " [bold red](broken: NOT)[/]"
+            verdict += (
+                " (broken: expected)" if result.verdict_ok() else " [bold red](broken: NOT)[/]"
+            )
         table.add_row(
             escape(s.name),
             str(s.run),
@@ -229,8 +233,14 @@ def runs_table(results: list[RunResult]) -> Table:
 def comparison_table(planned: list[Planned], results: list[RunResult]) -> Table:
     """Per scenario: the lab's failures per run and causes next to the simulator's prediction."""
     table = Table(title="lab vs simulator (hitless simulate, seeds 1-3, same settings)")
-    for column in ("scenario", "expect", "lab failed per run", "lab causes (all runs)",
-                   "simulator failed (mean)", "simulator causes (mean)"):
+    for column in (
+        "scenario",
+        "expect",
+        "lab failed per run",
+        "lab causes (all runs)",
+        "simulator failed (mean)",
+        "simulator causes (mean)",
+    ):
         table.add_column(column)
     groups: dict[str, list[tuple[Planned, RunResult]]] = {}
     for item, result in zip(planned, results, strict=True):
@@ -303,7 +313,10 @@ def to_json(planned: list[Planned], results: list[RunResult], wall: float) -> di
     return {
         "wall_seconds": round(wall, 1),
         "runs": [
-            {**result.to_json(), "simulator": {"failed": p.prediction.failed, **p.prediction.by_cause}}
+            {
+                **result.to_json(),
+                "simulator": {"failed": p.prediction.failed, **p.prediction.by_cause},
+            }
             for p, result in zip(planned, results, strict=True)
         ],
     }

@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sys
 import time
 from typing import Any
-import sys
 
 from aiohttp import web
 
@@ -68,7 +68,11 @@ def build_app(
             print(f"{time.time():.3f} POST {request.path} 503 {size} bytes, timeout", flush=True)
             return web.Response(status=503, text=f"{name}: request timeout {request_timeout}s\n")
         took = time.monotonic() - began
-        print(f"{time.time():.3f} POST {request.path} 200 {size} bytes read {read:.3f} s, total {took:.3f} s", flush=True)
+        print(
+            f"{time.time():.3f} POST {request.path} 200 {size} bytes "
+            f"read {read:.3f} s, total {took:.3f} s",
+            flush=True,
+        )
         return web.Response(text=f"{name} {request.path} {size}\n")
 
     app = web.Application(client_max_size=max_body, middlewares=[track])
@@ -92,8 +96,11 @@ async def serve(args: argparse.Namespace) -> None:
         app, keepalive_timeout=args.keepalive_timeout, handle_signals=False, access_log=None
     )
     await runner.setup()
+    server = runner.server
+    if server is None:
+        raise RuntimeError("aiohttp runner has no server after setup()")
     loop = asyncio.get_running_loop()
-    listener = await loop.create_server(runner.server, args.host, args.port, backlog=128)
+    listener = await loop.create_server(server, args.host, args.port, backlog=128)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     print(f"listening {args.host}:{args.port}", flush=True)
@@ -103,14 +110,14 @@ async def serve(args: argparse.Namespace) -> None:
     # (aiohttp's own shutdown drops the body bytes still arriving for a request in flight.)
     listener.close()
     drain.draining = True
-    for handler in runner.server.connections:
+    for handler in server.connections:
         if handler not in drain.busy:
             handler.force_close()
     print("SIGTERM: listener closed, draining in-flight requests", flush=True)
     deadline = time.monotonic() + args.drain_seconds
-    while runner.server.connections and time.monotonic() < deadline:
+    while server.connections and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    print(f"drained ({len(runner.server.connections)} connections left), exiting", flush=True)
+    print(f"drained ({len(server.connections)} connections left), exiting", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -41,7 +41,12 @@ VIP_PORT = {"a": 80, "b": 80, "c": 80, "d": 8080}
 """Port of each tier's virtual address (LB frontends; the RT Service port)."""
 BACKEND_PORT = {"a": 80, "b": 80, "c": 8000, "d": 8080}
 """Port each backend listens on (nginx listen, Kong proxy_listen, the RT containerPort)."""
-HEALTH = {"a": ":8081/healthz", "b": ":8081/healthz", "c": ":8100/status/ready", "d": ":8080/health"}
+HEALTH = {
+    "a": ":8081/healthz",
+    "b": ":8081/healthz",
+    "c": ":8100/status/ready",
+    "d": ":8080/health",
+}
 """Health or readiness endpoint per tier (port and path)."""
 START_TIMEOUT = 20.0
 """Seconds a backend may take to answer its first health check before the run fails."""
@@ -72,7 +77,7 @@ class Procs:
     def spawn(self, name: str, argv: list[str], log: Path) -> subprocess.Popen[bytes]:
         """Start `argv` in a new session (its own process group), output to `log`."""
         with log.open("ab") as out:
-            proc = subprocess.Popen(  # noqa: S603 - fixed argv built by the lab
+            proc = subprocess.Popen(
                 argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
         self.live[proc.pid] = name
@@ -125,8 +130,10 @@ class Router:
         self.members: list[str] = []
         _run(["iptables", "-w", "-t", "nat", "-N", self.chain])
         _run(
-            ["iptables", "-w", "-t", "nat", "-A", "OUTPUT", "-d", vip(tier), "-p", "tcp"]
-            + ["--dport", str(VIP_PORT[tier]), "-j", self.chain]
+            [
+                *("iptables", "-w", "-t", "nat", "-A", "OUTPUT", "-d", vip(tier), "-p", "tcp"),
+                *("--dport", str(VIP_PORT[tier]), "-j", self.chain),
+            ]
         )
 
     def _apply(self) -> None:
@@ -255,7 +262,9 @@ class Lab:
         name = f"{prefix}-{index}"
         directory = self.workdir / tier / name
         directory.mkdir(parents=True, exist_ok=True)
-        directory.chmod(0o777)  # nginx workers (www-data, nobody) write temp files and read the flag
+        directory.chmod(
+            0o777
+        )  # nginx workers (www-data, nobody) write temp files and read the flag
         address = f"127.{TIER_NET[tier]}.{index // 250}.{index % 250 + 1}"
         backend = Backend(name=name, tier=tier, address=address, directory=directory)
         self.backends[tier].append(backend)
@@ -431,7 +440,7 @@ class Lab:
 
     async def roll_deployment(self, tier: str, dep: DeploymentSpec) -> None:
         """The Deployment controller's rolling update, step by step as availability changes."""
-        old = [b for b in self.backends[tier]]
+        old = list(self.backends[tier])
         live_old = list(old)
         new: list[Backend] = []
         self.log(
@@ -444,7 +453,9 @@ class Lab:
         deadline = time.monotonic() + self.s(self.spec.max_rollout_seconds)
         while True:
             # Terminating pods no longer count (filtered out of the ReplicaSets' counts).
-            while len(live_old) + len(new) < dep.replicas + dep.max_surge and len(new) < dep.replicas:
+            while (
+                len(live_old) + len(new) < dep.replicas + dep.max_surge and len(new) < dep.replicas
+            ):
                 backend = self.new_backend(tier, f"{dep.name}-new")
                 new.append(backend)
                 lifecycles.append(asyncio.ensure_future(self.pod_lifecycle(tier, dep, backend)))
@@ -453,11 +464,7 @@ class Lab:
             for _ in range(max(0, min(removable, len(live_old)))):
                 victim = live_old.pop(0)
                 terminations.append(asyncio.ensure_future(self.terminate_pod(tier, dep, victim)))
-            if (
-                not live_old
-                and all(b.gone.is_set() for b in old)
-                and available_new == dep.replicas
-            ):
+            if not live_old and all(b.gone.is_set() for b in old) and available_new == dep.replicas:
                 break
             if time.monotonic() > deadline:
                 raise LabError(f"the rollout of tier {tier} did not complete in time")
@@ -513,7 +520,9 @@ class Lab:
 
         script = asyncio.ensure_future(shutdown_script())
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(backend.gone.wait(), timeout=max(0.0, drain - (self.now() - start)))
+            await asyncio.wait_for(
+                backend.gone.wait(), timeout=max(0.0, drain - (self.now() - start))
+            )
         script.cancel()
         if backend.gone.is_set():
             self.log(backend.name, "nginx exited")
@@ -666,4 +675,3 @@ def _cpu() -> float:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -176,7 +176,7 @@ def run_one(scenario: Scenario, directory: Path) -> RunResult:
     limit = (scenario.max_rollout_seconds * 2) / scenario.time_scale + RUN_MARGIN_SECONDS
     began = time.monotonic()
     with (directory / "lab.log").open("wb") as log:
-        proc = subprocess.Popen(  # noqa: S603 - fixed argv
+        proc = subprocess.Popen(
             argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
         LIVE.add(proc)
@@ -184,7 +184,9 @@ def run_one(scenario: Scenario, directory: Path) -> RunResult:
             proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
             _stop(proc)
-            return RunResult(scenario, directory, time.monotonic() - began, f"killed after {limit:g} s")
+            return RunResult(
+                scenario, directory, time.monotonic() - began, f"killed after {limit:g} s"
+            )
         except BaseException:
             _stop(proc)
             raise

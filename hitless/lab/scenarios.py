@@ -130,7 +130,9 @@ def _env(container: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def kong_settings(kong_yml: Path, kong_deployment: dict[str, Any], cfg: StackConfig) -> KongSettings:
+def kong_settings(
+    kong_yml: Path, kong_deployment: dict[str, Any], cfg: StackConfig
+) -> KongSettings:
     """The stand-in's proxy settings from the rendered kong.yml and Kong Deployment."""
     declared = yaml.safe_load(kong_yml.read_text())
     service = declared["services"][0]
@@ -217,8 +219,8 @@ def build_scenario(
     variant = variant or Variant()
     notes: list[str] = []
     p = cfg.profile
-    drain_a = cfg.edge.connection_draining_timeout_sec
-    drain_b = cfg.relay.connection_draining_timeout_sec
+    drain_a = float(cfg.edge.connection_draining_timeout_sec)
+    drain_b = float(cfg.relay.connection_draining_timeout_sec)
     if variant.drain_a is not None:
         drain_a = variant.drain_a
         notes.append(f"variant: A's LB draining timeout {variant.drain_a:g} s")

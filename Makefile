@@ -39,7 +39,7 @@ bench: $(STAMP)
 ## prod, the users' original RT and each tier's broken variant. Fails when a hitless run fails
 ## a request or a broken variant fails none.
 LAB_RUNS ?= 3
-LAB_JOBS ?= 4
+LAB_JOBS ?= 5
 lab: $(STAMP)
 	$(VENV)/bin/hitless lab --matrix --runs $(LAB_RUNS) --jobs $(LAB_JOBS)
 

@@ -255,3 +255,24 @@ class TestLabPair:
         assert len(dev.requests) > 100
         assert sum(1 for r in dev.requests if r["kind"] == "upload") > 0
         assert dev.failed == 0, dev.causes
+
+
+class TestCannotRun:
+    def test_missing_root_and_nginx_say_what_to_do(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import shutil
+
+        from typer.testing import CliRunner
+
+        from hitless.cli import app
+
+        real_which = shutil.which
+        monkeypatch.setattr(os, "geteuid", lambda: 1000)
+        monkeypatch.setattr(
+            shutil, "which", lambda name: None if name == "nginx" else real_which(name)
+        )
+        missing = missing_prerequisites()
+        assert any("run it as root" in item for item in missing)
+        assert any("apt-get install nginx-light" in item for item in missing)
+        result = CliRunner().invoke(app, ["lab", "--stack", "dev", "--tier", "d"])
+        assert result.exit_code == 2
+        assert "cannot run here" in result.output

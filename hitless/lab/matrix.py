@@ -59,7 +59,13 @@ def artifacts_dir(build: Path, scenario: Scenario) -> Path:
 def predict(
     cfg: StackConfig, scenario: Scenario, variant: Variant, rate: float, share: float
 ) -> Prediction:
-    """The simulator's prediction for the scenario (same tier, variant and traffic)."""
+    """The simulator's prediction for the scenario (same tier, variant and traffic).
+
+    The lab sends `rate` requests per lab second, so `rate / time_scale` per real second: the
+    simulator, which runs in real seconds, gets that rate, so both see as many requests per
+    window.
+    """
+    rate = rate / scenario.time_scale
     tier = scenario.tier
     overrides: DeploymentOverrides | None = None
     if variant.drain_a is not None:
@@ -232,7 +238,9 @@ def runs_table(results: list[RunResult]) -> Table:
 
 def comparison_table(planned: list[Planned], results: list[RunResult]) -> Table:
     """Per scenario: the lab's failures per run and causes next to the simulator's prediction."""
-    table = Table(title="lab vs simulator (hitless simulate, seeds 1-3, same settings)")
+    table = Table(
+        title="lab vs simulator (hitless simulate, seeds 1-3, same settings, rate / time scale)"
+    )
     for column in (
         "scenario",
         "expect",

@@ -7,6 +7,7 @@ original RT Deployment (seed) must show refused connections at Kong, the dev sta
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections import Counter
 from datetime import datetime
@@ -231,11 +232,13 @@ class TestLabPair:
     """Seed RT vs dev RT, rolled for real (needs root, nginx, iptables: .ci/run installs them)."""
 
     @pytest.fixture(scope="class")
-    def pair(self, tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, RunResult]:
+    def pair(self) -> tuple[RunResult, RunResult]:
         assert os.geteuid() == 0, "the lab needs root for its network namespace (CI runs as root)"
         assert missing_prerequisites() == []
         cfg = load_stack_config(hitless_values("dev"), "dev")
-        build = tmp_path_factory.mktemp("labbuild")
+        # nginx's workers (www-data) write temp files there: not under pytest's 0700 tmp.
+        build = ROOT / "build" / "test-lab"
+        shutil.rmtree(build, ignore_errors=True)
         write_artifacts(run_stack("dev", ROOT, preview=True), build / "dev")
         seed = _scenario(cfg, build / "dev", manifests=[SEED_RT])
         dev = _scenario(cfg, build / "dev")
@@ -259,8 +262,6 @@ class TestLabPair:
 
 class TestCannotRun:
     def test_missing_root_and_nginx_say_what_to_do(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        import shutil
-
         from typer.testing import CliRunner
 
         from hitless.cli import app

@@ -157,6 +157,15 @@ def run_one(scenario: Scenario, directory: Path) -> RunResult:
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     directory.chmod(0o755)
+    closed = [p for p in directory.parents if p.stat().st_mode & 0o001 == 0]
+    if closed:
+        return RunResult(
+            scenario,
+            directory,
+            0.0,
+            f"nginx's workers (www-data, nobody) cannot reach {directory}: {closed[0]} is not "
+            "searchable by others; put the artifacts elsewhere or chmod o+x it",
+        )
     spec, out = directory / "spec.json", directory / "result.json"
     spec.write_text(scenario.model_dump_json(indent=2))
     argv = [

@@ -227,23 +227,25 @@ class TestCauses:
         assert too_large[0] is Cause.too_large
 
 
+@pytest.fixture(scope="module")
+def pair() -> tuple[RunResult, RunResult]:
+    """Seed RT and dev RT rolled once each, in parallel (each in its own namespace)."""
+    assert os.geteuid() == 0, "the lab needs root for its network namespace (CI runs as root)"
+    assert missing_prerequisites() == []
+    cfg = load_stack_config(hitless_values("dev"), "dev")
+    # nginx's workers (www-data) write temp files there: not under pytest's 0700 tmp.
+    build = ROOT / "build" / "test-lab"
+    shutil.rmtree(build, ignore_errors=True)
+    write_artifacts(run_stack("dev", ROOT, preview=True), build / "dev")
+    seed = _scenario(cfg, build / "dev", manifests=[SEED_RT])
+    dev = _scenario(cfg, build / "dev")
+    seed_result, dev_result = run_all([(seed, build / "seed"), (dev, build / "devd")], jobs=2)
+    return seed_result, dev_result
+
+
 @pytest.mark.lab
 class TestLabPair:
     """Seed RT vs dev RT, rolled for real (needs root, nginx, iptables: .ci/run installs them)."""
-
-    @pytest.fixture(scope="class")
-    def pair(self) -> tuple[RunResult, RunResult]:
-        assert os.geteuid() == 0, "the lab needs root for its network namespace (CI runs as root)"
-        assert missing_prerequisites() == []
-        cfg = load_stack_config(hitless_values("dev"), "dev")
-        # nginx's workers (www-data) write temp files there: not under pytest's 0700 tmp.
-        build = ROOT / "build" / "test-lab"
-        shutil.rmtree(build, ignore_errors=True)
-        write_artifacts(run_stack("dev", ROOT, preview=True), build / "dev")
-        seed = _scenario(cfg, build / "dev", manifests=[SEED_RT])
-        dev = _scenario(cfg, build / "dev")
-        seed_result, dev_result = run_all([(seed, build / "seed"), (dev, build / "devd")], jobs=2)
-        return seed_result, dev_result
 
     def test_seed_rt_refused_at_kong(self, pair: tuple[RunResult, RunResult]) -> None:
         seed, _ = pair

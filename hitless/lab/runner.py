@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,10 @@ RUN_MARGIN_SECONDS = 120.0
 """Slack over the scenario's own bounds before a run is killed from outside."""
 LIVE: set[subprocess.Popen[bytes]] = set()
 """Namespace runners started and not yet ended (ended by `stop_all` on Ctrl-C)."""
+STOPPING = threading.Event()
+"""Set by `stop_all`: no further namespace runner starts."""
+LOCK = threading.Lock()
+"""Orders starting a runner against `stop_all`."""
 APT_PACKAGES = "nginx-light libnginx-mod-stream libnginx-mod-http-lua lua-resty-core iptables"
 """What `apt-get install` needs for the lab (also installed by .ci/run)."""
 
@@ -184,23 +189,23 @@ def run_one(scenario: Scenario, directory: Path) -> RunResult:
     env = {**os.environ, "HITLESS_LAB_NETNS": "1"}
     limit = (scenario.max_rollout_seconds * 2) / scenario.time_scale + RUN_MARGIN_SECONDS
     began = time.monotonic()
-    with (directory / "lab.log").open("wb") as log:
+    with (directory / "lab.log").open("wb") as log, LOCK:
+        if STOPPING.is_set():
+            return RunResult(scenario, directory, 0.0, "interrupted before it started")
         proc = subprocess.Popen(
             argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
         LIVE.add(proc)
-        try:
-            proc.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            _stop(proc)
-            return RunResult(
-                scenario, directory, time.monotonic() - began, f"killed after {limit:g} s"
-            )
-        except BaseException:
-            _stop(proc)
-            raise
-        finally:
-            LIVE.discard(proc)
+    try:
+        proc.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        return RunResult(scenario, directory, time.monotonic() - began, f"killed after {limit:g} s")
+    except BaseException:
+        _stop(proc)
+        raise
+    finally:
+        LIVE.discard(proc)
     wall = time.monotonic() - began
     if not out.exists():
         tail = (directory / "lab.log").read_text(errors="replace")[-1500:]
@@ -230,7 +235,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def stop_all() -> None:
-    """End every namespace runner still running (Ctrl-C), by PID."""
+    """End every namespace runner still running (Ctrl-C), by PID; start no further one."""
+    with LOCK:
+        STOPPING.set()
     for proc in list(LIVE):
         _stop(proc)
         LIVE.discard(proc)
@@ -247,5 +254,15 @@ def run_all(
             progress(result)
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(one, scenarios))
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures = [pool.submit(one, item) for item in scenarios]
+        results = [future.result() for future in futures]
+    except BaseException:
+        # Ctrl-C: end the namespaces' runners now (they end their processes), drop the rest.
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_all()
+        pool.shutdown(wait=True)
+        raise
+    pool.shutdown()
+    return results

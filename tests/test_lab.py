@@ -279,3 +279,40 @@ class TestCannotRun:
         result = CliRunner().invoke(app, ["lab", "--stack", "dev", "--tier", "d"])
         assert result.exit_code == 2
         assert "cannot run here" in result.output
+
+
+class TestMatrixPlan:
+    def test_matrix_has_seed_broken_and_upgrade(
+        self, dev_config: StackConfig, prod_config: StackConfig, rendered: Path, tmp_path: Path
+    ) -> None:
+        from hitless.lab.matrix import plan
+
+        build = rendered.parent
+        write_artifacts(run_stack("prod", ROOT, preview=True), build / "prod")
+        planned = plan(
+            {"dev": dev_config, "prod": prod_config},
+            build,
+            stacks=["dev", "prod"],
+            tiers=list(RollingTier),
+            runs=1,
+            time_scale=5,
+            rate=20,
+            upload_share=0.05,
+            matrix=True,
+            seed_manifest=SEED_RT,
+        )
+        by_name = {p.scenario.name: p for p in planned}
+        hitless = [p for p in planned if p.scenario.variant == "hitless"]
+        assert len(hitless) == 8
+        assert all(p.prediction is not None and p.prediction.failed == 0 for p in hitless)
+        seed = by_name["dev D users' original RT (given manifests)"]
+        assert seed.scenario.expect_failures
+        assert seed.prediction is not None
+        assert seed.prediction.by_cause["refused"] > 0
+        upgrade = by_name["dev A in-place binary upgrade"]
+        assert upgrade.scenario.in_place_upgrade
+        assert not upgrade.scenario.expect_failures
+        assert upgrade.prediction is None
+        broken = [p for p in planned if p.scenario.expect_failures]
+        assert {p.scenario.tier for p in broken} == set(RollingTier)
+        assert all(str(p.directory).startswith(str(build)) for p in planned)

@@ -44,6 +44,10 @@ class Prediction:
     """Mean failures per cause (refused, cut, timeout)."""
 
 
+NOTHING = Prediction(failed=0, by_cause={})
+"""An empty prediction (for printing a scenario the simulator does not model)."""
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -128,8 +132,8 @@ class Planned:
     """The scenario."""
     directory: Path
     """Its artifacts."""
-    prediction: Prediction
-    """The simulator's counts for the same settings."""
+    prediction: Prediction | None
+    """The simulator's counts for the same settings (None: the simulator does not model it)."""
 
 
 def plan(
@@ -154,6 +158,7 @@ def plan(
     def add(stack: str, tier: RollingTier, variant: Variant, given: list[Path] | None) -> None:
         cfg = configs[stack]
         predicted: Prediction | None = None
+        modelled = not variant.in_place_upgrade
         for run in range(1, runs + 1):
             scenario = build_scenario(
                 cfg,
@@ -169,7 +174,7 @@ def plan(
                 nginx_a=nginx_a,
                 nginx_b=nginx_b,
             )
-            if predicted is None:
+            if predicted is None and modelled:
                 predicted = predict(cfg, scenario, variant, rate, upload_share)
             out.append(Planned(scenario, artifacts_dir(build, scenario), predicted))
 
@@ -187,6 +192,7 @@ def plan(
             )
         for tier, variant in broken_variants(configs[first]).items():
             add(first, tier, variant, None)
+        add(first, RollingTier.a, Variant("in-place binary upgrade", in_place_upgrade=True), None)
     return out
 
 
@@ -264,8 +270,11 @@ def comparison_table(planned: list[Planned], results: list[RunResult]) -> Table:
             "failures" if first.scenario.expect_failures else "0 failed",
             " / ".join("err" if r.error else str(r.failed) for _, r in items),
             ", ".join(f"{k} {v}" for k, v in sorted(causes.items())) or "-",
-            f"{first.prediction.failed:.1f}",
-            ", ".join(f"{k} {v:.1f}" for k, v in first.prediction.by_cause.items() if v) or "-",
+            f"{first.prediction.failed:.1f}" if first.prediction else "not modelled",
+            ", ".join(
+                f"{k} {v:.1f}" for k, v in (first.prediction or NOTHING).by_cause.items() if v
+            )
+            or "-",
         )
     return table
 
@@ -323,7 +332,11 @@ def to_json(planned: list[Planned], results: list[RunResult], wall: float) -> di
         "runs": [
             {
                 **result.to_json(),
-                "simulator": {"failed": p.prediction.failed, **p.prediction.by_cause},
+                "simulator": (
+                    {"failed": p.prediction.failed, **p.prediction.by_cause}
+                    if p.prediction
+                    else None
+                ),
             }
             for p, result in zip(planned, results, strict=True)
         ],

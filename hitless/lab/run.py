@@ -18,6 +18,7 @@ import ctypes
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,6 +51,8 @@ HEALTH = {
 """Health or readiness endpoint per tier (port and path)."""
 START_TIMEOUT = 20.0
 """Seconds a backend may take to answer its first health check before the run fails."""
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+"""nginx by absolute path: the binary upgrade (USR2) re-executes argv[0]."""
 TAIL_SECONDS = 1.0
 """Traffic keeps arriving this long (scaled seconds) after the rollout completed."""
 
@@ -246,12 +249,59 @@ class Lab:
             return False
 
     async def watch_exit(self, backend: Backend) -> None:
-        """Set `backend.gone` when its process exits."""
+        """Set `backend.gone` when its process exits (a daemonized nginx: when it detached)."""
         assert backend.proc is not None  # noqa: S101 - started before watched
         while backend.proc.poll() is None:
             await asyncio.sleep(0.05)
         self.procs.live.pop(backend.proc.pid, None)
-        backend.gone.set()
+        if not self.daemonized(backend):
+            backend.gone.set()
+
+    def daemonized(self, backend: Backend) -> bool:
+        """Whether the backend is an nginx running as a daemon (in-place upgrade scenario)."""
+        return self.spec.in_place_upgrade and backend.tier == self.spec.tier.value
+
+    async def master_pid(self, backend: Backend, name: str = "nginx.pid") -> int:
+        """The daemon master's PID from its pid file, registered for the final cleanup."""
+        path = backend.directory / name
+        for _ in range(200):
+            text = path.read_text().strip() if path.exists() else ""
+            if text.isdigit():
+                pid = int(text)
+                self.procs.live[pid] = f"{backend.name} master"
+                return pid
+            await asyncio.sleep(0.025)
+        raise LabError(f"{backend.name}: no pid in {path}")
+
+    async def upgrade_in_place(self, tier: str) -> None:
+        """Upgrade nginx's binary on every instance in turn: USR2, new master up, QUIT the old.
+
+        USR2 makes the master rename its pid file to `.oldbin` and start the binary again with
+        the inherited listening sockets; QUIT then drains the old master's workers. The
+        listener never closes, so no connection is refused and in-flight requests finish.
+        """
+        self.log("", f"in-place binary upgrade of every {tier.upper()} instance starts")
+        for backend in list(self.backends[tier]):
+            old = await self.master_pid(backend)
+            os.kill(old, signal.SIGUSR2)
+            self.log(backend.name, f"USR2 to master {old}: new master starts")
+            new = old
+            for _ in range(400):
+                if (backend.directory / "nginx.pid.oldbin").exists():
+                    new = await self.master_pid(backend)
+                    if new != old:
+                        break
+                await asyncio.sleep(0.025)
+            if new == old:
+                raise LabError(f"{backend.name}: USR2 started no new master (is nginx a daemon?)")
+            if not await self.healthy(backend, 1.0):
+                raise LabError(f"{backend.name}: new master {new} does not answer")
+            os.kill(old, signal.SIGQUIT)
+            self.log(backend.name, f"new master {new} serving; QUIT to old master {old}")
+            while _alive(old):
+                await asyncio.sleep(0.05)
+            self.log(backend.name, f"old master {old} exited after its requests finished")
+        self.log("", "in-place upgrade complete")
 
     # -- starting backends --------------------------------------------------------------------
 
@@ -287,7 +337,8 @@ class Lab:
             self.rewrites.setdefault(tier, moved.changes)
             conf = directory / "nginx.conf"
             conf.write_text(moved.text)
-            argv = ["nginx", "-p", str(directory), "-c", str(conf), "-g", "daemon off;"]
+            daemon = "on" if spec.in_place_upgrade and tier == spec.tier.value else "off"
+            argv = [NGINX, "-p", str(directory), "-c", str(conf), "-g", f"daemon {daemon};"]
         elif tier == "c":
             conf = directory / "nginx.conf"
             conf.write_text(
@@ -302,7 +353,7 @@ class Lab:
                     scale=self.scale,
                 )
             )
-            argv = ["nginx", "-p", str(directory), "-c", str(conf), "-g", "daemon off;"]
+            argv = [NGINX, "-p", str(directory), "-c", str(conf), "-g", "daemon off;"]
         else:
             rt = spec.rt
             argv = [
@@ -588,7 +639,9 @@ class Lab:
             )
             await asyncio.sleep(lead_in)
             rolled_at = time.monotonic()
-            if spec.tier is RollingTier.a:
+            if spec.in_place_upgrade:
+                await self.upgrade_in_place(spec.tier.value)
+            elif spec.tier is RollingTier.a:
                 await self.roll_mig("a", spec.a)
             elif spec.tier is RollingTier.b:
                 await self.roll_mig("b", spec.b)
@@ -618,6 +671,16 @@ class Lab:
                 for tier, backends in self.backends.items()
             },
         }
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` still runs (reaping it first if it is an exited child)."""
+    reap()
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def become_subreaper() -> None:

@@ -158,6 +158,7 @@ class RunResult:
 
 def run_one(scenario: Scenario, directory: Path) -> RunResult:
     """Run `scenario` in its own namespaces; artifacts under `directory`."""
+    directory = directory.resolve()
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)

@@ -198,6 +198,8 @@ class Variant:
     """Replace A's LB draining timeout."""
     drain_b: float | None = None
     """Replace B's LB draining timeout."""
+    in_place_upgrade: bool = False
+    """Upgrade nginx's binary in place on every instance instead of rolling the MIG (A, B)."""
 
 
 def build_scenario(
@@ -285,6 +287,7 @@ def build_scenario(
         tier=tier,
         variant=variant.name,
         expect_failures=variant.expect_failures,
+        in_place_upgrade=variant.in_place_upgrade,
         run=run,
         time_scale=time_scale,
         a=a,

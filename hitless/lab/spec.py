@@ -129,6 +129,11 @@ class Scenario(_Spec):
     tier: RollingTier = Field(description="The tier that rolls.")
     variant: str = Field(description="`hitless`, or what was changed to break it.")
     expect_failures: bool = Field(description="True for a broken variant (the matrix checks).")
+    in_place_upgrade: bool = Field(
+        default=False,
+        description="Tier A or B: upgrade nginx's binary in place (USR2, then QUIT to the old "
+        "master) instead of rolling the MIG; nginx runs as a daemon for that.",
+    )
     run: int = Field(description="Run number (1-based) within the scenario's repetitions.")
     time_scale: float = Field(description="Every time is divided by this; bodies too.")
     a: MigSpec = Field(description="Tier A.")

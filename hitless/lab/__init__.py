@@ -16,7 +16,10 @@ runs on loopback inside a network (and PID) namespace the lab creates for each r
   scale) are rewritten. MIG rollout (`run.Lab.roll_mig`): surge instances, LB health check passes
   `healthy_threshold` times, LB adds it after the lag, `min_ready_sec`, then the old instance is
   removed: the LB stops new connections after the lag, the shutdown script (drain flag, wait,
-  `nginx -s quit`) runs, and whatever is left is cut when the draining timeout ends.
+  `nginx -s quit`) runs, and whatever is left is cut when the draining timeout ends. The other
+  way to change A's or B's nginx, the in-place binary upgrade (`run.Lab.upgrade_in_place`):
+  nginx runs as a daemon, USR2 starts a new master on the inherited listeners, QUIT drains the
+  old one.
 - C (`configs.kong_stand_in_conf`): a Kong stand-in, not Kong: nginx with Kong's proxy
   semantics (balancer_by_lua with `set_more_tries(retries)`, per-try timeouts, nginx's default
   `proxy_next_upstream error timeout`, buffering, upstream keep-alive, `/status/ready`). On

@@ -1,5 +1,6 @@
 # Every target creates the virtualenv on first use; nothing needs installing by hand: `make test`
-# first installs Debian's nginx for the nginx -t tests when it is missing (`setup`).
+# and `make lab` first install Debian's nginx (stream and Lua modules), unshare, ip and iptables
+# when they are missing (`setup`, .ci/setup).
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STACK  ?= dev
@@ -9,7 +10,7 @@ CHECKOV_VENV  ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_REQ   := checkov>=3.2,<4
 
-.PHONY: preview test setup lint typecheck unit fuzz check bench clean checkov-env
+.PHONY: preview test setup lint typecheck unit fuzz check bench lab clean checkov-env
 
 $(STAMP): pyproject.toml policy/requirements.txt
 	python3 -m venv $(VENV)
@@ -33,8 +34,8 @@ preview: $(STAMP)
 ## Lint, types and the whole test suite (setup first: prerequisites run left to right).
 test: setup lint typecheck unit
 
-## Debian's nginx-light and libnginx-mod-stream, installed when missing (as root; otherwise the
-## exact apt-get command is printed and make stops with exit 2 before anything runs).
+## What the tests and the lab need from Debian (.ci/setup), installed when missing (as root;
+## otherwise the exact apt-get command is printed and make stops with exit 2 before anything runs).
 setup:
 	.ci/setup
 
@@ -56,6 +57,14 @@ fuzz: $(STAMP)
 ## Benchmarks (not part of make test): policy pack on the prod stack and on 200 RT services.
 bench: $(STAMP)
 	$(PY) benchmarks/bench_policy.py
+
+## Rollout lab matrix (root; real nginx, iptables, a network namespace): every tier of dev and
+## prod, the users' original RT and each tier's broken variant. Fails when a hitless run fails
+## a request or a broken variant fails none.
+LAB_RUNS ?= 3
+LAB_JOBS ?= 5
+lab: setup $(STAMP)
+	$(VENV)/bin/hitless lab --matrix --runs $(LAB_RUNS) --jobs $(LAB_JOBS)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -81,7 +81,9 @@ class TestNginxValues:
 
 
 class TestRewrite:
-    def test_a_conf_moved_to_loopback(self, rendered: Path, tmp_path: Path) -> None:
+    def test_a_conf_moved_to_loopback(
+        self, dev_config: StackConfig, rendered: Path, tmp_path: Path
+    ) -> None:
         moved = rewrite_tier_conf(
             (rendered / "nginx" / "a.conf").read_text(),
             address="127.11.0.2",
@@ -105,8 +107,11 @@ class TestRewrite:
             if d["directive"] == "listen"
         ]
         assert listens == ["127.11.0.2:80", "127.11.0.2:8081"]
-        # proxy_read_timeout 90s at time scale 5; client_max_body_size 64m / 5.
-        assert ["18000ms"] in [d["args"] for d in http if d["directive"] == "proxy_read_timeout"]
+        # proxy_read_timeout at time scale 5; client_max_body_size 64m / 5.
+        read_ms = round(dev_config.edge.proxy_read_timeout_seconds * 1000 / 5)
+        assert [f"{read_ms}ms"] in [
+            d["args"] for d in http if d["directive"] == "proxy_read_timeout"
+        ]
         assert [str(round(64 * 1_048_576 / 5))] in [
             d["args"] for d in http if d["directive"] == "client_max_body_size"
         ]
@@ -131,9 +136,14 @@ class TestRewrite:
             )
         )
         text = conf.read_text()
-        # Kong's tries: set_more_tries(retries) once; connect 2000 ms / 5 = 0.4 s per try.
-        assert f"set_more_tries({dev_config.kong.retries})" in text
-        assert "set_timeouts(0.4, 12.0, 12.0)" in text
+        # Kong's tries: set_more_tries(retries) once; each timeout (ms) / 1000 / 5 per try.
+        kong = dev_config.kong
+        connect, send, read = (
+            ms / 1000 / 5
+            for ms in (kong.connect_timeout_ms, kong.write_timeout_ms, kong.read_timeout_ms)
+        )
+        assert f"set_more_tries({kong.retries})" in text
+        assert f"set_timeouts({connect}, {send}, {read})" in text
         assert "proxy_next_upstream" not in text
         done = subprocess.run(
             ["nginx", "-t", "-p", str(tmp_path), "-c", str(conf)],

@@ -96,6 +96,18 @@ class TestConfigModelRefusesShortAwaits:
         cfg = load_stack_config(values, "prod")
         assert cfg.await_timeout("kong") == 7200
 
+    def test_mig_await_is_settable_and_judged(self) -> None:
+        values: dict[str, Any] = copy.deepcopy(hitless_values("dev"))
+        values["relay"]["mig"]["await_timeout_seconds"] = 3600
+        assert load_stack_config(values, "dev").await_timeout("relay.mig") == 3600
+        values["relay"]["mig"]["await_timeout_seconds"] = 300
+        with pytest.raises(
+            StackConfigError,
+            match=re.escape("hitless:relay.mig.await_timeout_seconds = 300: `pulumi up` gives up"),
+        ) as error:
+            load_stack_config(values, "dev")
+        assert "worst-case rolling replacement 860 s: 2 instances" in str(error.value)
+
 
 class TestPackFailsTheWrongProdStack:
     """The same wrong prod stack, composed without the config model's check, fails the pack."""

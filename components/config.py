@@ -10,13 +10,13 @@ the rendered resources with, so a stack that loads is one the pack accepts.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import ipaddress
 import json
 import math
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
@@ -257,6 +257,14 @@ class MigConfig(_Model):
     )
     health_port: Port = Field(
         default=8081, description="Port of the small http server answering /healthz."
+    )
+    await_timeout_seconds: Annotated[int, Field(ge=60, le=86400)] | None = Field(
+        default=None,
+        description=(
+            "How long `pulumi up` awaits the rolling update (customTimeouts create/update, with "
+            "waitForInstances UPDATED). null: sized from the update's worst case plus margin, "
+            "rounded up to whole minutes (see `hitless explain`); a value must cover that bound."
+        ),
     )
 
 
@@ -937,21 +945,23 @@ class StackConfig(_Model):
             buffering_at_c=self.kong.request_buffering,
         )
 
-    def rollout_awaits(self) -> tuple[RolloutAwait, ...]:
-        """Each rollout's worst-case duration and the `pulumi up` await that covers it."""
-        return rollout_awaits(self)
+    def rollout_awaits(self) -> list[catalog.Outcome]:
+        """Each rollout's await judged by the catalog (`outcome.duration`: its worst case)."""
+        return [item for item in catalog_outcomes(self) if item.entry.section == "await"]
 
     def await_timeout(self, key: str) -> int:
-        """The await timeout (s) of the rollout whose stack key is `key` (e.g. `runtime`)."""
-        for item in rollout_awaits(self):
-            if item.key == key:
-                return item.timeout_seconds
+        """The await timeout (s) of the rollout at `key` (`runtime`, `edge.mig`, ...).
+
+        Keys: `kong`, `runtime`, `edge.mig`, `relay.mig`, `cluster.node_pools.<name>`.
+        """
+        for item in self.rollout_awaits():
+            if _await_key(item) == key and item.value is not None:
+                return int(item.value)
         raise KeyError(f"no rollout with key {key!r}")
 
     @model_validator(mode="after")
     def _chain_is_hitless(self) -> Self:
         problems = list(_chain_problems(self))
-        problems += _rollout_problems(self)
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -990,30 +1000,134 @@ def config_values(cfg: StackConfig) -> dict[str, float | None]:
             None if days is None else len(days)
         ),
     }
-    for tier, mig in (("a", edge.mig), ("b", relay.mig)):
+    for tier, mig, drain in (
+        ("a", edge.mig, edge.connection_draining_timeout_sec),
+        ("b", relay.mig, relay.connection_draining_timeout_sec),
+    ):
         values[f"{tier}_zones"] = len(cfg.platform.zones)
         values[f"{tier}_hc_interval"] = mig.lb_health_check.check_interval_sec
         values[f"{tier}_hc_timeout"] = mig.lb_health_check.timeout_sec
+        # The updater counts a new VM once the group's (autohealing) health check passed once.
+        check = mig.autohealing_health_check
+        values |= {
+            f"{tier}_mig_size": mig.target_size,
+            f"{tier}_mig_surge": mig.max_surge_fixed,
+            f"{tier}_mig_unavailable": MIG_MAX_UNAVAILABLE_FIXED,
+            f"{tier}_mig_time_to_healthy": budget.ProbeTiming(
+                period_seconds=check.check_interval_sec,
+                timeout_seconds=check.timeout_sec,
+                success_threshold=check.healthy_threshold,
+            ).worst_time_to_pass(t.mig_boot_seconds),
+            f"{tier}_mig_min_ready": mig.min_ready_sec,
+            f"{tier}_mig_drain": drain,
+        }
+    for prefix, work, startup in (("kong", kong, None), ("rt", rt, rt.startup)):
+        values |= {
+            f"{prefix}_rollout_replicas": work.autoscaling.max_replicas,
+            f"{prefix}_rollout_surge": ROLLING_MAX_SURGE,
+            f"{prefix}_rollout_unavailable": ROLLING_MAX_UNAVAILABLE,
+            f"{prefix}_time_to_available": _time_to_available(cfg, work, startup),
+            f"{prefix}_rollout_grace": work.termination_grace_seconds,
+            f"{prefix}_progress_deadline": work.progress_deadline_seconds,
+        }
     return values
 
 
-def config_value(cfg: StackConfig, key: str) -> float:
-    """The config's value at a stack key (dotted path, without the `hitless:` prefix)."""
+def _time_to_available(
+    cfg: StackConfig, work: RuntimeConfig | KongConfig, startup: ProbeConfig | None
+) -> float:
+    """One new pod's worst time to Available (`budget.worst_time_to_available`)."""
+    return budget.worst_time_to_available(
+        work.readiness.timing(),
+        startup.timing() if startup is not None else None,
+        work.min_ready_seconds,
+        cfg.thresholds.pod_start_seconds,
+    )
+
+
+def pool_values(cfg: StackConfig, pool: NodePoolConfig) -> dict[str, float | None]:
+    """The catalog's `pool_*` inputs for one node pool's upgrade."""
+    t = cfg.thresholds
+    zones = len(cfg.platform.zones)
+    nodes_min = pool.min_nodes_per_zone * zones
+    # A node's drain: the worst over the workloads it carries (PDB waits, then grace).
+    drain = max(
+        budget.node_drain_seconds(
+            math.ceil(work.autoscaling.max_replicas / nodes_min),
+            _time_to_available(cfg, work, startup),
+            work.termination_grace_seconds,
+            t.max_drain_seconds,
+        )
+        for work, startup in ((cfg.runtime, cfg.runtime.startup), (cfg.kong, None))
+    )
+    blue_green = pool.strategy is UpgradeStrategy.BLUE_GREEN
+    return {
+        "pool_nodes": pool.max_nodes_per_zone * zones,
+        "pool_surge": pool.max_surge,
+        "pool_unavailable": pool.max_unavailable,
+        "pool_drain": drain,
+        "pool_blue_green": 1 if blue_green else 0,
+        "pool_batch": pool.batch_node_count,
+        "pool_batch_soak": _duration_seconds(pool.batch_soak_duration),
+        "pool_soak": _duration_seconds(pool.node_pool_soak_duration),
+    }
+
+
+POOL_KEY = "cluster.node_pools."
+"""Stack-key prefix of the settings each node pool has (`cluster.node_pools.<setting>`)."""
+
+
+def config_value(cfg: StackConfig, key: str) -> float | None:
+    """The config's value at a stack key (dotted path, without the `hitless:` prefix).
+
+    None: an optional setting left unset (an await sized from its bound) or a setting of each
+    node pool (`cluster.node_pools.<setting>`, judged once per pool).
+    """
+    if key.startswith(POOL_KEY):
+        return None
     node: object = cfg
     for part in key.split("."):
         node = getattr(node, part)
+    if node is None:
+        return None
     if isinstance(node, bool) or not isinstance(node, int | float):
         raise TypeError(f"{key} is not a number: {node!r}")
     return node
 
 
+def _outcome(
+    item: catalog.Entry, value: float | None, pack: PackConfig, values: catalog.Values
+) -> catalog.Outcome:
+    """`item` judged on `value`; an unset await takes its bound in whole minutes."""
+    if value is None and item.section == "await":
+        value = budget.await_timeout_seconds(item.formula(catalog.Ctx(pack, values)), 0)
+    return item.judge(value, pack, values)
+
+
 def catalog_outcomes(cfg: StackConfig) -> list[catalog.Outcome]:
-    """Every catalog entry judged on this config."""
+    """Every catalog entry judged on this config (a node pool's entries once per pool)."""
     pack = PackConfig(profile=cfg.profile, thresholds=cfg.thresholds)
     values = config_values(cfg)
-    return [
-        item.judge(config_value(cfg, item.key), pack, values) for item in catalog.ENTRIES.values()
-    ]
+    out: list[catalog.Outcome] = []
+    for item in catalog.ENTRIES.values():
+        if not item.key.startswith(POOL_KEY):
+            out.append(_outcome(item, config_value(cfg, item.key), pack, values))
+            continue
+        for pool in cfg.cluster.node_pools:
+            judged = _outcome(item, None, pack, {**values, **pool_values(cfg, pool)})
+            out.append(dataclasses.replace(judged, where=pool.name))
+    return out
+
+
+def _await_key(item: catalog.Outcome) -> str:
+    """The rollout's key in `await_timeout`: `runtime`, `edge.mig`, `cluster.node_pools.x`."""
+    if item.where:
+        return f"{POOL_KEY}{item.where}"
+    return item.entry.key.removesuffix(".await_timeout_seconds")
+
+
+AWAIT_FIX: dict[str, str] = {"await": ", or remove it so it is sized from the rollout"}
+"""The other fix of an await set in the stack: leave it to the bound."""
 
 
 def _chain_problems(cfg: StackConfig) -> list[str]:
@@ -1052,7 +1166,7 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
                 outcome.entry.key,
                 config_value(cfg, outcome.entry.key),
                 outcome.consequence(ctx),
-                outcome.fix(),
+                outcome.fix() + AWAIT_FIX.get(outcome.entry.section, ""),
             )
     rt, kong = cfg.runtime, cfg.kong
     need(
@@ -1076,223 +1190,6 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
             f"Deployment's replicas ({replicas}), so the HPA resizes it at once",
             "make min_replicas <= replicas <= max_replicas",
         )
-    return out
-
-
-@dataclass(frozen=True)
-class RolloutAwait:
-    """One rollout's worst-case duration and the await timeout `pulumi up` gives it."""
-
-    key: str
-    """Stack key of the resource's config, e.g. `runtime` or `cluster.node_pools.serving`."""
-    what: str
-    """What rolls, in the chain's terms."""
-    rollout_seconds: float
-    """Worst-case duration of the rollout (`hitless_policy.budget`)."""
-    basis: str
-    """How the duration is made up, with its inputs."""
-    bound_seconds: float
-    """Shortest await that covers the rollout (and, for Deployments, the progress deadline)."""
-    timeout_seconds: int
-    """The await timeout the components set (customTimeouts)."""
-    timeout_key: str
-    """Stack key that sets the timeout (Deployments), or whose settings size it."""
-
-    @property
-    def holds(self) -> bool:
-        """Whether the timeout covers the bound."""
-        return self.timeout_seconds >= self.bound_seconds
-
-
-def _deployment_await(
-    cfg: StackConfig,
-    key: str,
-    what: str,
-    work: RuntimeConfig | KongConfig,
-    startup: ProbeConfig | None,
-) -> RolloutAwait:
-    t = cfg.thresholds
-    replicas = work.autoscaling.max_replicas
-    available = budget.worst_time_to_available(
-        work.readiness.timing(),
-        startup.timing() if startup is not None else None,
-        work.min_ready_seconds,
-        t.pod_start_seconds,
-    )
-    grace = work.termination_grace_seconds
-    rollout = budget.deployment_rollout_seconds(
-        replicas, ROLLING_MAX_SURGE, ROLLING_MAX_UNAVAILABLE, available, grace
-    )
-    bound = budget.deployment_await_bound_seconds(
-        rollout, work.progress_deadline_seconds, t.margin_seconds
-    )
-    batches = budget.rollout_batches(replicas, ROLLING_MAX_SURGE + ROLLING_MAX_UNAVAILABLE)
-    return RolloutAwait(
-        key=key,
-        what=what,
-        rollout_seconds=rollout,
-        basis=(
-            f"HPA max {replicas} pods in {batches} batches of maxSurge {ROLLING_MAX_SURGE} x "
-            f"(time to Available {available:g} + grace {grace}); await >= max(rollout, "
-            f"progressDeadlineSeconds {work.progress_deadline_seconds}) + margin "
-            f"{t.margin_seconds:g}"
-        ),
-        bound_seconds=bound,
-        timeout_seconds=(
-            work.await_timeout_seconds
-            if work.await_timeout_seconds is not None
-            else budget.await_timeout_seconds(bound, 0)
-        ),
-        timeout_key=f"{key}.await_timeout_seconds",
-    )
-
-
-def _node_drain_seconds(cfg: StackConfig, pool: NodePoolConfig) -> tuple[float, str]:
-    """Worst drain of one of `pool`'s nodes over the workloads it carries, and its basis."""
-    t = cfg.thresholds
-    nodes_min = pool.min_nodes_per_zone * len(cfg.platform.zones)
-    worst, basis = 0.0, ""
-    for name, work, startup in (
-        ("runtime", cfg.runtime, cfg.runtime.startup),
-        ("kong", cfg.kong, None),
-    ):
-        available = budget.worst_time_to_available(
-            work.readiness.timing(),
-            startup.timing() if startup is not None else None,
-            work.min_ready_seconds,
-            t.pod_start_seconds,
-        )
-        per_node = math.ceil(work.autoscaling.max_replicas / nodes_min)
-        drain = budget.node_drain_seconds(
-            per_node, available, work.termination_grace_seconds, t.max_drain_seconds
-        )
-        if drain > worst:
-            worst = drain
-            basis = (
-                f"{name}: {per_node} pods per node x time to Available {available:g} + grace "
-                f"{work.termination_grace_seconds}, each capped at {t.max_drain_seconds}"
-            )
-    return worst, basis
-
-
-def _node_pool_await(cfg: StackConfig, pool: NodePoolConfig) -> RolloutAwait:
-    t = cfg.thresholds
-    zones = len(cfg.platform.zones)
-    nodes = pool.max_nodes_per_zone * zones
-    drain, drain_basis = _node_drain_seconds(cfg, pool)
-    if pool.strategy is UpgradeStrategy.SURGE:
-        rollout = budget.surge_upgrade_seconds(
-            nodes, pool.max_surge, pool.max_unavailable, t.node_boot_seconds, drain
-        )
-        batches = budget.rollout_batches(nodes, pool.max_surge + pool.max_unavailable)
-        basis = (
-            f"SURGE: {nodes} nodes (max {pool.max_nodes_per_zone} x {zones} zones) in {batches} "
-            f"batches x (node boot {t.node_boot_seconds:g} + drain {drain:g} [{drain_basis}]) + "
-            f"margin {t.margin_seconds:g}"
-        )
-    else:
-        batch_soak = _duration_seconds(pool.batch_soak_duration)
-        pool_soak = _duration_seconds(pool.node_pool_soak_duration)
-        rollout = budget.blue_green_upgrade_seconds(
-            nodes,
-            batch_node_count=pool.batch_node_count,
-            node_boot_seconds=t.node_boot_seconds,
-            drain_seconds=drain,
-            batch_soak_seconds=batch_soak,
-            node_pool_soak_seconds=pool_soak,
-        )
-        batches = budget.rollout_batches(nodes, pool.batch_node_count)
-        basis = (
-            f"BLUE_GREEN: node boot {t.node_boot_seconds:g} + {batches} batches x (drain "
-            f"{drain:g} [{drain_basis}] + batch soak {batch_soak:g}) + pool soak {pool_soak:g} + "
-            f"margin {t.margin_seconds:g}"
-        )
-    bound = rollout + t.margin_seconds
-    return RolloutAwait(
-        key=f"cluster.node_pools.{pool.name}",
-        what=f"GKE node pool '{pool.name}' upgrade",
-        rollout_seconds=rollout,
-        basis=basis,
-        bound_seconds=bound,
-        timeout_seconds=budget.await_timeout_seconds(bound, 0),
-        timeout_key=f"cluster.node_pools.{pool.name}",
-    )
-
-
-def _mig_await(cfg: StackConfig, key: str, what: str, mig: MigConfig, drain: int) -> RolloutAwait:
-    t = cfg.thresholds
-    # The updater counts a new VM once the group's (autohealing) health check passed once.
-    check = mig.autohealing_health_check
-    healthy = budget.ProbeTiming(
-        period_seconds=check.check_interval_sec,
-        timeout_seconds=check.timeout_sec,
-        success_threshold=check.healthy_threshold,
-    ).worst_time_to_pass(t.mig_boot_seconds)
-    rollout = budget.mig_update_seconds(
-        mig.target_size,
-        max_surge=mig.max_surge_fixed,
-        max_unavailable=MIG_MAX_UNAVAILABLE_FIXED,
-        time_to_healthy=healthy,
-        min_ready_seconds=mig.min_ready_sec,
-        drain_seconds=drain,
-        shutdown_seconds=t.mig_shutdown_seconds,
-    )
-    batches = budget.rollout_batches(mig.target_size, mig.max_surge_fixed)
-    bound = rollout + t.margin_seconds
-    return RolloutAwait(
-        key=f"{key}.mig",
-        what=what,
-        rollout_seconds=rollout,
-        basis=(
-            f"{mig.target_size} instances in {batches} batches of max_surge_fixed "
-            f"{mig.max_surge_fixed} x (boot {t.mig_boot_seconds:g} and autohealing check passed "
-            f"{healthy:g} + min_ready_sec "
-            f"{mig.min_ready_sec} + LB drain {drain} + shutdown {t.mig_shutdown_seconds:g}) + "
-            f"margin {t.margin_seconds:g}"
-        ),
-        bound_seconds=bound,
-        timeout_seconds=budget.await_timeout_seconds(bound, 0),
-        timeout_key=f"{key}.mig",
-    )
-
-
-def rollout_awaits(cfg: StackConfig) -> tuple[RolloutAwait, ...]:
-    """Every rollout of the stack: MIGs A and B, Kong, the runtime, each node pool."""
-    return (
-        _mig_await(
-            cfg,
-            "edge",
-            "A: nginx L7 MIG rolling update",
-            cfg.edge.mig,
-            cfg.edge.connection_draining_timeout_sec,
-        ),
-        _mig_await(
-            cfg,
-            "relay",
-            "B: nginx L4 MIG rolling update",
-            cfg.relay.mig,
-            cfg.relay.connection_draining_timeout_sec,
-        ),
-        _deployment_await(cfg, "kong", "C: Kong Deployment rollout", cfg.kong, None),
-        _deployment_await(
-            cfg, "runtime", "D: RT Deployment rollout", cfg.runtime, cfg.runtime.startup
-        ),
-        *(_node_pool_await(cfg, pool) for pool in cfg.cluster.node_pools),
-    )
-
-
-def _rollout_problems(cfg: StackConfig) -> list[str]:
-    """An await set in the stack that would give up during a healthy rollout."""
-    out: list[str] = []
-    for item in rollout_awaits(cfg):
-        if not item.holds:
-            out.append(
-                f"{PROJECT}:{item.timeout_key} = {item.timeout_seconds}: `pulumi up` gives up "
-                f"while the {item.what} may still be running ({item.basis} = bound "
-                f"{item.bound_seconds:g} s), and reports a failure in the middle of a healthy "
-                f"rollout. Fix: raise it to >= {math.ceil(item.bound_seconds - 1e-9)}, or "
-                "remove it so it is sized from the rollout."
-            )
     return out
 
 

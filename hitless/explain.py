@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.config import PROJECT, StackConfig, catalog_outcomes, config_values
+from components.config import (
+    POOL_KEY,
+    PROJECT,
+    StackConfig,
+    catalog_outcomes,
+    config_values,
+    pool_values,
+)
 from hitless_policy import budget, catalog
 from hitless_policy.profile import PackConfig
 
@@ -86,7 +93,8 @@ class Explanation:
     timeline: tuple[Event, ...]
     """The runtime pod's termination, from Terminating to SIGKILL."""
     awaits: tuple[Bound, ...] = ()
-    """Each rollout's `pulumi up` await against its worst-case duration plus margin."""
+    """Each rollout's `pulumi up` await against its worst-case duration plus margin (the
+    worst case itself in `what`)."""
 
     @property
     def bounds(self) -> tuple[Bound, ...]:
@@ -109,25 +117,40 @@ def _holds(cfg: StackConfig) -> tuple[TierHold, ...]:
     )
 
 
+def _ctx(cfg: StackConfig, pool: str) -> catalog.Ctx:
+    """The catalog's inputs on this config (with node pool `pool`'s, when given)."""
+    values = config_values(cfg)
+    for item in cfg.cluster.node_pools:
+        if item.name == pool:
+            values |= pool_values(cfg, item)
+    return catalog.Ctx(PackConfig(profile=cfg.profile, thresholds=cfg.thresholds), values)
+
+
 def _bounds(cfg: StackConfig) -> dict[str, tuple[Bound, ...]]:
     """Every catalog entry on this config, as bounds grouped by the entry's section."""
-    ctx = catalog.Ctx(
-        PackConfig(profile=cfg.profile, thresholds=cfg.thresholds), config_values(cfg)
-    )
     groups: dict[str, list[Bound]] = {}
     for outcome in catalog_outcomes(cfg):
         item = outcome.entry
         if outcome.value is None or outcome.bound is None:
             continue
-        section = item.section if item.section in ("drain", "timeout", "keepalive") else "other"
+        section = (
+            item.section if item.section in ("drain", "timeout", "keepalive", "await") else "other"
+        )
+        what, key = item.what, item.key
+        if outcome.where:
+            # A setting each node pool has: the pool's own config sizes it.
+            what = what.replace("node pool", f"node pool '{outcome.where}'", 1)
+            key = f"{POOL_KEY}{outcome.where}"
+        if outcome.duration is not None:
+            what = f"{what} (worst case {seconds(outcome.duration)} s)"
         groups.setdefault(section, []).append(
             Bound(
-                key=item.key,
-                what=item.what,
+                key=key,
+                what=what,
                 value=outcome.value,
                 relation=item.op,
                 bound=outcome.bound,
-                basis=item.basis(ctx),
+                basis=item.basis(_ctx(cfg, outcome.where)),
                 holds=outcome.status == "pass",
                 entry=item.id,
             )
@@ -159,22 +182,6 @@ def _timeline(cfg: StackConfig) -> tuple[Event, ...]:
     return tuple(sorted(events, key=lambda event: event.at))
 
 
-def _awaits(cfg: StackConfig) -> tuple[Bound, ...]:
-    """Each rollout's worst-case duration beside the await timeout that covers it."""
-    return tuple(
-        Bound(
-            item.timeout_key,
-            f"{item.what}: `pulumi up` await (worst case {seconds(item.rollout_seconds)} s)",
-            item.timeout_seconds,
-            ">=",
-            item.bound_seconds,
-            item.basis,
-            item.holds,
-        )
-        for item in cfg.rollout_awaits()
-    )
-
-
 def explain(cfg: StackConfig, stack: str) -> Explanation:
     """The budget and the RT timeline of a validated stack config."""
     longest = cfg.longest_requests()
@@ -189,7 +196,7 @@ def explain(cfg: StackConfig, stack: str) -> Explanation:
         keepalives=bounds.get("keepalive", ()),
         others=bounds.get("other", ()),
         timeline=_timeline(cfg),
-        awaits=_awaits(cfg),
+        awaits=bounds.get("await", ()),
     )
 
 

@@ -159,11 +159,14 @@ class TestUpdateAwaited:
         self, captured: Capture, stack_config: StackConfig, tier: Tier
     ) -> None:
         mig = captured.named(f"{NAMES[tier]}-mig", MIG)
-        key = "edge.mig" if tier is Tier.A else "relay.mig"
-        (found,) = [item for item in stack_config.rollout_awaits() if item.key == key]
-        assert mig.custom_timeouts.update_seconds == found.timeout_seconds, mig.urn
-        assert mig.custom_timeouts.create_seconds == found.timeout_seconds, mig.urn
-        assert found.timeout_seconds >= found.bound_seconds > found.rollout_seconds, mig.urn
+        entry_id = "a-mig-await" if tier is Tier.A else "b-mig-await"
+        (found,) = [item for item in stack_config.rollout_awaits() if item.entry.id == entry_id]
+        assert found.value is not None, mig.urn
+        assert found.bound is not None, mig.urn
+        assert found.duration is not None, mig.urn
+        assert mig.custom_timeouts.update_seconds == found.value, mig.urn
+        assert mig.custom_timeouts.create_seconds == found.value, mig.urn
+        assert found.value >= found.bound > found.duration, mig.urn
 
 
 class TestAutohealingConfigured:

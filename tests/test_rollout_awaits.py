@@ -44,18 +44,30 @@ class TestAwaitsCoverTheRollouts:
     """Every derived await covers its rollout's worst case plus margin, in whole minutes."""
 
     def test_each_await_holds(self, stack_config: StackConfig) -> None:
-        for item in stack_config.rollout_awaits():
-            assert item.holds, item
-            assert item.timeout_seconds % 60 == 0, item
-            assert item.bound_seconds >= item.rollout_seconds + (
-                stack_config.thresholds.margin_seconds
-            ), item
+        awaits = stack_config.rollout_awaits()
+        assert {item.entry.id for item in awaits} == {
+            "a-mig-await",
+            "b-mig-await",
+            "kong-await",
+            "rt-await",
+            "node-pool-await",
+        }
+        for item in awaits:
+            assert item.status == "pass", item
+            assert item.value is not None, item
+            assert item.value % 60 == 0, item
+            assert item.bound is not None, item
+            assert item.duration is not None, item
+            assert item.bound >= item.duration + stack_config.thresholds.margin_seconds, item
 
     def test_prod_runtime_at_hpa_max(self, prod_config: StackConfig) -> None:
-        (rt,) = [item for item in prod_config.rollout_awaits() if item.key == "runtime"]
-        assert rt.rollout_seconds == 12 * (192 + 75)
-        assert rt.timeout_seconds == 3240
-        assert "HPA max 12 pods in 12 batches of maxSurge 1" in rt.basis
+        (rt,) = [item for item in prod_config.rollout_awaits() if item.entry.id == "rt-await"]
+        assert rt.duration == 12 * (192 + 75)
+        assert rt.value == 3240
+        assert prod_config.await_timeout("runtime") == 3240
+        expl = explain(prod_config, "prod")
+        (row,) = [item for item in expl.awaits if item.entry == "rt-await"]
+        assert "12 pods (HPA maximum) in 12 batches of maxSurge 1" in row.basis
 
     def test_unknown_key(self, dev_config: StackConfig) -> None:
         with pytest.raises(KeyError, match="no rollout with key 'nope'"):
@@ -75,6 +87,7 @@ class TestConfigModelRefusesShortAwaits:
             match=re.escape("hitless:runtime.await_timeout_seconds = 600: `pulumi up` gives up"),
         ) as error:
             load_stack_config(values, "prod")
+        assert "(must be >= 3219: worst-case rollout 3204 s: 12 pods" in str(error.value)
         assert "Fix: raise it to >= 3219, or remove it" in str(error.value)
 
     def test_long_enough_value_is_used(self) -> None:
@@ -82,6 +95,18 @@ class TestConfigModelRefusesShortAwaits:
         values["kong"]["await_timeout_seconds"] = 7200
         cfg = load_stack_config(values, "prod")
         assert cfg.await_timeout("kong") == 7200
+
+    def test_mig_await_is_settable_and_judged(self) -> None:
+        values: dict[str, Any] = copy.deepcopy(hitless_values("dev"))
+        values["relay"]["mig"]["await_timeout_seconds"] = 3600
+        assert load_stack_config(values, "dev").await_timeout("relay.mig") == 3600
+        values["relay"]["mig"]["await_timeout_seconds"] = 300
+        with pytest.raises(
+            StackConfigError,
+            match=re.escape("hitless:relay.mig.await_timeout_seconds = 300: `pulumi up` gives up"),
+        ) as error:
+            load_stack_config(values, "dev")
+        assert "worst-case rolling replacement 860 s: 2 instances" in str(error.value)
 
 
 class TestPackFailsTheWrongProdStack:
@@ -95,7 +120,11 @@ class TestPackFailsTheWrongProdStack:
         assert {v.rule for v in fails} == {"deployment-await-covers-rollout"}
         (found,) = fails
         assert found.resource.endswith("::main-rt-deployment")
-        assert "update 600 s (customTimeouts.update) < 3219 s" in found.message
+        assert "customTimeouts.update 600 s (customTimeouts.update): `pulumi up` gives up" in (
+            found.message
+        )
+        assert "(must be >= 3219: worst-case rollout 3204 s" in found.message
+        assert "Fix: raise customTimeouts.update to >= 3219s" in found.message
 
 
 class TestHarnessRecordsResourceOptions:
@@ -167,8 +196,8 @@ class TestExplainShowsAwaits:
         expl = explain(stack_config, stack_name)
         keys = [item.key for item in expl.awaits]
         assert keys == [
-            "edge.mig",
-            "relay.mig",
+            "edge.mig.await_timeout_seconds",
+            "relay.mig.await_timeout_seconds",
             "kong.await_timeout_seconds",
             "runtime.await_timeout_seconds",
             *(f"cluster.node_pools.{pool.name}" for pool in stack_config.cluster.node_pools),
@@ -180,7 +209,7 @@ class TestExplainShowsAwaits:
         text = to_markdown(explain(prod_config, "prod"))
         assert "## Rollout durations and the awaits that cover them" in text
         assert (
-            "| D: RT Deployment rollout: `pulumi up` await (worst case 3204 s) | "
+            "| D: runtime Deployment rollout: `pulumi up` await (worst case 3204 s) | "
             "`hitless:runtime.await_timeout_seconds` | 3240 | >= | 3219 |"
         ) in text
 

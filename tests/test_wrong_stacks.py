@@ -95,6 +95,8 @@ WRONG: list[tuple[str, object, set[str]]] = [
     ("kong.quit_wait_seconds", 5, {"deployment-prestop-covers-propagation"}),
     # await: pulumi-kubernetes' default 10 min is shorter than the RT rollout at its HPA maximum
     ("runtime.await_timeout_seconds", 600, {"deployment-await-covers-rollout"}),
+    # MIG await: 5 minutes is shorter than A's rolling replacement (two batches)
+    ("edge.mig.await_timeout_seconds", 300, {"mig-update-awaited"}),
 ]
 
 

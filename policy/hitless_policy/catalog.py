@@ -26,7 +26,9 @@ from hitless_policy.profile import PackConfig
 
 Op = Literal[">=", ">", "<=", "<"]
 """How a value must compare with its bound."""
-Section = Literal["drain", "timeout", "keepalive", "body", "rollout", "probe", "maintenance"]
+Section = Literal[
+    "drain", "timeout", "keepalive", "body", "rollout", "probe", "maintenance", "await"
+]
 """Where `hitless explain` lists an entry."""
 Status = Literal["pass", "fail", "not-judged"]
 """Outcome of one entry on one value."""
@@ -79,6 +81,10 @@ class Outcome:
     """Inputs that were unknown."""
     other: float | None = None
     """The least value of the entry's other setting that satisfies the relation instead."""
+    duration: float | None = None
+    """The worst-case duration the bound covers (entries with a `duration`), when known."""
+    where: str = ""
+    """Which instance of a repeated setting was judged (a node pool's name); empty: the only one."""
 
     @property
     def threshold(self) -> int | None:
@@ -160,6 +166,8 @@ class Entry:
     """A value of 0 means "no limit" (an infinitely large value)."""
     other: Other | None = None
     """The other side of the relation, raised instead when lowering this one cannot help."""
+    duration: Callable[[Ctx], float] | None = None
+    """The worst-case duration the bound covers (a rollout's), shown beside the value."""
 
     def edge(self, bound: float) -> int:
         """The whole value closest to the bound that satisfies it."""
@@ -191,7 +199,8 @@ class Entry:
         other = None
         if self.other is not None and all(values.get(n) is not None for n in self.other.needs):
             other = self.other.formula(ctx)
-        return Outcome(self, status, value, bound, other=other)
+        duration = None if self.duration is None else self.duration(ctx)
+        return Outcome(self, status, value, bound, other=other, duration=duration)
 
 
 def _e(*entries: Entry) -> dict[str, Entry]:
@@ -281,6 +290,168 @@ def _mig_entries(tier: str, key: str) -> list[Entry]:
             alternative=" or lower check_interval_sec",
         ),
     ]
+
+
+AWAIT_CONSEQUENCE = (
+    "`pulumi up` gives up while the rollout it started may still be running, and reports a "
+    "failure in the middle of a healthy rollout"
+)
+"""What fails when an await timeout is shorter than the rollout it covers."""
+
+
+def _deployment_rollout(p: str) -> Callable[[Ctx], float]:
+    """Worst-case rollout of a Deployment at its HPA maximum (inputs prefixed `p`)."""
+    return lambda c: budget.deployment_rollout_seconds(
+        int(c[f"{p}_rollout_replicas"]),
+        int(c[f"{p}_rollout_surge"]),
+        int(c[f"{p}_rollout_unavailable"]),
+        c[f"{p}_time_to_available"],
+        c[f"{p}_rollout_grace"],
+    )
+
+
+def _deployment_await_entry(p: str, tier: str, key: str, name: str) -> Entry:
+    rollout = _deployment_rollout(p)
+
+    def basis(c: Ctx) -> str:
+        replicas = int(c[f"{p}_rollout_replicas"])
+        surge, unavailable = int(c[f"{p}_rollout_surge"]), int(c[f"{p}_rollout_unavailable"])
+        tta, grace = c[f"{p}_time_to_available"], c[f"{p}_rollout_grace"]
+        per_batch = (
+            f"(time to Available {_g(tta)} + grace {_g(grace)})"
+            if unavailable == 0
+            else f"time to Available {_g(tta)}, + grace {_g(grace)} once"
+        )
+        return (
+            f"worst-case rollout {_g(rollout(c))} s: {replicas} pods (HPA maximum) in "
+            f"{budget.rollout_batches(replicas, max(1, surge + unavailable))} batches of "
+            f"maxSurge {surge} / maxUnavailable {unavailable} x {per_batch}; the larger of it "
+            f"and progressDeadlineSeconds {_g(c[f'{p}_progress_deadline'])}, + margin "
+            f"{_g(c.config.thresholds.margin_seconds)}"
+        )
+
+    return Entry(
+        f"{p}-await",
+        "deployment-await-covers-rollout",
+        key,
+        f"Deployment({name}) customTimeouts create/update",
+        f"{tier}: {name} Deployment rollout: `pulumi up` await",
+        ">=",
+        tuple(
+            f"{p}_{n}"
+            for n in (
+                "rollout_replicas",
+                "rollout_surge",
+                "rollout_unavailable",
+                "time_to_available",
+                "rollout_grace",
+                "progress_deadline",
+            )
+        ),
+        lambda c: budget.deployment_await_bound_seconds(
+            rollout(c), c[f"{p}_progress_deadline"], c.config.thresholds.margin_seconds
+        ),
+        basis,
+        AWAIT_CONSEQUENCE,
+        "await",
+        duration=rollout,
+    )
+
+
+def _mig_update(t: str) -> Callable[[Ctx], float]:
+    """Worst-case rolling replacement of MIG `t` (inputs prefixed `t_mig_`)."""
+    return lambda c: budget.mig_update_seconds(
+        int(c[f"{t}_mig_size"]),
+        max_surge=int(c[f"{t}_mig_surge"]),
+        max_unavailable=int(c[f"{t}_mig_unavailable"]),
+        time_to_healthy=c[f"{t}_mig_time_to_healthy"],
+        min_ready_seconds=c[f"{t}_mig_min_ready"],
+        drain_seconds=c[f"{t}_mig_drain"],
+        shutdown_seconds=c.config.thresholds.mig_shutdown_seconds,
+    )
+
+
+def _mig_await_entry(t: str, key: str, what: str) -> Entry:
+    update = _mig_update(t)
+    upper = t.upper()
+
+    def basis(c: Ctx) -> str:
+        size = int(c[f"{t}_mig_size"])
+        surge, unavailable = int(c[f"{t}_mig_surge"]), int(c[f"{t}_mig_unavailable"])
+        return (
+            f"worst-case rolling replacement {_g(update(c))} s: {size} instances in "
+            f"{budget.rollout_batches(size, max(1, surge + unavailable))} batches of maxSurge "
+            f"{surge} + maxUnavailable {unavailable} x (new VM healthy "
+            f"{_g(c[f'{t}_mig_time_to_healthy'])} + minReadySec {_g(c[f'{t}_mig_min_ready'])} + "
+            f"LB drain {_g(c[f'{t}_mig_drain'])} + shutdown "
+            f"{_g(c.config.thresholds.mig_shutdown_seconds)}), + margin "
+            f"{_g(c.config.thresholds.margin_seconds)}"
+        )
+
+    return Entry(
+        f"{t}-mig-await",
+        "mig-update-awaited",
+        f"{key}.mig.await_timeout_seconds",
+        f"RegionInstanceGroupManager({upper}) customTimeouts create/update",
+        f"{upper}: {what}: `pulumi up` await",
+        ">=",
+        tuple(
+            f"{t}_mig_{n}"
+            for n in ("size", "surge", "unavailable", "time_to_healthy", "min_ready", "drain")
+        ),
+        lambda c: update(c) + c.config.thresholds.margin_seconds,
+        basis,
+        AWAIT_CONSEQUENCE,
+        "await",
+        duration=update,
+    )
+
+
+def _pool_upgrade(c: Ctx) -> float:
+    """Worst-case upgrade of one node pool (inputs `pool_*`; `pool_blue_green` 1 or 0)."""
+    t = c.config.thresholds
+    nodes = int(c["pool_nodes"])
+    if c["pool_blue_green"]:
+        return budget.blue_green_upgrade_seconds(
+            nodes,
+            batch_node_count=int(c["pool_batch"]),
+            node_boot_seconds=t.node_boot_seconds,
+            drain_seconds=c["pool_drain"],
+            batch_soak_seconds=c["pool_batch_soak"],
+            node_pool_soak_seconds=c["pool_soak"],
+        )
+    return budget.surge_upgrade_seconds(
+        nodes,
+        int(c["pool_surge"]),
+        int(c["pool_unavailable"]),
+        t.node_boot_seconds,
+        c["pool_drain"],
+    )
+
+
+def _pool_basis(c: Ctx) -> str:
+    t = c.config.thresholds
+    nodes = int(c["pool_nodes"])
+    drain = _g(c["pool_drain"])
+    if c["pool_blue_green"]:
+        shape = (
+            f"BLUE_GREEN over {nodes} nodes: node boot {_g(t.node_boot_seconds)} + "
+            f"{budget.rollout_batches(nodes, int(c['pool_batch']))} batches x (drain {drain} + "
+            f"batch soak {_g(c['pool_batch_soak'])}) + pool soak {_g(c['pool_soak'])}"
+        )
+    else:
+        surge, unavailable = int(c["pool_surge"]), int(c["pool_unavailable"])
+        shape = (
+            f"SURGE over {nodes} nodes in "
+            f"{budget.rollout_batches(nodes, max(1, surge + unavailable))} batches of maxSurge "
+            f"{surge} + maxUnavailable {unavailable} x (node boot {_g(t.node_boot_seconds)} + "
+            f"drain {drain})"
+        )
+    return (
+        f"worst-case upgrade {_g(_pool_upgrade(c))} s: {shape}; a node's drain: PDB waits of "
+        f"its pods and their grace, each capped at {_g(t.max_drain_seconds)}; + margin "
+        f"{_g(t.margin_seconds)}"
+    )
 
 
 ENTRIES: dict[str, Entry] = _e(
@@ -789,6 +960,36 @@ ENTRIES: dict[str, Entry] = _e(
         "it",
         "maintenance",
         alternative=" or add days",
+    ),
+    # -- awaits: `pulumi up` outlasts the rollout it starts ------------------------------------
+    # pulumi-kubernetes awaits a Deployment 10 minutes by default (its docs, PR #721); pulumi-gcp
+    # a node pool update 30 minutes and a MIG update 15 minutes (its resource docs).
+    _mig_await_entry("a", "edge", "nginx L7 MIG rolling update"),
+    _mig_await_entry("b", "relay", "nginx L4 MIG rolling update"),
+    _deployment_await_entry("kong", "C", "kong.await_timeout_seconds", "Kong"),
+    _deployment_await_entry("rt", "D", "runtime.await_timeout_seconds", "runtime"),
+    Entry(
+        "node-pool-await",
+        "node-pool-timeout-covers-upgrade",
+        "cluster.node_pools.await_timeout_seconds",
+        "NodePool customTimeouts update",
+        "GKE node pool upgrade: `pulumi up` await",
+        ">=",
+        (
+            "pool_nodes",
+            "pool_surge",
+            "pool_unavailable",
+            "pool_drain",
+            "pool_blue_green",
+            "pool_batch",
+            "pool_batch_soak",
+            "pool_soak",
+        ),
+        lambda c: _pool_upgrade(c) + c.config.thresholds.margin_seconds,
+        _pool_basis,
+        "the provider reports a failure while GKE is still upgrading the pool",
+        "await",
+        duration=_pool_upgrade,
     ),
 )
 """Every relation, by id."""

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from components.chain import compose_chain
 from components.config import (
+    POOL_KEY,
     StackConfig,
     StackConfigError,
     catalog_outcomes,
@@ -23,12 +25,16 @@ from components.config import (
     load_stack_config,
 )
 from hitless.harness import Capture
+from hitless.program import judge_capture
 from hitless_policy import catalog
+from hitless_policy.facts import CustomTimeouts
+from hitless_policy.profile import PackConfig
 from hitless_policy.rules import RULE_IDS
 from tests.conftest import hitless_values
 from tests.test_wrong_stacks import WRONG, failing_rules, unchecked
 
 Runner = Callable[..., Capture]
+NODE_POOL = "gcp:container/nodePool:NodePool"
 
 
 class TestOneOwnerPerSetting:
@@ -45,9 +51,23 @@ class TestOneOwnerPerSetting:
     def test_rules_exist(self) -> None:
         assert {entry.rule for entry in catalog.ENTRIES.values()} <= set(RULE_IDS)
 
-    def test_every_key_is_a_config_number(self, stack_config: StackConfig) -> None:
+    def test_every_key_is_a_config_setting(self, stack_config: StackConfig) -> None:
+        """Each key is a number in the config, an await the config sizes from the entry's
+        bound when unset, or a setting every node pool has (judged once per pool)."""
         for entry in catalog.ENTRIES.values():
-            assert isinstance(config_value(stack_config, entry.key), int | float), entry.id
+            value = config_value(stack_config, entry.key)
+            if entry.key.startswith(POOL_KEY):
+                assert value is None, entry.id
+            elif value is None:
+                assert entry.section == "await", entry.id
+            else:
+                assert isinstance(value, int | float), entry.id
+        judged = catalog_outcomes(stack_config)
+        assert all(isinstance(item.value, int | float) for item in judged)
+        pools = [item.where for item in judged if item.entry.key.startswith(POOL_KEY)]
+        assert pools == [pool.name for pool in stack_config.cluster.node_pools] * len(
+            [e for e in catalog.ENTRIES.values() if e.key.startswith(POOL_KEY)]
+        )
 
 
 def _with(stack: str, key: str, value: object) -> dict[str, Any]:
@@ -69,11 +89,14 @@ def _config_lines(stack: str, key: str, value: object) -> list[str]:
     return []
 
 
-def _edges(stack: str) -> list[tuple[str, int, int]]:
-    """(entry id, edge value, one step past it) for every entry, on the stack's config."""
+def _edges(stack: str, pools: bool = False) -> list[tuple[str, int, int]]:
+    """(entry id, edge value, one step past it) for every entry with a stack key of its own (or,
+    with `pools`, for every node pool's entry, per pool), on the stack's config."""
     cfg = load_stack_config(hitless_values(stack), stack)
     out = []
     for outcome in catalog_outcomes(cfg):
+        if outcome.entry.key.startswith(POOL_KEY) != pools:
+            continue
         edge = outcome.threshold
         assert edge is not None, outcome.entry.id
         step = -1 if outcome.entry.op in (">=", ">") else 1
@@ -89,6 +112,7 @@ def _field_allows(stack: str, key: str, value: int) -> bool:
 
 
 CASES = [(stack, *edge) for stack in ("dev", "prod") for edge in _edges(stack)]
+POOL_CASES = [(stack, *edge) for stack in ("dev", "prod") for edge in _edges(stack, pools=True)]
 
 
 class TestBoundaryFlip:
@@ -115,6 +139,36 @@ class TestBoundaryFlip:
             # (A sibling entry on the same key may forbid the edge: then only `past` is judged.)
             assert entry.rule not in failing_rules(capture, unchecked(stack, entry.key, edge))
         assert entry.rule in failing_rules(capture, unchecked(stack, entry.key, past))
+
+
+class TestBoundaryFlipPerNodePool:
+    """A node pool's await has no stack key: the config sizes it from the entry's bound (whole
+    minutes), so the config model never refuses it. The pack flips at the same edge: the pool
+    rendered with the edge as its update timeout passes, one second less fails."""
+
+    @pytest.mark.parametrize(
+        ("stack", "entry_id", "edge", "past"),
+        POOL_CASES,
+        ids=[f"{c[0]}-{c[1]}" for c in POOL_CASES],
+    )
+    def test_pack_flips_at_the_config_bound(
+        self, capture: Runner, stack: str, entry_id: str, edge: int, past: int
+    ) -> None:
+        entry = catalog.entry(entry_id)
+        cfg = load_stack_config(hitless_values(stack), stack)
+        for item in catalog_outcomes(cfg):
+            if item.entry.id == entry_id:
+                assert item.status == "pass", item
+                assert item.value is not None, item
+                assert item.value >= edge, item
+        cap = capture(lambda: compose_chain(cfg), stack=stack, preview=True)
+        pack = PackConfig(profile=cfg.profile, thresholds=cfg.thresholds)
+        for value, fails in ((edge, False), (past, True)):
+            for res in cap.of_type(NODE_POOL):
+                res.custom_timeouts = CustomTimeouts(0, value, 0)
+            verdicts = judge_capture(cap, pack)
+            failed = {v.rule for v in verdicts if v.status == "fail" and v.level == "mandatory"}
+            assert (entry.rule in failed) is fails, (value, failed)
 
 
 _FIX = re.compile(

@@ -129,8 +129,10 @@ class TestDeploymentAwaitCoversRollout:
         assert "update 600 s (no customTimeouts.update: pulumi-kubernetes' default)" in (
             found.message
         )
-        assert "HPA 'rt-hpa' maxReplicas 6 in 6 batches of maxSurge 1" in found.message
-        assert "Fix: raise customTimeouts create and update to >= " in found.message
+        assert "6 pods (HPA maximum) in 6 batches of maxSurge 1" in found.message
+        assert "(pods: HPA 'rt-hpa' maxReplicas 6)" in found.message
+        assert "Fix: raise customTimeouts.create to >= " in found.message
+        assert "Fix: raise customTimeouts.update to >= " in found.message
 
     def test_bound_is_the_budget_formula(self) -> None:
         """The bound in the message is `deployment_await_bound_seconds` of the rollout."""
@@ -164,8 +166,8 @@ class TestDeploymentAwaitCoversRollout:
             "kong",
         )
         assert found.status == "fail"
-        assert "create 600 s" in found.message
-        assert "update" not in found.message.split("<", 1)[0]
+        assert "customTimeouts.create 600 s (no customTimeouts.create" in found.message
+        assert "customTimeouts.update" not in found.message
 
     def test_recreate_is_one_batch(self) -> None:
         def recreate(res: Resources) -> None:
@@ -195,8 +197,9 @@ class TestNodePoolTimeoutCoversUpgrade:
         )
         assert found.status == "fail", found
         assert "1800 s (no customTimeouts.update: pulumi-gcp's default)" in found.message
-        assert "SURGE over 9 nodes (3 per zone x 3 zones) in 9 batches" in found.message
-        assert "Fix: raise customTimeouts update to >= " in found.message
+        assert "SURGE over 9 nodes in 9 batches" in found.message
+        assert "(3 nodes per zone x 3 zones; drain" in found.message
+        assert "Fix: raise customTimeouts.update to >= " in found.message
 
     def test_blue_green_adds_the_soaks(self) -> None:
         def blue_green(res: Resources) -> None:
@@ -261,8 +264,9 @@ class TestMigUpdateAwaited:
         assert found.status == "fail"
         assert "900 s (no customTimeouts.update: pulumi-gcp's default)" in found.message
         assert "3 instances in 3 batches of maxSurge 1 + maxUnavailable 0" in found.message
-        assert "health check 'a-heal' passed 145 + minReadySec 45 + LB drain 120" in found.message
-        assert "Fix: raise customTimeouts create and update to >= " in found.message
+        assert "x (new VM healthy 145 + minReadySec 45 + LB drain 120" in found.message
+        assert "health check 'a-heal' passed 145" in found.message
+        assert "Fix: raise customTimeouts.update to >= " in found.message
 
     def test_without_autohealing_a_running_vm_counts(self) -> None:
         found = one(
@@ -271,7 +275,8 @@ class TestMigUpdateAwaited:
             "a-mig",
         )
         assert found.status == "pass"
-        assert "x (boot 120 + minReadySec 45" in found.message
+        assert "x (new VM healthy 120 + minReadySec 45" in found.message
+        assert "(a new VM counts after boot 120)" in found.message
 
     def test_autohealing_check_not_found_is_not_judged(self) -> None:
         found = one("mig-update-awaited", rollout_inputs(lambda res: res.pop("b-heal")), "b-mig")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 
-from hitless_policy import budget
+from hitless_policy import budget, catalog
 from hitless_policy.extract.props import Props
 from hitless_policy.facts import (
     AwaitTimeout,
@@ -24,12 +24,14 @@ from hitless_policy.facts import (
     Mig,
     NodePool,
     Probe,
+    Ref,
     Unknown,
     sure,
     unknowns,
 )
+from hitless_policy.identity import Tier
 from hitless_policy.profile import PackConfig
-from hitless_policy.rules.base import Finding, Judge, Rule, num, up
+from hitless_policy.rules.base import Finding, Judge, Rule, num
 
 NO_OPTIONS = (
     "no resource options: the await timeout is a Pulumi resource option (customTimeouts) that "
@@ -98,14 +100,46 @@ def _time_to_available(dep: Deployment, config: PackConfig) -> float | list[Unkn
     )
 
 
-def _await_text(found: AwaitTimeout) -> str:
-    return f"{num(found.seconds)} s ({found.source})"
+def _await(  # noqa: PLR0917 (the parts of one judgement)
+    entry_id: str,
+    found: AwaitTimeout,
+    subject: str,
+    config: PackConfig,
+    values: catalog.Values,
+    note: str = "",
+) -> tuple[catalog.Status, str]:
+    """One await judged by its catalog entry, and its text.
+
+    The text shows the value with where it comes from (`customTimeouts` or the provider's
+    default), the bound with its basis and `note` (where an input comes from), and for a failure
+    the consequence and the fix.
+    """
+    outcome = Judge.outcome(entry_id, found.seconds, config, values)
+    if outcome.status == "not-judged" or outcome.bound is None:
+        return "not-judged", f"{subject}: unknown {', '.join(outcome.missing)}"
+    ctx = catalog.Ctx(config, values)
+    shown = f"{subject} {num(found.seconds)} s ({found.source})"
+    if outcome.status == "fail":
+        return "fail", (f"{shown}: {outcome.consequence(ctx)}{note}. Fix: {outcome.fix(subject)}s")
+    return "pass", f"{shown} >= {num(outcome.bound)}: {outcome.entry.basis(ctx)}{note}"
+
+
+def _record(judge: Judge, ref: Ref, judged: list[tuple[catalog.Status, str]]) -> None:
+    """One verdict on `ref`: every failure, else what could not be judged, else the passes."""
+    for status in ("fail", "not-judged"):
+        texts = [text for found, text in judged if found == status]
+        if texts and status == "fail":
+            judge.fail(ref, "; ".join(texts))
+            return
+        if texts:
+            judge.cannot(ref, "; ".join(texts))
+            return
+    judge.ok(ref, "; ".join(text for _, text in judged))
 
 
 def deployment_await_rule(facts: Facts, config: PackConfig) -> list[Finding]:
-    """deployment-await-covers-rollout."""
+    """deployment-await-covers-rollout (catalog entries `kong-await`, `rt-await`)."""
     judge = Judge("deployment-await-covers-rollout")
-    margin = config.thresholds.margin_seconds
     for dep in facts.deployments:
         if dep.await_create is None or dep.await_update is None:
             judge.cannot(dep.ref, NO_OPTIONS)
@@ -125,51 +159,32 @@ def deployment_await_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         if missing:
             judge.cannot(dep.ref, missing)
             continue
-        count, grace = sure(replicas), float(sure(dep.grace_seconds))
-        tta = 0.0 if isinstance(available, list) else float(available)
+        count = sure(replicas)
         if sure(dep.strategy) == "Recreate":
             # Every old pod terminates, then every new pod starts: one batch.
             surge, unavailable = 0, max(1, count)
         else:
             surge, unavailable = budget.resolve_rolling_update(
-                count,
-                sure(dep.max_surge),
-                sure(dep.max_unavailable),
+                count, sure(dep.max_surge), sure(dep.max_unavailable)
             )
-        rollout = budget.deployment_rollout_seconds(count, surge, unavailable, tta, grace)
-        deadline = float(sure(dep.progress_deadline_seconds))
-        bound = budget.deployment_await_bound_seconds(rollout, deadline, margin)
-        batches = budget.rollout_batches(count, max(1, surge + unavailable))
-        per_batch = (
-            f"(time to Available {num(tta)} + grace {num(grace)})"
-            if unavailable == 0
-            else f"time to Available {num(tta)}, + grace {num(grace)} once"
+        prefix = "kong" if dep.is_kong else "rt"
+        values: dict[str, float | None] = {
+            f"{prefix}_rollout_replicas": count,
+            f"{prefix}_rollout_surge": surge,
+            f"{prefix}_rollout_unavailable": unavailable,
+            f"{prefix}_time_to_available": None if isinstance(available, list) else available,
+            f"{prefix}_rollout_grace": float(sure(dep.grace_seconds)),
+            f"{prefix}_progress_deadline": float(sure(dep.progress_deadline_seconds)),
+        }
+        note = f" (pods: {source} {count})"
+        _record(
+            judge,
+            dep.ref,
+            [
+                _await(f"{prefix}-await", found, f"customTimeouts.{op}", config, values, note)
+                for op, found in (("create", dep.await_create), ("update", dep.await_update))
+            ],
         )
-        basis = (
-            f"worst-case rollout {num(rollout)} s ({source} {count} in {batches} batches of "
-            f"maxSurge {surge} / maxUnavailable {unavailable} x {per_batch}), "
-            f"progressDeadlineSeconds {num(deadline)}; bound = max of both + margin "
-            f"{num(margin)} = {num(bound)} s"
-        )
-        short = [
-            (operation, found)
-            for operation, found in (("create", dep.await_create), ("update", dep.await_update))
-            if found.seconds < bound
-        ]
-        if short:
-            values = ", ".join(f"{op} {_await_text(found)}" for op, found in short)
-            judge.fail(
-                dep.ref,
-                f"`pulumi up` awaits the rollout {values} < {num(bound)} s: {basis}. `pulumi up` "
-                "reports a failure in the middle of a healthy rollout. Fix: raise customTimeouts "
-                f"create and update to >= {up(bound)}s",
-            )
-        else:
-            judge.ok(
-                dep.ref,
-                f"awaits create {_await_text(dep.await_create)}, update "
-                f"{_await_text(dep.await_update)} >= {num(bound)} s: {basis}",
-            )
     return judge.findings
 
 
@@ -214,7 +229,6 @@ def _pool_drain(
 def node_pool_timeout_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """node-pool-timeout-covers-upgrade."""
     judge = Judge("node-pool-timeout-covers-upgrade")
-    t = config.thresholds
     for pool in facts.node_pools:
         if pool.await_update is None:
             judge.cannot(pool.ref, NO_OPTIONS)
@@ -261,48 +275,25 @@ def node_pool_timeout_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         if missing:
             judge.cannot(pool.ref, missing)
             continue
-        surge, unavailable = int(sure(fields[0])), int(sure(fields[1]))
-        if strategy == "BLUE_GREEN":
-            pool_soak = _duration(fields[2] or GKE_DEFAULT_NODE_POOL_SOAK) or 0.0
-            batch_soak = _duration(fields[3] or GKE_DEFAULT_BATCH_SOAK) or 0.0
-            batch = max(1, int(sure(fields[4])))
-            upgrade = budget.blue_green_upgrade_seconds(
-                nodes,
-                batch_node_count=batch,
-                node_boot_seconds=t.node_boot_seconds,
-                drain_seconds=drain,
-                batch_soak_seconds=batch_soak,
-                node_pool_soak_seconds=pool_soak,
-            )
-            basis = (
-                f"BLUE_GREEN over {nodes} nodes: node boot {num(t.node_boot_seconds)} + "
-                f"{budget.rollout_batches(nodes, batch)} batches x (drain {num(drain)} + batch "
-                f"soak {num(batch_soak)}) + pool soak {num(pool_soak)}"
-            )
-        else:
-            upgrade = budget.surge_upgrade_seconds(
-                nodes, surge, unavailable, t.node_boot_seconds, drain
-            )
-            basis = (
-                f"SURGE over {nodes} nodes ({most} per zone x {zones} zones) in "
-                f"{budget.rollout_batches(nodes, max(1, surge + unavailable))} batches of "
-                f"maxSurge {surge} + maxUnavailable {unavailable} x (node boot "
-                f"{num(t.node_boot_seconds)} + drain {num(drain)})"
-            )
-        bound = upgrade + t.margin_seconds
-        text = (
-            f"worst-case upgrade {num(upgrade)} s ({basis}; drain: {drain_basis}) + margin "
-            f"{num(t.margin_seconds)} = {num(bound)} s"
+        values: dict[str, float | None] = {
+            "pool_nodes": nodes,
+            "pool_surge": float(sure(fields[0])),
+            "pool_unavailable": float(sure(fields[1])),
+            "pool_drain": drain,
+            "pool_blue_green": 1 if strategy == "BLUE_GREEN" else 0,
+            "pool_batch": max(1, int(sure(fields[4]))),
+            "pool_batch_soak": _duration(fields[3] or GKE_DEFAULT_BATCH_SOAK),
+            "pool_soak": _duration(fields[2] or GKE_DEFAULT_NODE_POOL_SOAK),
+        }
+        judged = _await(
+            "node-pool-await",
+            pool.await_update,
+            "customTimeouts.update",
+            config,
+            values,
+            f" ({most} nodes per zone x {zones} zones; drain {drain_basis})",
         )
-        if pool.await_update.seconds < bound:
-            judge.fail(
-                pool.ref,
-                f"`pulumi up` awaits a pool change {_await_text(pool.await_update)} < {text}: "
-                "the provider reports a failure while GKE is still upgrading the pool. Fix: raise "
-                f"customTimeouts update to >= {up(bound)}s",
-            )
-        else:
-            judge.ok(pool.ref, f"awaits a pool change {_await_text(pool.await_update)} >= {text}")
+        _record(judge, pool.ref, [judged])
     return judge.findings
 
 
@@ -361,7 +352,6 @@ def _time_to_healthy(facts: Facts, mig: Mig, boot: float) -> tuple[float, str] |
 def mig_awaited_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """mig-update-awaited."""
     judge = Judge("mig-update-awaited")
-    t = config.thresholds
     for mig in facts.migs:
         if mig.await_update is None:
             judge.cannot(mig.ref, NO_OPTIONS)
@@ -400,42 +390,29 @@ def mig_awaited_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         if missing or mig.target_size is None:
             judge.cannot(mig.ref, missing or "targetSize absent: the instances to replace")
             continue
-        healthy = _time_to_healthy(facts, mig, t.mig_boot_seconds)
+        healthy = _time_to_healthy(facts, mig, config.thresholds.mig_boot_seconds)
         if isinstance(healthy, str):
             judge.cannot(mig.ref, healthy)
             continue
         time_to_healthy, healthy_basis = healthy
-        surge, unavailable, ready = (float(sure(f)) for f in fields)
-        size = int(sure(mig.target_size))
-        update = budget.mig_update_seconds(
-            size,
-            max_surge=int(surge),
-            max_unavailable=int(unavailable),
-            time_to_healthy=time_to_healthy,
-            min_ready_seconds=ready,
-            drain_seconds=drain,
-            shutdown_seconds=t.mig_shutdown_seconds,
+        tier = "a" if mig.place.tier == Tier.A else "b"
+        values: dict[str, float | None] = {
+            f"{tier}_mig_size": int(sure(mig.target_size)),
+            f"{tier}_mig_surge": float(sure(fields[0])),
+            f"{tier}_mig_unavailable": float(sure(fields[1])),
+            f"{tier}_mig_time_to_healthy": time_to_healthy,
+            f"{tier}_mig_min_ready": float(sure(fields[2])),
+            f"{tier}_mig_drain": drain,
+        }
+        judged = _await(
+            f"{tier}-mig-await",
+            mig.await_update,
+            "customTimeouts.update",
+            config,
+            values,
+            f" (a new VM counts after {healthy_basis})",
         )
-        bound = update + t.margin_seconds
-        basis = (
-            f"worst-case rolling replacement {num(update)} s ({size} instances in "
-            f"{budget.rollout_batches(size, max(1, int(surge + unavailable)))} batches of "
-            f"maxSurge {num(surge)} + maxUnavailable {num(unavailable)} x ({healthy_basis} + "
-            f"minReadySec {num(ready)} + LB drain {num(drain)} + "
-            f"shutdown {num(t.mig_shutdown_seconds)})) + margin {num(t.margin_seconds)} = "
-            f"{num(bound)} s"
-        )
-        if mig.await_update.seconds < bound:
-            problems.append(
-                f"`pulumi up` awaits a rollout {_await_text(mig.await_update)} < {basis}. Fix: "
-                f"raise customTimeouts create and update to >= {up(bound)}s"
-            )
-        judge.verdict(
-            mig.ref,
-            problems,
-            f"update awaited (waitForInstances, UPDATED) {_await_text(mig.await_update)} >= "
-            f"{basis}",
-        )
+        _record(judge, mig.ref, [("fail", text) for text in problems] + [judged])
     return judge.findings
 
 

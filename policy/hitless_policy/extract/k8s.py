@@ -453,7 +453,7 @@ def deployment(ref: Ref, place: Placement, props: Props) -> Deployment:
     return Deployment(
         ref=ref,
         place=place,
-        namespace=str(props.get("metadata", "namespace") or "default"),
+        namespace=namespace(props),
         object_name=props.opt_text("metadata", "name"),
         replicas=props.integer("spec", "replicas", default=1),
         strategy=props.text("spec", "strategy", "type", default="RollingUpdate"),
@@ -471,6 +471,14 @@ def deployment(ref: Ref, place: Placement, props: Props) -> Deployment:
         keepalive_idle_seconds=_annotation(props, RT_KEEPALIVE_IDLE_ANNOTATION),
         max_body_mib=_annotation(props, RT_MAX_BODY_ANNOTATION),
     )
+
+
+def namespace(props: Props) -> str | Unknown:
+    """`metadata.namespace` (`default` when absent; Unknown while unknown, never a name)."""
+    value = props.get("metadata", "namespace")
+    if isinstance(value, Unknown):
+        return value
+    return str(value or "default")
 
 
 def selector(props: Props | Unknown | None) -> LabelSelector | Unknown:
@@ -502,7 +510,7 @@ def pdb(ref: Ref, place: Placement, props: Props) -> Pdb:
     return Pdb(
         ref=ref,
         place=place,
-        namespace=str(props.get("metadata", "namespace") or "default"),
+        namespace=namespace(props),
         selector=selector(props.sub("spec", "selector")),
         min_available=int_or_percent(props, "spec", "minAvailable"),
         max_unavailable=int_or_percent(props, "spec", "maxUnavailable"),
@@ -517,7 +525,7 @@ def service(ref: Ref, place: Placement, props: Props) -> Service:
     return Service(
         ref=ref,
         place=place,
-        namespace=str(props.get("metadata", "namespace") or "default"),
+        namespace=namespace(props),
         type=props.text("spec", "type", default="ClusterIP"),
         session_affinity=props.text("spec", "sessionAffinity", default="None"),
         object_name=props.text("metadata", "name", default=ref.name),
@@ -529,7 +537,7 @@ def hpa(ref: Ref, props: Props) -> Hpa:
     """A HorizontalPodAutoscaler fact."""
     return Hpa(
         ref=ref,
-        namespace=str(props.get("metadata", "namespace") or "default"),
+        namespace=namespace(props),
         target_kind=props.text("spec", "scaleTargetRef", "kind", default=""),
         target_name=props.text("spec", "scaleTargetRef", "name", default=""),
         min_replicas=props.integer("spec", "minReplicas", default=1),

@@ -65,8 +65,20 @@ SERVED_API_VERSIONS: dict[str, dict[str, str]] = {
     },
     "Service": {"v1": "v1"},
     "ConfigMap": {"v1": "v1"},
+    "StatefulSet": {"apps/v1": "apps/v1", "apps/v1beta1": "apps/v1", "apps/v1beta2": "apps/v1"},
+    "DaemonSet": {
+        "apps/v1": "apps/v1",
+        "apps/v1beta2": "apps/v1",
+        "extensions/v1beta1": "apps/v1",
+    },
+    "NetworkPolicy": {
+        "networking.k8s.io/v1": "networking.k8s.io/v1",
+        "extensions/v1beta1": "networking.k8s.io/v1",
+    },
 }
-"""apiVersions judged per kind, and the version whose schema the extractor reads. Older ones
+"""apiVersions read per kind, and the version whose schema the extractor reads: every kind a
+rule reads (the rollout rules' Deployments, PDBs, HPAs, Services and Kong ConfigMaps; the
+security rules' StatefulSets, DaemonSets, NetworkPolicies and every ConfigMap's data). Older ones
 (removed in Kubernetes 1.16, 1.25 and 1.26, still found in real repositories) are read as the
 current version: the fields the rules read kept their names and meaning."""
 

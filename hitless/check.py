@@ -4,7 +4,7 @@ Inputs are recognised by content: Kubernetes objects (any mix of files and direc
 List` included), bare DB-less `kong.yml` (`_format_version`), Kong config inside a ConfigMap
 under any key, and nginx configs given with their tier (includes followed). Older apiVersions
 the API server served until recently are read as the current one, with a notice; kinds no rule
-judges are counted as skipped. Tiers are inferred: a Deployment running a Kong image is tier C;
+reads are counted as skipped. Tiers are inferred: a Deployment running a Kong image is tier C;
 the runtimes (tier D) are the Deployments Kong's services reach, else those a label selector
 picks, else every other Deployment (with a notice). Chain hops whose two sides are present are
 judged; the others are listed as not judged. See docs/check.md.
@@ -51,7 +51,7 @@ EXIT_FAIL = 1
 EXIT_BAD_INPUT = 2
 """An input could not be read or understood, or there was nothing to check."""
 EXIT_NOTHING_JUDGED = EXIT_BAD_INPUT
-"""Inputs were read but no Deployment, Kong or nginx config could be judged (every verdict is
+"""Inputs were read but no workload, Kong or nginx config could be judged (every verdict is
 not-judged, or every workload is of a kind no rule judges, e.g. bare Pods): not clean, and not a
 rule failure either, so the input contract's code (the exit codes are 0/1/2/3 for every
 command); the summary line says what was read and skipped."""
@@ -65,6 +65,9 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 """Files a directory given to `-f` is searched for (recursively; hidden entries skipped)."""
 
 _JUDGED_KINDS = frozenset(k8s_extract.SERVED_API_VERSIONS)
+"""Kinds some rule reads (every other kind is counted as skipped)."""
+_ROLLED_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "KongDeclarative"})
+"""Kinds that roll or route by themselves: one of them judged makes a check clean."""
 _NAMED_NOTICES = 5
 """How many names a notice lists before it counts the rest (output stays linear)."""
 
@@ -116,15 +119,20 @@ class CheckResult:
     strict: bool = False
     """Whether not-judged verdicts of mandatory rules count as failures."""
     primary: set[str] = field(default_factory=set)
-    """Resources that roll or route (Deployments, Kong and nginx configs): a check is clean only
-    when one of them was judged; a Service or PDB alone is not enough."""
+    """Resources that roll or route (workloads, Kong and nginx configs): a check is clean only
+    when one of them was judged; a Service, PDB or NetworkPolicy alone is not enough."""
 
     def objects(self) -> tuple[int, int]:
-        """(judged, not judged): objects read with a pass or fail verdict, and the others."""
-        judged = {v.resource for v in self.verdicts if v.status != "not-judged"}
-        judged |= {i.verdict.resource for i in self.ignored if i.verdict.status != "not-judged"}
+        """(judged, not judged): objects with a pass or fail verdict, and those only not-judged.
+
+        Objects no rule gives a verdict of its own (a NetworkPolicy, read for the workloads it
+        selects; an HPA, read for its Deployment) count in neither.
+        """
+        every = [*self.verdicts, *(i.verdict for i in self.ignored)]
+        judged = {v.resource for v in every if v.status != "not-judged"}
+        verdicted = {v.resource for v in every}
         read = set(self.locations)
-        return len(read & judged), len(read - judged)
+        return len(read & judged), len((read & verdicted) - judged)
 
     def failing(self) -> list[Verdict]:
         """The verdicts that fail the check."""
@@ -369,12 +377,8 @@ def _object(path: Path, line: int, item: object, inputs: _Inputs) -> None:
         inputs.old_apis[f"{kind} {api}"] += 1
     namespace = str(metadata.get("namespace") or "default")
     data = item.get("data")
-    if kind == "ConfigMap":
-        keys = config_keys(data)
-        if not keys:
-            inputs.skipped["ConfigMap (no Kong config)"] += 1
-            return
-        for data_key in keys:
+    if kind == "ConfigMap":  # every ConfigMap: no-plaintext-secrets reads its data
+        for data_key in config_keys(data):
             try:
                 doc = parse_declarative(str(data[data_key]) if isinstance(data, dict) else "")
             except KongConfigError as error:
@@ -759,7 +763,7 @@ def check(
     for obj in inputs.objects.values():
         resources.append(obj.input)
         locations[obj.input.urn] = obj.where
-        if obj.kind in ("Deployment", "KongDeclarative") or (
+        if obj.kind in _ROLLED_KINDS or (
             obj.kind == "ConfigMap" and config_keys(obj.raw.get("data"))
         ):
             primary.add(obj.input.urn)

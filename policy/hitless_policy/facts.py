@@ -58,6 +58,15 @@ def known(values: Iterable[T | Unknown]) -> list[T]:
     return [value for value in values if not isinstance(value, Unknown)]
 
 
+def same_namespace(a: str | Unknown, b: str | Unknown) -> bool | Unknown:
+    """Whether two objects share a namespace (Unknown when either namespace is unknown)."""
+    if isinstance(a, Unknown):
+        return a
+    if isinstance(b, Unknown):
+        return b
+    return a == b
+
+
 @dataclass(frozen=True)
 class CustomTimeouts:
     """A resource's `custom_timeouts` option in seconds; 0 means unset (the provider's default).
@@ -178,7 +187,7 @@ class Deployment:
     """The resource."""
     place: Placement
     """Chain and tier (C for Kong, D for the runtime)."""
-    namespace: str
+    namespace: str | Unknown
     """Namespace (`default` when absent)."""
     object_name: str | Unknown | None
     """`metadata.name` (None: auto-named by Pulumi)."""
@@ -241,7 +250,7 @@ class Pdb:
     """The resource."""
     place: Placement
     """Chain and tier."""
-    namespace: str
+    namespace: str | Unknown
     """Namespace (`default` when absent)."""
     selector: LabelSelector | Unknown
     """`spec.selector`."""
@@ -289,8 +298,8 @@ class Service:
     """The resource."""
     place: Placement
     """Chain and tier."""
-    namespace: str
-    """Namespace."""
+    namespace: str | Unknown
+    """Namespace (`default` when absent)."""
     type: str | Unknown
     """`spec.type` (default ClusterIP)."""
     session_affinity: str | Unknown
@@ -307,8 +316,8 @@ class Hpa:
 
     ref: Ref
     """The resource."""
-    namespace: str
-    """Namespace."""
+    namespace: str | Unknown
+    """Namespace (`default` when absent)."""
     target_kind: str | Unknown
     """`scaleTargetRef.kind`."""
     target_name: str | Unknown
@@ -629,12 +638,16 @@ class Facts:
     """Lookup tables built on first use (rules run after extraction, on a complete set)."""
 
     def _table(self, name: str) -> dict[tuple[str, ...], list[int]]:
+        """Lookup table `name`; objects whose namespace is unknown sit under the key `()`."""
         table = self._index.get(name)
         if table is not None:
             return table
         table = {}
         if name == "pdb":
             for n, pdb in enumerate(self.pdbs):
+                if isinstance(pdb.namespace, Unknown):
+                    table.setdefault((), []).append(n)
+                    continue
                 sel = pdb.selector
                 pairs = sorted(sel.match_labels.items()) if isinstance(sel, LabelSelector) else []
                 first: tuple[str, ...] = (pdb.namespace, *pairs[0]) if pairs else (pdb.namespace,)
@@ -642,6 +655,9 @@ class Facts:
         elif name == "deployment":
             for n, dep in enumerate(self.deployments):
                 labels = dep.pod_labels
+                if isinstance(dep.namespace, Unknown):
+                    table.setdefault((), []).append(n)
+                    continue
                 if isinstance(labels, Unknown):
                     table.setdefault((dep.namespace,), []).append(n)
                     continue
@@ -651,6 +667,9 @@ class Facts:
         else:
             for n, hpa in enumerate(self.hpas):
                 target = hpa.target_name
+                if isinstance(hpa.namespace, Unknown):
+                    table.setdefault((), []).append(n)
+                    continue
                 key: tuple[str, ...] = (
                     (hpa.namespace,) if isinstance(target, Unknown) else (hpa.namespace, target)
                 )
@@ -661,35 +680,46 @@ class Facts:
     def pdb_candidates(self, dep: Deployment) -> list[Pdb]:
         """The PDBs that may select `dep`'s pods, in input order: a superset of the matches.
 
-        Same namespace, and a matchLabels pair its pods carry (or a selector without matchLabels).
+        Same namespace, and a matchLabels pair its pods carry (or a selector without matchLabels);
+        a PDB whose namespace is unknown may select any pod, and any PDB may select the pods of a
+        Deployment whose namespace is unknown.
         """
+        if isinstance(dep.namespace, Unknown):
+            return list(self.pdbs)
         table = self._table("pdb")
-        found = set(table.get((dep.namespace,), []))
+        found = set(table.get((), [])) | set(table.get((dep.namespace,), []))
         if isinstance(dep.pod_labels, Unknown):
-            found.update(n for key, ns in table.items() if key[0] == dep.namespace for n in ns)
+            found.update(n for key, ns in table.items() if key[:1] == (dep.namespace,) for n in ns)
         else:
             for pair in dep.pod_labels.items():
                 found.update(table.get((dep.namespace, *pair), []))
         return [self.pdbs[n] for n in sorted(found)]
 
     def deployment_candidates(self, pdb: Pdb) -> list[Deployment]:
-        """The Deployments whose pods `pdb` may select, in input order (a superset)."""
+        """The Deployments whose pods `pdb` may select, in input order (a superset).
+
+        Deployments whose pod labels or namespace are unknown are always candidates, so a
+        selection that depends on them is not judged rather than missed.
+        """
+        if isinstance(pdb.namespace, Unknown):
+            return list(self.deployments)
         table = self._table("deployment")
         sel = pdb.selector
         pairs = sorted(sel.match_labels.items()) if isinstance(sel, LabelSelector) else []
         key = (pdb.namespace, *pairs[0]) if pairs else (pdb.namespace, "", "")
         found = set(table.get(key, [])) | set(table.get((pdb.namespace,), []))
+        found |= set(table.get((), []))
         return [self.deployments[n] for n in sorted(found)]
 
     def hpa_candidates(self, dep: Deployment) -> list[Hpa]:
         """The HPAs that may scale `dep` (by namespace and target name), in input order."""
+        if isinstance(dep.namespace, Unknown) or isinstance(dep.object_name, Unknown):
+            return [h for h in self.hpas if same_namespace(h.namespace, dep.namespace) is not False]
         table = self._table("hpa")
         names = {dep.ref.name}
-        if isinstance(dep.object_name, Unknown):
-            return [h for h in self.hpas if h.namespace == dep.namespace]
         if dep.object_name is not None:
             names.add(dep.object_name)
-        found = set(table.get((dep.namespace,), []))
+        found = set(table.get((), [])) | set(table.get((dep.namespace,), []))
         for name in names:
             found.update(table.get((dep.namespace, name), []))
         return [self.hpas[n] for n in sorted(found)]

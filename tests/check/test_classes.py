@@ -21,8 +21,11 @@ from hitless.check import (
     CheckResult,
     check,
     parse_selector,
+    type_token,
 )
+from hitless_policy.extract import k8s, security
 from hitless_policy.loader import InputError
+from hitless_policy.rules import RULES
 
 
 def write(path: Path, text: str) -> Path:
@@ -31,8 +34,22 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+HARDENED: dict[str, Any] = {
+    "securityContext": {
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    },
+    "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "256Mi"}},
+}
+"""What container-security-context and container-resources-set ask of every container."""
+
+
 def deployment(name: str, **overrides: Any) -> dict[str, Any]:
-    """A Deployment that passes every workload rule unless `overrides` break it."""
+    """A Deployment that passes every workload and container rule unless `overrides` break it
+    (its namespace needs `network_policy()` for workload-network-policy)."""
     labels = {"app": name}
     container: dict[str, Any] = {
         "name": "app",
@@ -41,6 +58,7 @@ def deployment(name: str, **overrides: Any) -> dict[str, Any]:
         "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 5},
         "livenessProbe": {"httpGet": {"path": "/live", "port": 8080}, "periodSeconds": 10},
         "lifecycle": {"preStop": {"sleep": {"seconds": 15}}},
+        **HARDENED,
     }
     container.update(overrides.pop("container", {}))
     spec: dict[str, Any] = {
@@ -82,19 +100,34 @@ def pdb(name: str, api: str = "policy/v1") -> dict[str, Any]:
     }
 
 
+def network_policy(namespace: str = "shop") -> dict[str, Any]:
+    """Default-deny both ways for every pod of `namespace` (workload-network-policy passes)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "default-deny", "namespace": namespace},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+    }
+
+
 def manifests(path: Path, *docs: dict[str, Any]) -> Path:
     path.write_text(yaml.safe_dump_all(docs))
     return path
 
 
 def verdict(result: CheckResult, rule: str, name: str) -> tuple[str, str]:
+    """A rule's status on the resource `name` (one per resource) and its messages, joined.
+
+    A resource judged against several bounds keeps one finding per bound of that status.
+    """
     found = [
         (v.status, v.message)
         for v in result.verdicts
         if v.rule == rule and v.resource.rsplit("/", 1)[-1] == name
     ]
-    assert len(found) == 1, (rule, name, found)
-    return found[0]
+    statuses = {status for status, _ in found}
+    assert len(statuses) == 1, (rule, name, found)
+    return statuses.pop(), "; ".join(message for _, message in found)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,7 +230,7 @@ class TestNginxTiers:
         )
         status, message = verdict(check([], a, conf), "chain-idle-timeouts-cover-silence", "tier-b")
         assert status == "pass", message
-        assert "proxy_timeout 3600 s" in message
+        assert "proxy_timeout 3600 >= 600" in message  # `1h` read as 3600 s
 
     def test_b_bound_from_the_server_a_reaches(self, tmp_path: Path) -> None:
         """nginx-b-stream-udp-and-vars.conf: a UDP server and an unrelated 30 s server do not
@@ -331,7 +364,7 @@ class TestKongInputs:
         )
         result = check([manifests(tmp_path / "ui.yaml", ui, pdb("admin-ui"))])
         _, message = verdict(result, "deployment-prestop-covers-propagation", "admin-ui")
-        assert "propagation 10 s" in message  # a runtime's lag, not Kong's 30 s
+        assert "preStop sleep 15 >= 10" in message  # a runtime's lag, not Kong's 30 s
 
     def test_kong_quit_in_shell(self, tmp_path: Path) -> None:
         """kic-config-base-kong-ingress-dbless.yaml: `/bin/bash -c "kong quit"`: Kong's default
@@ -351,9 +384,10 @@ class TestKongInputs:
         result = check([manifests(tmp_path / "kong.yaml", kong, pdb("kong"))])
         status, message = verdict(result, "deployment-prestop-covers-propagation", "kong")
         assert status == "pass", message
-        assert "kong-quit 30 s >= propagation 30 s" in message
+        assert "preStop kong-quit 30 >= 30" in message  # sleep 5 + --wait=25, Kong's lag
         _, grace = verdict(result, "deployment-grace-covers-drain", "kong")
-        assert "--timeout 10" in grace
+        # preStop 30 + drain 10 (kong quit's default --timeout) + margin 15
+        assert "terminationGracePeriodSeconds 90 >= 55" in grace
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,12 +424,16 @@ class TestKubernetesInputs:
             "name": "cloud-sql-proxy",
             "image": "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.11.0",
             "ports": [{"containerPort": 9801}],
+            **HARDENED,
         }
         app = deployment("api")["spec"]["template"]["spec"]["containers"][0]
         result = check(
             [
                 manifests(
-                    tmp_path / "m.yaml", deployment("api", containers=[sidecar, app]), pdb("api")
+                    tmp_path / "m.yaml",
+                    deployment("api", containers=[sidecar, app]),
+                    pdb("api"),
+                    network_policy(),
                 )
             ]
         )
@@ -421,7 +459,9 @@ class TestKubernetesInputs:
         assert any("1 duplicate" in n and "Deployment shop/web" in n for n in result.notices)
 
     def test_generate_name_list_and_skipped_kinds(self, tmp_path: Path) -> None:
-        """generate-name.yaml, kind-list.yaml, unknown-kinds.yaml."""
+        """generate-name.yaml, kind-list.yaml, unknown-kinds.yaml: only kinds no rule reads are
+        skipped; StatefulSets and DaemonSets are read (the container and isolation rules judge
+        them: here without a pod template, so not judged)."""
         cm = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -431,17 +471,72 @@ class TestKubernetesInputs:
         items = {"apiVersion": "v1", "kind": "List", "items": [deployment("web"), pdb("web")]}
         sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"}}
         ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"}}
+        secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}}
+        role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {}}
         result = check(
             [
                 manifests(
-                    tmp_path / "m.yaml", cm, items, sts, ds, sts | {"metadata": {"name": "db2"}}
+                    tmp_path / "m.yaml",
+                    cm,
+                    items,
+                    sts,
+                    ds,
+                    sts | {"metadata": {"name": "db2"}},
+                    secret,
+                    secret | {"metadata": {"name": "api"}},
+                    role,
+                    network_policy(),
                 )
             ]
         )
-        assert result.skipped["StatefulSet"] == 2
-        assert result.skipped["DaemonSet"] == 1
-        assert "StatefulSet 2" in result.summary()
+        assert dict(result.skipped) == {"Secret": 2, "Role": 1}
+        assert "3 skipped (Role 1, Secret 2)" in result.summary()
+        assert verdict(result, "no-plaintext-secrets", "job-<generated>")[0] == "pass"
+        for name in ("db", "db2", "agent"):
+            assert verdict(result, "container-security-context", name)[0] == "not-judged"
         assert result.exit_code() == EXIT_CLEAN
+
+    def test_every_kind_extraction_reads_is_read(self) -> None:
+        """`hitless check` reads (never skips) every Kubernetes kind the extraction gives facts
+        for, under the type token the rules see."""
+        tokens = {
+            k8s.DEPLOYMENT,
+            k8s.PDB,
+            k8s.SERVICE,
+            k8s.HPA,
+            k8s.CONFIG_MAP,
+            *security.WORKLOADS,
+            security.NETWORK_POLICY,
+            security.CONFIG_MAP,
+            *(t for r in RULES for t in r.types if t.startswith("kubernetes:")),
+        }
+        for token in sorted(tokens):
+            group_version, kind = token.removeprefix("kubernetes:").rsplit(":", 1)
+            api = group_version.removeprefix("core/")
+            assert k8s.SERVED_API_VERSIONS[kind][api] == api, token
+            assert type_token(api, kind) == token
+
+    def test_kinds_the_rules_read(self, tmp_path: Path) -> None:
+        """A NetworkPolicy isolates the workloads it selects; a StatefulSet's containers and any
+        ConfigMap's data are judged (the rendered chain's policies once read as skipped)."""
+        sts = deployment("db")
+        sts["kind"] = "StatefulSet"
+        cm = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "shop"},
+            "data": {"db_password": "hunter2"},
+        }
+        isolated = check([manifests(tmp_path / "a.yaml", sts, network_policy(), cm)])
+        status, message = verdict(isolated, "workload-network-policy", "db")
+        assert status == "pass", message
+        assert "default-deny" in message
+        assert verdict(isolated, "container-security-context", "db")[0] == "pass"
+        assert verdict(isolated, "no-plaintext-secrets", "settings")[0] == "fail"
+        assert not isolated.skipped
+        open_ = check([manifests(tmp_path / "b.yaml", sts, network_policy("other"))])
+        assert verdict(open_, "workload-network-policy", "db")[0] == "fail"
+        assert open_.exit_code() == EXIT_FAIL
 
     @pytest.mark.parametrize("value", ["0", "1"])
     def test_quoted_integers_in_int_or_string(self, tmp_path: Path, value: str) -> None:
@@ -464,7 +559,7 @@ class TestKubernetesInputs:
         )
         result = check([manifests(tmp_path / "m.yaml", dep, pdb("web"))])
         _, message = verdict(result, "deployment-prestop-covers-propagation", "web")
-        assert "exec-sleep 60 s" in message
+        assert "preStop exec-sleep 60 >= 10" in message
         status, grace = verdict(result, "deployment-grace-covers-drain", "web")
         assert status == "fail", grace  # 90 < 60 + longest request + margin
 
@@ -556,7 +651,7 @@ class TestScope:
     def test_selector(self, tmp_path: Path) -> None:
         gen = deployment("loadgen", spec={"replicas": 1})
         result = check(
-            [manifests(tmp_path / "m.yaml", deployment("rt"), pdb("rt"), gen)],
+            [manifests(tmp_path / "m.yaml", deployment("rt"), pdb("rt"), gen, network_policy())],
             runtime_selector="app=rt",
         )
         assert not [v for v in result.verdicts if v.resource.endswith("/loadgen")]
@@ -593,7 +688,7 @@ class TestIgnoreAnnotation:
                 }
             },
         )
-        result = check([manifests(tmp_path / "m.yaml", dep)])
+        result = check([manifests(tmp_path / "m.yaml", dep, network_policy())])
         assert not [v for v in result.verdicts if v.rule == "deployment-min-replicas"]
         assert [
             (i.verdict.rule, i.verdict.status, i.reason)
@@ -652,7 +747,7 @@ class TestVerdicts:
         assert "1 skipped (Pod 1)" in result.summary()
 
     def test_strict(self, tmp_path: Path) -> None:
-        path = manifests(tmp_path / "m.yaml", deployment("web"), pdb("web"))
+        path = manifests(tmp_path / "m.yaml", deployment("web"), pdb("web"), network_policy())
         assert check([path]).exit_code() == EXIT_CLEAN
         strict = check([path], strict=True)
         assert strict.exit_code() == EXIT_FAIL

@@ -384,6 +384,19 @@ class TestDefaults:
         assert [v.rule for v in fails] == ["no-plaintext-secrets"]
         assert "keys tls.pem hold a credential" in fails[0].message
 
+    def test_no_containers_is_not_judged(self) -> None:
+        """A manifest cut before its containers has nothing to judge: never a pass."""
+        verdicts = [
+            v
+            for v in _verdicts(
+                lambda r: props(r, "rt")["spec"]["template"]["spec"].pop("containers")
+            )
+            if v.resource.endswith("::rt")
+            and v.rule in ("container-security-context", "container-resources-set")
+        ]
+        assert [v.status for v in verdicts] == ["not-judged", "not-judged"], verdicts
+        assert "containers is absent or empty" in verdicts[0].message
+
 
 class TestCheckedInStacks:
     """The dev and prod previews pass every mandatory security rule, with nothing unjudged."""

@@ -78,6 +78,17 @@ class TestEachInputUnknown:
 
         assert _status(judge(inputs(mutate), PackConfig()), rule, name) == {"not-judged"}
 
+    @pytest.mark.parametrize("name", ["rt-pdb", "rt"])
+    def test_namespace(self, name: str) -> None:
+        # A budget allowing no disruption at rt's minimum: whether it blocks rt's drains depends
+        # on both objects sharing a namespace.
+        def mutate(res: Res) -> None:
+            _spec(res, "rt-pdb").update(maxUnavailable=None, minAvailable=2)
+            props(res, name)["metadata"]["namespace"] = UNKNOWN
+
+        verdicts = judge(inputs(mutate), PackConfig())
+        assert _status(verdicts, "pdb-allows-disruption", "rt-pdb") == {"not-judged"}
+
     def test_health_check_link(self) -> None:
         def mutate(res: Res) -> None:
             props(res, "a-backend")["healthChecks"] = UNKNOWN

@@ -66,8 +66,20 @@ SERVED_API_VERSIONS: dict[str, dict[str, str]] = {
     },
     "Service": {"v1": "v1"},
     "ConfigMap": {"v1": "v1"},
+    "StatefulSet": {"apps/v1": "apps/v1", "apps/v1beta1": "apps/v1", "apps/v1beta2": "apps/v1"},
+    "DaemonSet": {
+        "apps/v1": "apps/v1",
+        "apps/v1beta2": "apps/v1",
+        "extensions/v1beta1": "apps/v1",
+    },
+    "NetworkPolicy": {
+        "networking.k8s.io/v1": "networking.k8s.io/v1",
+        "extensions/v1beta1": "networking.k8s.io/v1",
+    },
 }
-"""apiVersions judged per kind, and the version whose schema the extractor reads. Older ones
+"""apiVersions read per kind, and the version whose schema the extractor reads: every kind a
+rule reads (the rollout rules' Deployments, PDBs, HPAs, Services and Kong ConfigMaps; the
+security rules' StatefulSets, DaemonSets, NetworkPolicies and every ConfigMap's data). Older ones
 (removed in Kubernetes 1.16, 1.25 and 1.26, still found in real repositories) are read as the
 current version: the fields the rules read kept their names and meaning."""
 
@@ -461,7 +473,7 @@ def deployment(ref: Ref, place: Placement, props: Props) -> Deployment:
     return Deployment(
         ref=ref,
         place=place,
-        namespace=str(props.get("metadata", "namespace") or "default"),
+        namespace=namespace(props),
         object_name=props.opt_text("metadata", "name"),
         replicas=props.integer("spec", "replicas", default=1),
         strategy=props.text("spec", "strategy", "type", default="RollingUpdate"),
@@ -479,6 +491,14 @@ def deployment(ref: Ref, place: Placement, props: Props) -> Deployment:
         keepalive_idle_seconds=_annotation(props, RT_KEEPALIVE_IDLE_ANNOTATION),
         max_body_mib=_annotation(props, RT_MAX_BODY_ANNOTATION),
     )
+
+
+def namespace(props: Props) -> str | Unknown:
+    """`metadata.namespace` (`default` when absent; Unknown while unknown, never a name)."""
+    value = props.get("metadata", "namespace")
+    if isinstance(value, Unknown):
+        return value
+    return str(value or "default")
 
 
 def selector(props: Props | Unknown | None) -> LabelSelector | Unknown:
@@ -510,7 +530,7 @@ def pdb(ref: Ref, place: Placement, props: Props) -> Pdb:
     return Pdb(
         ref=ref,
         place=place,
-        namespace=str(props.get("metadata", "namespace") or "default"),
+        namespace=namespace(props),
         selector=selector(props.sub("spec", "selector")),
         min_available=int_or_percent(props, "spec", "minAvailable"),
         max_unavailable=int_or_percent(props, "spec", "maxUnavailable"),
@@ -525,7 +545,7 @@ def service(ref: Ref, place: Placement, props: Props) -> Service:
     return Service(
         ref=ref,
         place=place,
-        namespace=str(props.get("metadata", "namespace") or "default"),
+        namespace=namespace(props),
         type=props.text("spec", "type", default="ClusterIP"),
         session_affinity=props.text("spec", "sessionAffinity", default="None"),
         object_name=props.text("metadata", "name", default=ref.name),
@@ -537,7 +557,7 @@ def hpa(ref: Ref, props: Props) -> Hpa:
     """A HorizontalPodAutoscaler fact."""
     return Hpa(
         ref=ref,
-        namespace=str(props.get("metadata", "namespace") or "default"),
+        namespace=namespace(props),
         target_kind=props.text("spec", "scaleTargetRef", "kind", default=""),
         target_name=props.text("spec", "scaleTargetRef", "name", default=""),
         min_replicas=props.integer("spec", "minReplicas", default=1),

@@ -604,6 +604,12 @@ def _workload(ref: Ref, props: Props) -> list[SecurityFact]:
     containers: list[ContainerFact] | Unknown
     if isinstance(raw, Unknown):
         containers = raw
+    elif not main:
+        # Nothing to judge (a cut or partial manifest): never a pass on zero containers.
+        containers = Unknown(
+            "spec.template.spec.containers",
+            "is absent or empty (the API server requires at least one container)",
+        )
     else:
         unknown = next((item for item in items if isinstance(item, Unknown)), None)
         known = [item for item in items if isinstance(item, Props)]

@@ -557,8 +557,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "chain-drain-covers-longest-request",
-        "Prohibits drain windows (LB draining, nginx worker_shutdown_timeout, kong quit, RT "
-        "grace) shorter than the tier's longest request.",
+        "Prohibits drain windows (LB draining, nginx worker_shutdown_timeout, kong quit) "
+        "shorter than the tier's longest request.",
         "mandatory",
         drain_rule,
     ),

@@ -26,6 +26,7 @@ from hitless_policy.facts import (
     Probe,
     Ref,
     Unknown,
+    same_namespace,
     sure,
     unknowns,
 )
@@ -52,12 +53,16 @@ def _hpa_of(dep: Deployment, hpas: list[Hpa]) -> Hpa | Unknown | None:
     """The HPA scaling `dep` (Unknown: an HPA in its namespace has an unknown target)."""
     uncertain: Unknown | None = None
     for hpa in hpas:
-        if hpa.namespace != dep.namespace:
+        same = same_namespace(hpa.namespace, dep.namespace)
+        if same is False:
             continue
         if isinstance(hpa.target_name, Unknown) or isinstance(dep.object_name, Unknown):
             uncertain = unknowns(hpa.target_name, dep.object_name)[0]
             continue
         if hpa.target_kind == "Deployment" and hpa.target_name in (dep.object_name, dep.ref.name):
+            if isinstance(same, Unknown):
+                uncertain = same
+                continue
             return hpa
     return uncertain
 

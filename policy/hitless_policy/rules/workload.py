@@ -13,6 +13,7 @@ from hitless_policy.facts import (
     PreStop,
     Probe,
     Unknown,
+    same_namespace,
     sure,
     unknowns,
 )
@@ -30,7 +31,8 @@ def _hpa_of(deployment: Deployment, hpas: list[Hpa]) -> Hpa | Unknown | None:
     """The HPA scaling `deployment` (Unknown: an HPA in its namespace has an unknown target)."""
     uncertain: Unknown | None = None
     for hpa in hpas:
-        if hpa.namespace != deployment.namespace:
+        same = same_namespace(hpa.namespace, deployment.namespace)
+        if same is False:
             continue
         if isinstance(hpa.target_name, Unknown) or isinstance(deployment.object_name, Unknown):
             uncertain = unknowns(hpa.target_name, deployment.object_name)[0]
@@ -39,6 +41,9 @@ def _hpa_of(deployment: Deployment, hpas: list[Hpa]) -> Hpa | Unknown | None:
             deployment.object_name,
             deployment.ref.name,
         ):
+            if isinstance(same, Unknown):
+                uncertain = same
+                continue
             return hpa
     return uncertain
 
@@ -343,13 +348,17 @@ def progress_deadline_rule(facts: Facts, config: PackConfig) -> list[Finding]:
 
 
 def _selected(pdb: Pdb, dep: Deployment) -> bool | Unknown:
-    if pdb.namespace != dep.namespace:
+    """Whether `pdb` selects `dep`'s pods (Unknown when that depends on an unknown value)."""
+    same = same_namespace(pdb.namespace, dep.namespace)
+    if same is False:
         return False
     if isinstance(pdb.selector, Unknown):
         return pdb.selector
     if isinstance(dep.pod_labels, Unknown):
         return dep.pod_labels
-    return pdb.selector.matches(dep.pod_labels)
+    if not pdb.selector.matches(dep.pod_labels):
+        return False
+    return same
 
 
 def pdb_matches_rule(facts: Facts, config: PackConfig) -> list[Finding]:

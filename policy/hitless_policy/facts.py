@@ -736,3 +736,24 @@ class Facts:
         ):
             names.update(item.place.chain for item in group)
         return sorted(names)
+
+
+def hpa_of(deployment: Deployment, hpas: list[Hpa]) -> Hpa | Unknown | None:
+    """The HPA scaling `deployment` (Unknown: an HPA in its namespace has an unknown target)."""
+    uncertain: Unknown | None = None
+    for hpa in hpas:
+        same = same_namespace(hpa.namespace, deployment.namespace)
+        if same is False:
+            continue
+        if isinstance(hpa.target_name, Unknown) or isinstance(deployment.object_name, Unknown):
+            uncertain = unknowns(hpa.target_name, deployment.object_name)[0]
+            continue
+        if hpa.target_kind == "Deployment" and hpa.target_name in (
+            deployment.object_name,
+            deployment.ref.name,
+        ):
+            if isinstance(same, Unknown):
+                uncertain = same
+                continue
+            return hpa
+    return uncertain

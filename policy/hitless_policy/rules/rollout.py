@@ -26,7 +26,7 @@ from hitless_policy.facts import (
     Probe,
     Ref,
     Unknown,
-    same_namespace,
+    hpa_of,
     sure,
     unknowns,
 )
@@ -49,27 +49,9 @@ GKE_DEFAULT_BATCH_NODE_COUNT = 1
 """GKE's blue-green batch size when neither `batchNodeCount` nor `batchPercentage` is set."""
 
 
-def _hpa_of(dep: Deployment, hpas: list[Hpa]) -> Hpa | Unknown | None:
-    """The HPA scaling `dep` (Unknown: an HPA in its namespace has an unknown target)."""
-    uncertain: Unknown | None = None
-    for hpa in hpas:
-        same = same_namespace(hpa.namespace, dep.namespace)
-        if same is False:
-            continue
-        if isinstance(hpa.target_name, Unknown) or isinstance(dep.object_name, Unknown):
-            uncertain = unknowns(hpa.target_name, dep.object_name)[0]
-            continue
-        if hpa.target_kind == "Deployment" and hpa.target_name in (dep.object_name, dep.ref.name):
-            if isinstance(same, Unknown):
-                uncertain = same
-                continue
-            return hpa
-    return uncertain
-
-
 def _max_replicas(dep: Deployment, hpas: list[Hpa]) -> tuple[int | Unknown, str]:
     """Most replicas the Deployment runs (its HPA's maximum), and where that comes from."""
-    hpa = _hpa_of(dep, hpas)
+    hpa = hpa_of(dep, hpas)
     if isinstance(hpa, Unknown):
         return hpa, "HPA"
     if isinstance(hpa, Hpa) and hpa.max_replicas is not None:

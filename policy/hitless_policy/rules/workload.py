@@ -13,6 +13,7 @@ from hitless_policy.facts import (
     PreStop,
     Probe,
     Unknown,
+    hpa_of,
     same_namespace,
     sure,
     unknowns,
@@ -27,30 +28,9 @@ ZONE_KEY = "topology.kubernetes.io/zone"
 """Topology key of a zone."""
 
 
-def _hpa_of(deployment: Deployment, hpas: list[Hpa]) -> Hpa | Unknown | None:
-    """The HPA scaling `deployment` (Unknown: an HPA in its namespace has an unknown target)."""
-    uncertain: Unknown | None = None
-    for hpa in hpas:
-        same = same_namespace(hpa.namespace, deployment.namespace)
-        if same is False:
-            continue
-        if isinstance(hpa.target_name, Unknown) or isinstance(deployment.object_name, Unknown):
-            uncertain = unknowns(hpa.target_name, deployment.object_name)[0]
-            continue
-        if hpa.target_kind == "Deployment" and hpa.target_name in (
-            deployment.object_name,
-            deployment.ref.name,
-        ):
-            if isinstance(same, Unknown):
-                uncertain = same
-                continue
-            return hpa
-    return uncertain
-
-
 def _min_replicas(deployment: Deployment, hpas: list[Hpa]) -> tuple[int | Unknown, str]:
     """Fewest replicas the Deployment runs with, and where that number comes from."""
-    hpa = _hpa_of(deployment, hpas)
+    hpa = hpa_of(deployment, hpas)
     if isinstance(hpa, Hpa):
         return hpa.min_replicas, f"HPA '{hpa.ref.name}' minReplicas"
     if isinstance(hpa, Unknown) and (

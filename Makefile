@@ -9,7 +9,7 @@ CHECKOV_VENV  ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_REQ   := checkov>=3.2,<4
 
-.PHONY: preview test setup lint typecheck unit fuzz check bench clean checkov-env
+.PHONY: preview test setup lint typecheck unit fuzz check bench lab clean checkov-env
 
 $(STAMP): pyproject.toml policy/requirements.txt
 	python3 -m venv $(VENV)
@@ -56,6 +56,14 @@ fuzz: $(STAMP)
 ## Benchmarks (not part of make test): policy pack on the prod stack and on 200 RT services.
 bench: $(STAMP)
 	$(PY) benchmarks/bench_policy.py
+
+## Rollout lab matrix (root; real nginx, iptables, a network namespace): every tier of dev and
+## prod, the users' original RT and each tier's broken variant. Fails when a hitless run fails
+## a request or a broken variant fails none.
+LAB_RUNS ?= 3
+LAB_JOBS ?= 5
+lab: $(STAMP)
+	$(VENV)/bin/hitless lab --matrix --runs $(LAB_RUNS) --jobs $(LAB_JOBS)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -391,3 +391,142 @@ def docs(root: RootOption = None) -> None:
     except (OSError, ValueError) as error:
         _bad_input(f"{timing_md}: {error}")
     typer.echo(f"wrote {config_md} and {timing_md}")
+
+
+class LabTier(StrEnum):
+    """The tier(s) `hitless lab` rolls."""
+
+    a = "a"
+    b = "b"
+    c = "c"
+    d = "d"
+    all = "all"
+
+
+@app.command()
+def lab(
+    *,
+    stack: StackOption = "dev",
+    tier: Annotated[
+        LabTier, typer.Option("--tier", "-t", help="Tier to roll: a, b, c, d or all.")
+    ] = LabTier.d,
+    files: Annotated[
+        list[Path] | None,
+        typer.Option("--file", "-f", help="A team's RT Deployment manifest (tier d)."),
+    ] = None,
+    nginx_a: Annotated[Path | None, typer.Option(help="Tier A's nginx.conf (L7).")] = None,
+    nginx_b: Annotated[Path | None, typer.Option(help="Tier B's nginx.conf (stream).")] = None,
+    rate: Annotated[float, typer.Option(min=0.1, max=500, help="Requests per second.")] = 20.0,
+    upload_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of requests that are uploads.")
+    ] = 0.05,
+    time_scale: Annotated[
+        float, typer.Option(min=1.0, max=20.0, help="Divide every time (and body) by this.")
+    ] = 5.0,
+    runs: Annotated[int, typer.Option(min=1, max=10, help="Runs per scenario.")] = 1,
+    jobs: Annotated[
+        int, typer.Option(min=1, max=8, help="Runs at a time (each in its own namespace).")
+    ] = 1,
+    matrix: Annotated[
+        bool,
+        typer.Option(
+            "--matrix",
+            help="Roll every tier of dev and prod, the users' original RT and each tier's "
+            "broken variant; exit 1 unless hitless runs fail none and broken ones fail some.",
+        ),
+    ] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Tables or JSON.")
+    ] = OutputFormat.table,
+    root: RootOption = None,
+) -> None:
+    """Roll a tier with real processes on loopback under load; exit 1 when a request fails."""
+    import time
+
+    from hitless.lab.matrix import (
+        MATRIX_STACKS,
+        SEED_RT_MANIFEST,
+        comparison_table,
+        detail_tables,
+        plan,
+        runs_table,
+        to_json,
+    )
+    from hitless.lab.runner import missing_prerequisites, run_all, stop_all
+    from hitless.lab.scenarios import ScenarioInputError
+    from hitless.lab.spec import RollingTier
+    from hitless.program import run_stack
+    from hitless.render import write_artifacts
+
+    missing = missing_prerequisites()
+    if missing:
+        _bad_input("hitless lab cannot run here:\n- " + "\n- ".join(missing))
+    project = _root(root)
+    build = project / "build"
+    stacks = list(MATRIX_STACKS) if matrix else [stack]
+    tiers = (
+        [RollingTier(t) for t in "abcd"]
+        if matrix or tier is LabTier.all
+        else [RollingTier(tier.value)]
+    )
+    if files and tiers != [RollingTier.d]:
+        _bad_input("-f gives the RT Deployment: use it with --tier d")
+    configs = {}
+    for name in stacks:
+        configs[name] = _config(name, project)
+        write_artifacts(run_stack(name, project, preview=True), build / name)
+    try:
+        planned = plan(
+            configs,
+            build,
+            stacks=stacks,
+            tiers=tiers,
+            runs=runs,
+            time_scale=time_scale,
+            rate=rate,
+            upload_share=upload_share,
+            matrix=matrix,
+            manifests=files,
+            nginx_a=nginx_a,
+            nginx_b=nginx_b,
+            seed_manifest=project / SEED_RT_MANIFEST if matrix else None,
+        )
+    except (ScenarioInputError, OSError) as error:
+        _bad_input(str(error))
+    console = _console()
+
+    def progress(result: object) -> None:
+        from hitless.lab.runner import RunResult
+
+        if output_format is OutputFormat.table and isinstance(result, RunResult):
+            s = result.scenario
+            state = result.error or f"{result.failed} failed of {len(result.requests)}"
+            console.print(f"  {s.name} run {s.run}: {state} ({result.wall_seconds:.0f} s)")
+
+    began = time.monotonic()
+    try:
+        results = run_all([(p.scenario, p.directory) for p in planned], jobs, progress)
+    except KeyboardInterrupt:
+        stop_all()
+        typer.echo("interrupted: every lab process ended", err=True)
+        raise typer.Exit(BAD_INPUT) from None
+    wall = time.monotonic() - began
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(to_json(planned, results, wall), indent=2))
+    else:
+        if len(results) == 1:
+            for table in detail_tables(results[0]):
+                console.print(table)
+        console.print(runs_table(results))
+        console.print(comparison_table(planned, results))
+        for note in sorted({n for p in planned for n in p.scenario.notes}):
+            console.print(f"note: {note}")
+        console.print(f"wall time {wall:.0f} s; artifacts under {build}/<stack>/lab/")
+    errors = [r for r in results if r.error is not None]
+    for result in errors:
+        typer.echo(f"{result.scenario.name} run {result.scenario.run}: {result.error}", err=True)
+    if errors:
+        raise typer.Exit(BAD_INPUT)
+    if matrix:
+        raise typer.Exit(0 if all(r.verdict_ok() for r in results) else 1)
+    raise typer.Exit(1 if any(r.failed for r in results) else 0)

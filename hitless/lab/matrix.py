@@ -1,0 +1,343 @@
+"""What `hitless lab` runs: one stack's tiers, a team's manifests, or the `make lab` matrix.
+
+Each stack is rendered first (as `hitless preview` does, into `build/<stack>/`); each run's
+artifacts go under `build/<stack>/lab/<scenario>/run-<n>/`. Next to every scenario stands the
+simulator's prediction for the same settings (`hitless.simulate`, seeds 1..3), so the table shows
+where the model and the real processes agree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from components.config import StackConfig
+from hitless.lab.causes import Cause
+from hitless.lab.runner import RunResult
+from hitless.lab.scenarios import Variant, broken_variants, build_scenario
+from hitless.lab.spec import RollingTier, Scenario
+from hitless.simulate import DeploymentOverrides, simulate
+
+SEED_RT_MANIFEST = Path("tests/policy/fixtures/seed_rt.yaml")
+"""The users' original RT Deployment (from the seed conversation), relative to the project."""
+MATRIX_STACKS = ("dev", "prod")
+"""Stacks whose every tier the matrix rolls."""
+PREDICTION_SEEDS = (1, 2, 3)
+"""Simulator seeds averaged for a prediction."""
+FAILED_ROWS = 20
+"""Failed requests the terminal lists per run (JSON has them all)."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The simulator's mean counts for a scenario's settings."""
+
+    failed: float
+    """Mean failed requests."""
+    by_cause: dict[str, float]
+    """Mean failures per cause (refused, cut, timeout)."""
+
+
+NOTHING = Prediction(failed=0, by_cause={})
+"""An empty prediction (for printing a scenario the simulator does not model)."""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def artifacts_dir(build: Path, scenario: Scenario) -> Path:
+    """Where one run's artifacts go: build/<stack>/lab/<scenario>/run-<n>."""
+    name = _slug(f"{scenario.tier.value} {scenario.variant}") + (
+        "-given" if "given" in scenario.name else ""
+    )
+    return build / scenario.stack / "lab" / name / f"run-{scenario.run}"
+
+
+def predict(
+    cfg: StackConfig, scenario: Scenario, variant: Variant, rate: float, share: float
+) -> Prediction:
+    """The simulator's prediction for the scenario (same tier, variant and traffic).
+
+    The lab sends `rate` requests per lab second, so `rate / time_scale` per real second: the
+    simulator, which runs in real seconds, gets that rate, so both see as many requests per
+    window.
+    """
+    rate = rate / scenario.time_scale
+    tier = scenario.tier
+    overrides: DeploymentOverrides | None = None
+    if variant.drain_a is not None:
+        cfg = cfg.model_copy(
+            update={
+                "edge": cfg.edge.model_copy(
+                    update={"connection_draining_timeout_sec": int(variant.drain_a)}
+                )
+            }
+        )
+    if variant.drain_b is not None:
+        cfg = cfg.model_copy(
+            update={
+                "relay": cfg.relay.model_copy(
+                    update={"connection_draining_timeout_sec": int(variant.drain_b)}
+                )
+            }
+        )
+    if variant.kong_quit_wait is not None:
+        overrides = DeploymentOverrides(prestop_seconds=int(variant.kong_quit_wait))
+    if tier is RollingTier.d and "given" in scenario.name:
+        d = scenario.d
+        overrides = DeploymentOverrides(
+            replicas=d.replicas,
+            max_surge=d.max_surge,
+            max_unavailable=d.max_unavailable,
+            readiness_period_seconds=int(d.readiness.period_seconds),
+            prestop_seconds=int(d.prestop_seconds),
+            termination_grace_seconds=int(d.grace_seconds),
+        )
+    runs = [
+        simulate(
+            cfg,
+            tier.value,
+            stack=scenario.stack,
+            rate=rate,
+            upload_share=share,
+            seed=seed,
+            overrides=overrides,
+        )
+        for seed in PREDICTION_SEEDS
+    ]
+    causes = ("refused", "cut", "timeout")
+    return Prediction(
+        failed=mean(len(sim.failed) for sim in runs),
+        by_cause={
+            cause: mean(
+                sum(1 for r in sim.failed if r.cause and r.cause.value == cause) for sim in runs
+            )
+            for cause in causes
+        },
+    )
+
+
+@dataclass
+class Planned:
+    """A scenario to run, where its artifacts go and the simulator's prediction."""
+
+    scenario: Scenario
+    """The scenario."""
+    directory: Path
+    """Its artifacts."""
+    prediction: Prediction | None
+    """The simulator's counts for the same settings (None: the simulator does not model it)."""
+
+
+def plan(
+    configs: dict[str, StackConfig],
+    build: Path,
+    *,
+    stacks: list[str],
+    tiers: list[RollingTier],
+    runs: int,
+    time_scale: float,
+    rate: float,
+    upload_share: float,
+    matrix: bool,
+    manifests: list[Path] | None = None,
+    nginx_a: Path | None = None,
+    nginx_b: Path | None = None,
+    seed_manifest: Path | None = None,
+) -> list[Planned]:
+    """Every run: the stacks' tiers (hitless); for the matrix also the seed RT and broken ones."""
+    out: list[Planned] = []
+
+    def add(stack: str, tier: RollingTier, variant: Variant, given: list[Path] | None) -> None:
+        cfg = configs[stack]
+        predicted: Prediction | None = None
+        modelled = not variant.in_place_upgrade
+        for run in range(1, runs + 1):
+            scenario = build_scenario(
+                cfg,
+                stack,
+                build / stack,
+                tier,
+                time_scale=time_scale,
+                rate=rate,
+                upload_share=upload_share,
+                run=run,
+                variant=variant,
+                manifests=given,
+                nginx_a=nginx_a,
+                nginx_b=nginx_b,
+            )
+            if predicted is None and modelled:
+                predicted = predict(cfg, scenario, variant, rate, upload_share)
+            out.append(Planned(scenario, artifacts_dir(build, scenario), predicted))
+
+    for stack in stacks:
+        for tier in tiers:
+            add(stack, tier, Variant(), manifests if tier is RollingTier.d else None)
+    if matrix:
+        first = stacks[0]
+        if seed_manifest is not None:
+            add(
+                first,
+                RollingTier.d,
+                Variant("users' original RT", expect_failures=True),
+                [seed_manifest],
+            )
+        for tier, variant in broken_variants(configs[first]).items():
+            add(first, tier, variant, None)
+        add(first, RollingTier.a, Variant("in-place binary upgrade", in_place_upgrade=True), None)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------------
+
+
+def _first_last(result: RunResult) -> str:
+    times = sorted(r["start"] for r in result.requests if r["id"] in result.causes)
+    return f"{times[0]:.1f} .. {times[-1]:.1f}" if times else ""
+
+
+def runs_table(results: list[RunResult]) -> Table:
+    """One row per run: requests, failures by cause, timing, CPU, verdict."""
+    table = Table(title="lab runs (times in lab seconds; real seconds = lab x time scale)")
+    columns = ["scenario", "run", "GET", "upload", "failed", *(c.value for c in Cause)]
+    columns += ["failures from .. to (s)", "rollout s (real)", "wall s", "CPU s", "verdict"]
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("scenario", "verdict") else "right")
+    for result in results:
+        s = result.scenario
+        if result.error is not None:
+            table.add_row(escape(s.name), str(s.run), *[""] * 13, "[red]could not run[/]")
+            continue
+        kinds = {k: sum(1 for r in result.requests if r["kind"] == k) for k in ("get", "upload")}
+        counts = result.by_cause()
+        rollout = float(result.data["rollout_seconds"])
+        verdict = "[green]hitless[/]" if not result.failed else f"[red]{result.failed} failed[/]"
+        if s.expect_failures:
+            verdict += (
+                " (broken: expected)" if result.verdict_ok() else " [bold red](broken: NOT)[/]"
+            )
+        table.add_row(
+            escape(s.name),
+            str(s.run),
+            str(kinds["get"]),
+            str(kinds["upload"]),
+            str(result.failed),
+            *(str(counts[c.value]) for c in Cause),
+            _first_last(result),
+            f"{rollout:.1f} ({rollout * s.time_scale:.0f})",
+            f"{result.wall_seconds:.0f}",
+            f"{result.data.get('cpu_seconds', 0):.1f}",
+            verdict,
+        )
+    return table
+
+
+def comparison_table(planned: list[Planned], results: list[RunResult]) -> Table:
+    """Per scenario: the lab's failures per run and causes next to the simulator's prediction."""
+    table = Table(
+        title="lab vs simulator (hitless simulate, seeds 1-3, same settings, rate / time scale)"
+    )
+    for column in (
+        "scenario",
+        "expect",
+        "lab failed per run",
+        "lab causes (all runs)",
+        "simulator failed (mean)",
+        "simulator causes (mean)",
+    ):
+        table.add_column(column)
+    groups: dict[str, list[tuple[Planned, RunResult]]] = {}
+    for item, result in zip(planned, results, strict=True):
+        groups.setdefault(item.scenario.name, []).append((item, result))
+    for name, items in groups.items():
+        first = items[0][0]
+        causes: dict[str, int] = {}
+        for _, result in items:
+            for cause, count in result.by_cause().items():
+                causes[cause] = causes.get(cause, 0) + count
+        table.add_row(
+            escape(name),
+            "failures" if first.scenario.expect_failures else "0 failed",
+            " / ".join("err" if r.error else str(r.failed) for _, r in items),
+            ", ".join(f"{k} {v}" for k, v in sorted(causes.items())) or "-",
+            f"{first.prediction.failed:.1f}" if first.prediction else "not modelled",
+            ", ".join(
+                f"{k} {v:.1f}" for k, v in (first.prediction or NOTHING).by_cause.items() if v
+            )
+            or "-",
+        )
+    return table
+
+
+def detail_tables(result: RunResult) -> list[Table]:
+    """One run in detail: its notes, timeline and first failures."""
+    s = result.scenario
+    out: list[Table] = []
+    if s.notes:
+        notes = Table(title=f"{escape(s.name)}: inputs")
+        notes.add_column("note")
+        for note in s.notes:
+            notes.add_row(escape(note))
+        out.append(notes)
+    timeline = Table(
+        title=f"{escape(s.name)} run {s.run}: rollout timeline (t = 0: rollout starts; lab s)"
+    )
+    for column in ("t (s)", "real t (s)", "backend", "event"):
+        timeline.add_column(column, justify="right" if "t (s)" in column else "left")
+    for event in result.data.get("events", []):
+        timeline.add_row(
+            f"{event['at']:.2f}",
+            f"{event['at'] * s.time_scale:.1f}",
+            escape(event["backend"]),
+            escape(event["what"]),
+        )
+    out.append(timeline)
+    failed = [r for r in result.requests if r["id"] in result.causes]
+    if failed:
+        table = Table(
+            title=f"failed requests (first {min(FAILED_ROWS, len(failed))} of {len(failed)}; "
+            "--format json lists all)"
+        )
+        for column in ("#", "kind", "start (s)", "end (s)", "status", "cause", "where"):
+            table.add_column(column)
+        for record in failed[:FAILED_ROWS]:
+            cause, where = result.causes[record["id"]]
+            table.add_row(
+                str(record["id"]),
+                record["kind"],
+                f"{record['start']:.2f}",
+                f"{record['end']:.2f}",
+                str(record["status"] or ""),
+                cause.value,
+                escape(where),
+            )
+        out.append(table)
+    return out
+
+
+def to_json(planned: list[Planned], results: list[RunResult], wall: float) -> dict[str, Any]:
+    """Every run and prediction as plain JSON data."""
+    return {
+        "wall_seconds": round(wall, 1),
+        "runs": [
+            {
+                **result.to_json(),
+                "simulator": (
+                    {"failed": p.prediction.failed, **p.prediction.by_cause}
+                    if p.prediction
+                    else None
+                ),
+            }
+            for p, result in zip(planned, results, strict=True)
+        ],
+    }

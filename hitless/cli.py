@@ -11,6 +11,7 @@ Heavy modules (Pulumi, pydantic models, the policy pack) are imported inside the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import traceback
@@ -211,8 +212,17 @@ def preview(
     from hitless_policy.pack import pack_config_document
 
     pack_config = PackConfig(profile=cfg.profile, thresholds=cfg.thresholds)
-    write_json(out / "policy-pack-config.json", pack_config_document(pack_config))
-    verdicts = judge_capture(capture, pack_config)
+    # The stack sets the level of rule observability-configured (mandatory in prod, advisory
+    # in dev): the engine reads it as the policy's enforcementLevel, the preview applies it.
+    levels = {"observability-configured": cfg.observability.enforcement}
+    document = pack_config_document(pack_config)
+    for rule_id, level in levels.items():
+        document[rule_id]["enforcementLevel"] = level
+    write_json(out / "policy-pack-config.json", document)
+    verdicts = [
+        dataclasses.replace(v, level=levels.get(v.rule, v.level))
+        for v in judge_capture(capture, pack_config)
+    ]
     policy_json = out / "policy.json"
     write_json(policy_json, [verdict.to_json() for verdict in verdicts])
     console.print(verdict_table(verdicts, f"policy, stack {stack}"))

@@ -380,6 +380,62 @@ def simulate(
     raise typer.Exit(RULE_FAILS if sim.failed else 0)
 
 
+@app.command()
+def verify(
+    *,
+    url: Annotated[
+        str | None,
+        typer.Option(help="GET target through the real edge (required; no default, no guess)."),
+    ] = None,
+    upload_url: Annotated[
+        str | None, typer.Option(help="POST target for uploads (default: --url).")
+    ] = None,
+    tier: Annotated[
+        RollingTier, typer.Option("--tier", "-t", help="The tier being rolled meanwhile.")
+    ] = RollingTier.d,
+    duration: Annotated[
+        float, typer.Option(min=1, max=1800, help="Seconds of load (at most 30 min).")
+    ] = 600.0,
+    rate: Annotated[float, typer.Option(min=0.1, max=50, help="Requests per second.")] = 20.0,
+    upload_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of requests that are uploads.")
+    ] = 0.05,
+    stack: StackOption = "dev",
+    root: RootOption = None,
+) -> None:
+    """Load a real edge while you roll a tier; per-second outcomes beside the simulator's.
+
+    Exit 1 when any request failed.
+    """
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from hitless.verify import VerifyOptions, predict, report_lines, run_verify
+
+    if url is None:
+        _bad_input(
+            "verify: --url is required: verify sends load only where it is told to. Fix: "
+            "--url https://<your edge>/<a cheap path>"
+        )
+    try:
+        options = VerifyOptions(
+            url=url,
+            upload_url=upload_url,
+            tier=tier.value,
+            duration_seconds=duration,
+            rate=rate,
+            upload_share=upload_share,
+        )
+    except ValidationError as error:
+        _bad_input(f"verify: {error.errors()[0]['msg']}")
+    cfg = _config(stack, _root(root))
+    measurement = asyncio.run(run_verify(options))
+    for line in report_lines(measurement, options, predict(cfg, stack, options)):
+        typer.echo(line)
+    raise typer.Exit(RULE_FAILS if measurement.failures() else 0)
+
+
 DOCS_STACK = "dev"
 """The stack whose numbers docs/timing.md shows."""
 

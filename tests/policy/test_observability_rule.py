@@ -64,3 +64,10 @@ class TestEveryTierWatched:
         found = verdicts(unknown)
         assert [v.status for v in found if v.resource == urn("a-alert", ALERT)] == ["not-judged"]
         assert any(v.status == "fail" and "tier a" in v.message for v in found)
+
+    def test_files_without_a_gcp_stack_are_out_of_scope(self) -> None:
+        def kubernetes_only(res: Resources) -> None:
+            for name in [n for n, (t, _) in res.items() if t.startswith("gcp:")]:
+                del res[name]
+
+        assert verdicts(kubernetes_only) == []

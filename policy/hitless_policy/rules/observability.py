@@ -4,7 +4,8 @@ A rollout that fails requests is seen only where something watches: an external 
 sees A, B, C and D together but names no tier, so each tier carries an alert policy stamped with
 its identity (`components.monitoring`). The rule is mandatory in the catalog; a stack lowers it
 to advisory with `hitless:observability.enforcement` (dev), which `hitless preview` applies and
-writes as the rule's `enforcementLevel` in the pack config it emits.
+writes as the rule's `enforcementLevel` in the pack config it emits. Inputs without GCP
+resources (the files `hitless check` reads) hold no alert policy and are not judged.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ def _tier_resources(facts: Facts) -> dict[tuple[str, Tier], Ref]:
 def observability_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """observability-configured."""
     judge = Judge(RULE_ID)
+    if not facts.migs and not facts.clusters:
+        # Alert policies live in a GCP stack (a Pulumi program); Kubernetes manifests, Kong and
+        # nginx files (`hitless check`) cannot hold one, so there is nothing to judge.
+        return judge.findings
     watched: dict[tuple[str, Tier], list[Ref]] = {}
     for alert in facts.alert_policies:
         tier = alert.place.tier

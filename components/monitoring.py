@@ -310,11 +310,15 @@ class _Names:
     """The names every GCP query matches (logical names, suffixed by Pulumi)."""
 
     edge_backend: str
+    """The external LB's backend service."""
     edge_group: str
+    """Tier A's instance group."""
     relay_group: str
+    """Tier B's instance group."""
 
 
 Comparison = Literal["COMPARISON_GT", "COMPARISON_LT"]
+"""The threshold comparisons the alerts use."""
 
 
 class ChainMonitoring(pulumi.ComponentResource):

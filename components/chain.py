@@ -19,13 +19,14 @@ from dataclasses import dataclass
 import pulumi
 
 from components.config import GOOGLE_FRONTEND_RANGES, StackConfig
-from components.edge_lb import EdgeLoadBalancer, EdgeLoadBalancerArgs
+from components.edge_lb import EdgeLoadBalancer, EdgeLoadBalancerArgs, backend_service_name
 from components.gke_cluster import GkeCluster, GkeClusterArgs
 from components.internal_lb import InternalLoadBalancer, InternalLoadBalancerArgs
 from components.kong import KongDataPlane, KongDataPlaneArgs
+from components.monitoring import ChainMonitoring, ChainMonitoringArgs
 from components.network import Network, NetworkArgs
 from components.nginx_conf import render_edge_conf, render_relay_conf
-from components.nginx_tier import NginxMigTier, NginxMigTierArgs
+from components.nginx_tier import NginxMigTier, NginxMigTierArgs, mig_name
 from components.runtime import RuntimeService, RuntimeServiceArgs, service_host
 from components.runtime import pod_labels as runtime_pod_labels
 from hitless_policy.identity import Tier
@@ -51,6 +52,8 @@ class Chain:
     """Tier A's instance group."""
     edge_lb: EdgeLoadBalancer
     """Tier A's external Application LB."""
+    monitoring: ChainMonitoring | None
+    """Scraping, log-based metrics, alerts and dashboards (None: `observability.enabled` off)."""
 
 
 def compose_chain(cfg: StackConfig) -> Chain:
@@ -95,6 +98,7 @@ def compose_chain(cfg: StackConfig) -> Chain:
             runtime_pod_labels=runtime_pod_labels(cfg.runtime, platform),
             subnetwork=network.gke_subnet_self_link,
             await_timeout_seconds=cfg.await_timeout("kong"),
+            observability=cfg.observability,
         ),
         opts=on_cluster,
     )
@@ -111,8 +115,9 @@ def compose_chain(cfg: StackConfig) -> Chain:
         opts=on_cluster,
     )
 
+    relay_name, edge_name, edge_lb_name = f"{chain}-b", f"{chain}-a", f"{chain}-a-lb"
     relay = NginxMigTier(
-        f"{chain}-b",
+        relay_name,
         NginxMigTierArgs(
             tier=Tier.B,
             platform=platform,
@@ -145,7 +150,7 @@ def compose_chain(cfg: StackConfig) -> Chain:
     )
 
     edge = NginxMigTier(
-        f"{chain}-a",
+        edge_name,
         NginxMigTierArgs(
             tier=Tier.A,
             platform=platform,
@@ -163,13 +168,35 @@ def compose_chain(cfg: StackConfig) -> Chain:
         ),
     )
     edge_lb = EdgeLoadBalancer(
-        f"{chain}-a-lb",
+        edge_lb_name,
         EdgeLoadBalancerArgs(
             edge=cfg.edge,
             platform=platform,
             instance_group=edge.instance_group,
             health_port=cfg.edge.mig.health_port,
         ),
+    )
+
+    monitoring = (
+        ChainMonitoring(
+            f"{chain}-obs",
+            ChainMonitoringArgs(
+                config=cfg.observability,
+                platform=platform,
+                kong=cfg.kong,
+                runtime=cfg.runtime,
+                edge_mig=cfg.edge.mig,
+                relay_mig=cfg.relay.mig,
+                kong_pod_labels=kong.pod_labels,
+                runtime_pod_labels=runtime_pod_labels(cfg.runtime, platform),
+                edge_backend_service=backend_service_name(edge_lb_name),
+                edge_instance_group=mig_name(edge_name),
+                relay_instance_group=mig_name(relay_name),
+            ),
+            opts=on_cluster,
+        )
+        if cfg.observability.enabled
+        else None
     )
 
     return Chain(
@@ -181,4 +208,5 @@ def compose_chain(cfg: StackConfig) -> Chain:
         relay_lb=relay_lb,
         edge=edge,
         edge_lb=edge_lb,
+        monitoring=monitoring,
     )

@@ -915,6 +915,74 @@ class RuntimeConfig(_Model):
 
 
 # --------------------------------------------------------------------------------------------
+# Observability: metrics, alerts, dashboards of a rollout
+# --------------------------------------------------------------------------------------------
+
+Email = Annotated[str, Field(pattern=r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")]
+"""An email address a notification channel sends to."""
+
+
+class ObservabilityConfig(_Model):
+    """What the chain exports about its rollouts (`hitless:observability`).
+
+    Kong's Prometheus metrics, scraping by Google Managed Prometheus, log-based metrics, alerts
+    and dashboards (`components.monitoring`).
+    """
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Create the monitoring resources (components.monitoring). Off, no tier has its alert "
+            "and rule observability-configured fails where it is mandatory."
+        ),
+    )
+    enforcement: Literal["mandatory", "advisory"] = Field(
+        default="mandatory",
+        description=(
+            "Level of rule observability-configured for this stack: mandatory (a tier without "
+            "its alert fails the preview) or advisory (reported only, e.g. for dev)."
+        ),
+    )
+    scrape_interval_seconds: Annotated[int, Field(ge=5, le=300)] = Field(
+        default=30,
+        description="How often Managed Prometheus scrapes Kong and the runtime (PodMonitoring).",
+    )
+    runtime_metrics_port: Port | None = Field(
+        default=None,
+        description=(
+            "Container port on which the runtime serves Prometheus metrics; None: the runtime "
+            "exports none and only Kong is scraped."
+        ),
+    )
+    runtime_metrics_path: str = Field(
+        default="/metrics",
+        pattern=r"^/[A-Za-z0-9._~/-]{0,200}$",
+        description="HTTP path of the runtime's metrics (with runtime_metrics_port).",
+    )
+    runtime_drain_log_line: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=200,
+        description=(
+            "A line the runtime logs when it starts draining on SIGTERM; when set, a log-based "
+            "metric counts it, so the dashboard marks each pod's drain."
+        ),
+    )
+    alert_duration_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+        default=0,
+        description=(
+            "How long a condition must hold before an alert opens; 0: at once (one failed "
+            "request during a rollout is the event to see)."
+        ),
+    )
+    notification_emails: list[Email] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Email addresses every alert notifies (one notification channel each).",
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # The whole stack
 # --------------------------------------------------------------------------------------------
 
@@ -936,6 +1004,10 @@ class StackConfig(_Model):
     )
     kong: KongConfig = Field(default_factory=KongConfig, description="Tier C (`hitless:kong`).")
     runtime: RuntimeConfig = Field(description="Tier D (`hitless:runtime`).")
+    observability: ObservabilityConfig = Field(
+        default_factory=ObservabilityConfig,
+        description="Metrics, alerts and dashboards of the chain (`hitless:observability`).",
+    )
 
     def longest_requests(self) -> budget.LongestRequests:
         """Each tier's longest request for this stack's profile and buffering."""

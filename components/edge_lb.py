@@ -53,6 +53,11 @@ class EdgeLoadBalancerArgs:
     """Port of A's `/healthz` server (`edge.mig.health_port`)."""
 
 
+def backend_service_name(name: str) -> str:
+    """Logical name of the backend service of the edge LB called `name` (Pulumi suffixes it)."""
+    return f"{name}-backend"
+
+
 class EdgeLoadBalancer(pulumi.ComponentResource):
     """The global external Application LB in front of tier A's MIG."""
 
@@ -151,7 +156,7 @@ class EdgeLoadBalancer(pulumi.ComponentResource):
     ) -> gcp.compute.BackendService:
         edge = args.edge
         return gcp.compute.BackendService(
-            f"{name}-backend",
+            backend_service_name(name),
             description=self._description("backend", "Tier A's MIG behind the external LB."),
             load_balancing_scheme=LOAD_BALANCING_SCHEME,
             protocol="HTTP",

@@ -238,6 +238,11 @@ def container_security_context() -> Manifest:
     }
 
 
+PDB_MAX_UNAVAILABLE = 1
+"""Pods a PodDisruptionBudget lets be unavailable at once (`pdb_manifest`); the alerts of
+`components.monitoring` read the same number."""
+
+
 def pdb_manifest(
     name: str, namespace: str, labels: Mapping[str, str], selector: Mapping[str, str]
 ) -> Manifest:
@@ -251,7 +256,7 @@ def pdb_manifest(
         "kind": "PodDisruptionBudget",
         "metadata": object_metadata(name, labels, namespace=namespace),
         "spec": {
-            "maxUnavailable": 1,
+            "maxUnavailable": PDB_MAX_UNAVAILABLE,
             "unhealthyPodEvictionPolicy": "AlwaysAllow",
             "selector": {"matchLabels": dict(selector)},
         },

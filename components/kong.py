@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
@@ -38,6 +38,7 @@ from components.config import (
     ClusterConfig,
     KongConfig,
     KongHybridConfig,
+    ObservabilityConfig,
     PlatformConfig,
 )
 from components.kong_entities import KongEntities, build_entities, verifies_upstream
@@ -110,6 +111,8 @@ class KongDataPlaneArgs:
     """Self link of the GKE subnet, where Kong's internal LB address is reserved."""
     await_timeout_seconds: int
     """How long `pulumi up` awaits the Deployment's rollout (`StackConfig.rollout_awaits()`)."""
+    observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+    """`hitless:observability`: whether Kong exports Prometheus metrics (its plugin)."""
 
 
 def pod_labels(platform: PlatformConfig) -> dict[str, str]:
@@ -125,6 +128,7 @@ def entities(args: KongDataPlaneArgs) -> KongEntities:
         runtime_host=args.runtime_host,
         runtime_port=args.runtime_port,
         runtime_scheme=args.runtime_scheme,
+        with_metrics=args.observability.enabled,
     )
 
 

@@ -15,11 +15,15 @@ intervals 0, passive thresholds 0).
 With an https runtime the Service verifies the runtime's certificate (`tls_verify`), against the
 CA certificate the proxy container mounts from a Secret (`components.kong`).
 
-Deliberately not managed here: plugins, consumers, certificates, and the Kong nodes themselves.
+One global plugin may be added: Prometheus (`with_metrics`), whose metrics Kong serves at
+`/metrics` on its Status API, the only API a data plane here listens on (`KONG_ADMIN_LISTEN` is
+off in `components.kong`). Deliberately not managed here: other plugins, consumers,
+certificates, and the Kong nodes themselves.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +125,36 @@ class KongService:
 
 
 @dataclass(frozen=True)
+class KongPlugin:
+    """A global Kong plugin (applied to every Service and Route)."""
+
+    name: str
+    """Plugin name."""
+    config: dict[str, Any]
+    """The plugin's `config` object."""
+
+
+PROMETHEUS_PLUGIN = KongPlugin(
+    name="prometheus",
+    # Kong 3.x's Prometheus plugin exports per-service status codes, latencies and upstream
+    # health only when asked: `status_code_metrics`, `latency_metrics` and
+    # `upstream_health_metrics` default to false; bandwidth and per-consumer series are not read
+    # by the dashboard and stay off. The metrics are served at /metrics on the Admin and the
+    # Status API (developer.konghq.com/plugins/prometheus, "Metrics tracked by this plugin are
+    # available on both the Admin API and Status API at the /metrics endpoint").
+    config={
+        "status_code_metrics": True,
+        "latency_metrics": True,
+        "upstream_health_metrics": True,
+        "bandwidth_metrics": False,
+        "per_consumer": False,
+    },
+)
+"""Kong's Prometheus plugin as the dashboards and alerts read it (`kong_http_requests_total`,
+`kong_upstream_latency_ms`)."""
+
+
+@dataclass(frozen=True)
 class KongEntities:
     """The runtime's Kong entities."""
 
@@ -132,6 +166,8 @@ class KongEntities:
     """The Upstream the Service's host names."""
     target: KongTarget
     """The Upstream's only Target."""
+    plugins: tuple[KongPlugin, ...] = ()
+    """Global plugins (Prometheus when the stack exports metrics)."""
 
     def to_declarative(self) -> dict[str, Any]:
         """The entities as Kong's DB-less declarative config."""
@@ -171,6 +207,16 @@ class KongEntities:
                     "targets": [{"target": self.target.target, "weight": self.target.weight}],
                 }
             ],
+            **self._declarative_plugins(),
+        }
+
+    def _declarative_plugins(self) -> dict[str, Any]:
+        if not self.plugins:
+            return {}
+        return {
+            "plugins": [
+                {"name": plugin.name, "config": dict(plugin.config)} for plugin in self.plugins
+            ]
         }
 
     def to_yaml(self) -> str:
@@ -235,6 +281,14 @@ class KongEntities:
             tags=tags("route"),
             opts=pulumi.ResourceOptions(parent=service, provider=provider),
         )
+        for plugin in self.plugins:
+            kong.Plugin(
+                f"{base}-kong-plugin-{plugin.name}",
+                name=plugin.name,
+                config_json=json.dumps(plugin.config, sort_keys=True),
+                tags=tags(f"plugin-{plugin.name}"),
+                opts=pulumi.ResourceOptions(parent=parent, provider=provider),
+            )
 
 
 def svc_tls(service: KongService) -> dict[str, Any]:
@@ -259,8 +313,13 @@ def build_entities(
     runtime_host: str,
     runtime_port: int,
     runtime_scheme: str,
+    with_metrics: bool = False,
 ) -> KongEntities:
-    """The runtime's Kong entities from Kong's config and the runtime's address (pure)."""
+    """The runtime's Kong entities from Kong's config and the runtime's address (pure).
+
+    `with_metrics` adds the global Prometheus plugin; `components.kong` passes
+    `hitless:observability.enabled`.
+    """
     upstream = f"{service_name}.upstream"
     https = runtime_scheme.lower() == "https"
     verify = verifies_upstream(config, runtime_scheme)
@@ -287,4 +346,5 @@ def build_entities(
         ),
         upstream=KongUpstream(name=upstream),
         target=KongTarget(target=f"{runtime_host}:{runtime_port}"),
+        plugins=(PROMETHEUS_PLUGIN,) if with_metrics else (),
     )

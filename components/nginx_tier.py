@@ -151,6 +151,14 @@ class NginxMigTierArgs:
     """How long `pulumi up` awaits the rolling update (`StackConfig.rollout_awaits()`)."""
 
 
+def mig_name(name: str) -> str:
+    """Logical name of the instance group manager of the tier called `name`.
+
+    Pulumi suffixes it; the instance group carries the manager's name.
+    """
+    return f"{name}-mig"
+
+
 class NginxMigTier(pulumi.ComponentResource):
     """A regional MIG of nginx instances for tier A or B, with its firewall and identity."""
 
@@ -334,7 +342,7 @@ class NginxMigTier(pulumi.ComponentResource):
     ) -> gcp.compute.RegionInstanceGroupManager:
         mig = args.mig
         return gcp.compute.RegionInstanceGroupManager(
-            f"{name}-mig",
+            mig_name(name),
             base_instance_name=base_instance_name(name),
             description=self._description("mig", "nginx instance group."),
             region=args.platform.region,

@@ -11,6 +11,7 @@ Heavy modules (Pulumi, pydantic models, the policy pack) are imported inside the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import traceback
@@ -211,8 +212,17 @@ def preview(
     from hitless_policy.pack import pack_config_document
 
     pack_config = PackConfig(profile=cfg.profile, thresholds=cfg.thresholds)
-    write_json(out / "policy-pack-config.json", pack_config_document(pack_config))
-    verdicts = judge_capture(capture, pack_config)
+    # The stack sets the level of rule observability-configured (mandatory in prod, advisory
+    # in dev): the engine reads it as the policy's enforcementLevel, the preview applies it.
+    levels = {"observability-configured": cfg.observability.enforcement}
+    document = pack_config_document(pack_config)
+    for rule_id, level in levels.items():
+        document[rule_id]["enforcementLevel"] = level
+    write_json(out / "policy-pack-config.json", document)
+    verdicts = [
+        dataclasses.replace(v, level=levels.get(v.rule, v.level))
+        for v in judge_capture(capture, pack_config)
+    ]
     policy_json = out / "policy.json"
     write_json(policy_json, [verdict.to_json() for verdict in verdicts])
     console.print(verdict_table(verdicts, f"policy, stack {stack}"))
@@ -377,6 +387,62 @@ def simulate(
         for table in tables(sim):
             console.print(table)
     raise typer.Exit(RULE_FAILS if sim.failed else 0)
+
+
+@app.command()
+def verify(
+    *,
+    url: Annotated[
+        str | None,
+        typer.Option(help="GET target through the real edge (required; no default, no guess)."),
+    ] = None,
+    upload_url: Annotated[
+        str | None, typer.Option(help="POST target for uploads (default: --url).")
+    ] = None,
+    tier: Annotated[
+        RollingTier, typer.Option("--tier", "-t", help="The tier being rolled meanwhile.")
+    ] = RollingTier.d,
+    duration: Annotated[
+        float, typer.Option(min=1, max=1800, help="Seconds of load (at most 30 min).")
+    ] = 600.0,
+    rate: Annotated[float, typer.Option(min=0.1, max=50, help="Requests per second.")] = 20.0,
+    upload_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of requests that are uploads.")
+    ] = 0.05,
+    stack: StackOption = "dev",
+    root: RootOption = None,
+) -> None:
+    """Load a real edge while you roll a tier; per-second outcomes beside the simulator's.
+
+    Exit 1 when any request failed.
+    """
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from hitless.verify import VerifyOptions, predict, report_lines, run_verify
+
+    if url is None:
+        _bad_input(
+            "verify: --url is required: verify sends load only where it is told to. Fix: "
+            "--url https://<your edge>/<a cheap path>"
+        )
+    try:
+        options = VerifyOptions(
+            url=url,
+            upload_url=upload_url,
+            tier=tier.value,
+            duration_seconds=duration,
+            rate=rate,
+            upload_share=upload_share,
+        )
+    except ValidationError as error:
+        _bad_input(f"verify: {error.errors()[0]['msg']}")
+    cfg = _config(stack, _root(root))
+    measurement = asyncio.run(run_verify(options))
+    for line in report_lines(measurement, options, predict(cfg, stack, options)):
+        typer.echo(line)
+    raise typer.Exit(RULE_FAILS if measurement.failures() else 0)
 
 
 DOCS_STACK = "dev"

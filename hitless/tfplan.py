@@ -60,6 +60,12 @@ TERRAFORM_TYPES: dict[str, str] = {
     "gcp:container/nodePool:NodePool": "google_container_node_pool",
     "gcp:serviceaccount/account:Account": "google_service_account",
     "gcp:projects/iAMMember:IAMMember": "google_project_iam_member",
+    "gcp:logging/metric:Metric": "google_logging_metric",
+    "gcp:monitoring/alertPolicy:AlertPolicy": "google_monitoring_alert_policy",
+    "gcp:monitoring/dashboard:Dashboard": "google_monitoring_dashboard",
+    "gcp:monitoring/notificationChannel:NotificationChannel": (
+        "google_monitoring_notification_channel"
+    ),
 }
 """Pulumi type token -> Terraform resource type (the bridged google provider's names)."""
 

@@ -600,6 +600,25 @@ class NodePool:
 
 
 # ---------------------------------------------------------------------------------------------
+# Observability
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """A Cloud Monitoring alert policy, with the tier it watches (its identity labels)."""
+
+    ref: Ref
+    """The resource."""
+    place: Placement
+    """Chain and tier (tier None: the policy carries no identity)."""
+    enabled: bool | Unknown
+    """`enabled` (Cloud Monitoring's default: true)."""
+    conditions: int | Unknown
+    """Number of conditions."""
+
+
+# ---------------------------------------------------------------------------------------------
 # All facts of a stack (or of a set of files)
 # ---------------------------------------------------------------------------------------------
 
@@ -632,6 +651,8 @@ class Facts:
     """GKE node pools."""
     security: list[SecurityFact] = field(default_factory=list)
     """Security facts of every resource the security rules read (`extract.security`)."""
+    alert_policies: list[AlertPolicy] = field(default_factory=list)
+    """Cloud Monitoring alert policies (rule observability-configured)."""
     _index: dict[str, dict[tuple[str, ...], list[int]]] = field(
         default_factory=dict, repr=False, compare=False
     )

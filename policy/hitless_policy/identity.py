@@ -10,11 +10,15 @@ so they work for any stack built with the components and name the tier that is m
 - Kong entities applied with pulumi-kong: Kong tags `hitless-chain=<c>`, `hitless-tier=<t>`,
   `hitless-role=<r>`.
 - GCP resources without labels (backend services, health checks, URL maps, target proxies,
-  firewalls, addresses): a description that starts with `[hitless chain=<c> tier=<t> role=<r>]`.
+  firewalls, addresses, log-based metrics): a description that starts with
+  `[hitless chain=<c> tier=<t> role=<r>]`.
+- Cloud Monitoring alert policies: `userLabels` `hitless-chain`, `hitless-tier`, `hitless-role`;
+  dashboards: the same keys in the `labels` of their `dashboardJson`.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -119,6 +123,17 @@ def _from_labels(labels: object, chain_key: str, tier_key: str, role_key: str) -
     return Identity(chain=chain, tier=Tier(tier), role=role if isinstance(role, str) else "")
 
 
+def _dashboard_identity(text: str) -> Identity | None:
+    """The identity in a Cloud Monitoring dashboard's JSON `labels`, if any."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(body, Mapping):
+        return None
+    return _from_labels(body.get("labels"), GCP_CHAIN_LABEL, GCP_TIER_LABEL, GCP_ROLE_LABEL)
+
+
 def identity_of(props: Mapping[str, object]) -> Identity | None:
     """Read the identity a component stamped on a resource's props (camelCase), if any."""
     metadata = props.get("metadata")
@@ -131,6 +146,14 @@ def identity_of(props: Mapping[str, object]) -> Identity | None:
     found = _from_labels(props.get("labels"), GCP_CHAIN_LABEL, GCP_TIER_LABEL, GCP_ROLE_LABEL)
     if found is not None:
         return found
+    found = _from_labels(props.get("userLabels"), GCP_CHAIN_LABEL, GCP_TIER_LABEL, GCP_ROLE_LABEL)
+    if found is not None:
+        return found
+    dashboard = props.get("dashboardJson")
+    if isinstance(dashboard, str):
+        found = _dashboard_identity(dashboard)
+        if found is not None:
+            return found
     all_instances = props.get("allInstancesConfig")
     if isinstance(all_instances, Mapping):
         found = _from_labels(

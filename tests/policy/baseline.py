@@ -190,6 +190,16 @@ def _service(name: str, tier: str, kind: str = "ClusterIP") -> dict[str, Any]:
     }
 
 
+def _alert(tier: str) -> dict[str, Any]:
+    """An alert policy watching `tier` (rule observability-configured)."""
+    return {
+        "displayName": f"tier {tier}",
+        "combiner": "OR",
+        "conditions": [{"displayName": "5xx", "conditionPrometheusQueryLanguage": {"query": "1"}}],
+        "userLabels": _gcp(tier, "alert"),
+    }
+
+
 def resources() -> dict[str, tuple[str, dict[str, Any]]]:
     """The baseline: logical name -> (type token, props)."""
     kong_container = {
@@ -322,6 +332,10 @@ def resources() -> dict[str, tuple[str, dict[str, Any]]]:
         "rt-svc": ("kubernetes:core/v1:Service", _service("rt", "d")),
         "rt-pdb": ("kubernetes:policy/v1:PodDisruptionBudget", _pdb("rt", "d")),
         "rt-hpa": ("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", _hpa("rt", "d")),
+        **{
+            f"{tier}-alert": ("gcp:monitoring/alertPolicy:AlertPolicy", _alert(tier))
+            for tier in "abcd"
+        },
     }
 
 

@@ -54,6 +54,8 @@ ROLLOUT_IDS = {
 test_rollout_rules.py."""
 SECURITY_IDS = {r.id for r in security_rules.RULES}
 """The security rules (tests/policy/test_security_rules.py judges them on their own fixtures)."""
+OBSERVABILITY_IDS = {"observability-configured"}
+"""Rules on the chain's alerts (tests/policy/test_observability_rule.py)."""
 
 
 def _conf(res: Any, name: str, old: str, new: str) -> None:
@@ -284,8 +286,8 @@ class TestCatalog:
     """The pack implements exactly the design's rule ids, with the design's levels."""
 
     def test_ids_match_design(self) -> None:
-        assert set(RULE_IDS) == DESIGN_IDS | ROLLOUT_IDS | SECURITY_IDS
-        assert len(RULE_IDS) == len(DESIGN_IDS | ROLLOUT_IDS | SECURITY_IDS)
+        assert set(RULE_IDS) == DESIGN_IDS | ROLLOUT_IDS | SECURITY_IDS | OBSERVABILITY_IDS
+        assert len(RULE_IDS) == len(DESIGN_IDS | ROLLOUT_IDS | SECURITY_IDS | OBSERVABILITY_IDS)
 
     def test_only_affinity_is_advisory(self) -> None:
         advisory = {r.id for r in RULES if r.level == "advisory"}

@@ -127,6 +127,8 @@ def collect_facts(resources: Iterable[ResourceInput]) -> Facts:
                     ),
                 )
             )
+        elif kind == gcp.ALERT_POLICY:
+            facts.alert_policies.append(gcp.alert_policy(ref, placement(data, None), props))
         elif kind == k8s.PDB:
             facts.pdbs.append(k8s.pdb(ref, placement(data, None), props))
         elif kind == k8s.SERVICE:

@@ -7,6 +7,7 @@ import re
 from hitless_policy.extract import nginx
 from hitless_policy.extract.props import Props, is_unknown
 from hitless_policy.facts import (
+    AlertPolicy,
     BackendService,
     Cluster,
     HealthCheck,
@@ -37,6 +38,8 @@ CLUSTER = "gcp:container/cluster:Cluster"
 """Type token of a GKE cluster."""
 NODE_POOL = "gcp:container/nodePool:NodePool"
 """Type token of a GKE node pool."""
+ALERT_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
+"""Type token of a Cloud Monitoring alert policy."""
 
 DEFAULT_BACKEND_TIMEOUT_SEC = 30
 """GCP's default backend service timeout."""
@@ -252,3 +255,21 @@ def _upgrade_settings(props: Props) -> dict[str, object] | Unknown | None:
 
 _AUTOSCALING_BOUNDS = ("minNodeCount", "maxNodeCount", "totalMinNodeCount", "totalMaxNodeCount")
 """Node-count bounds of a pool's autoscaling block (pulumi-gcp NodePoolAutoscaling)."""
+
+
+def alert_policy(ref: Ref, place: Placement, props: Props) -> AlertPolicy:
+    """An alert policy fact: its tier, whether it is on, how many conditions it has."""
+    # `enabled` defaults to true (cloud.google.com/monitoring/api/ref_v3/rest/v3/
+    # projects.alertPolicies, "enabled: Whether or not the policy is enabled. On write, the
+    # default interpretation if unset is that the policy is enabled").
+    conditions = props.get("conditions")
+    count: int | Unknown
+    if isinstance(conditions, Unknown):
+        count = conditions
+    elif isinstance(conditions, list):
+        count = len(conditions)
+    else:
+        count = 0
+    return AlertPolicy(
+        ref=ref, place=place, enabled=props.flag("enabled", default=True), conditions=count
+    )

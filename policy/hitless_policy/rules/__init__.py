@@ -10,13 +10,14 @@ from collections.abc import Sequence
 
 from hitless_policy.facts import Facts
 from hitless_policy.profile import PackConfig
-from hitless_policy.rules import chain, gcp, kong, rollout, security, workload
+from hitless_policy.rules import chain, gcp, kong, observability, rollout, security, workload
 from hitless_policy.rules.base import Finding, Level, Rule, Status
 
 __all__ = ["RULES", "RULE_IDS", "Finding", "Level", "Rule", "Status", "evaluate", "rule"]
 
 RULES: tuple[Rule, ...] = chain.RULES + gcp.RULES + workload.RULES + kong.RULES + security.RULES
 RULES += rollout.RULES
+RULES += observability.RULES
 """Every rule, in catalog order of kind (chain, GCP, workload, Kong, security, rollout awaits)."""
 
 RULE_IDS: tuple[str, ...] = tuple(r.id for r in RULES)

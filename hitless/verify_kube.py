@@ -13,6 +13,7 @@ Nothing here writes to the cluster except that one patch, and only after the ope
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
@@ -143,7 +144,7 @@ class Cluster:
     restart: bool = False
     """Patch the Deployment as `kubectl rollout restart` does, `RESTART_AFTER_SECONDS` in."""
     restart_after: float = RESTART_AFTER_SECONDS
-    """Seconds of load before the restart."""
+    """Seconds of load before the restart (at most a quarter of the run)."""
     selector: str = field(default="")
     """The Deployment's label selector, as the API's `labelSelector` parameter."""
 
@@ -175,7 +176,9 @@ def connect(kubeconfig: Path, namespace: str, deployment: str, *, restart: bool)
             "reachable. Fix: the kubeconfig's cluster and credentials"
         ) from error
     spec_selector = found.spec.selector if found.spec else None
-    selector = label_selector(spec_selector.to_dict() if spec_selector else {})
+    selector = label_selector(
+        spec_selector.model_dump(by_alias=True, exclude_none=True) if spec_selector else {}
+    )
     return Cluster(
         api=api, namespace=namespace, deployment=deployment, restart=restart, selector=selector
     )
@@ -303,7 +306,13 @@ def by_second(samples: list[Sample]) -> dict[int, str]:
 async def run_with_cluster(
     options: VerifyOptions, cluster: Cluster
 ) -> tuple[Measurement, list[Sample]]:
-    """Run the load and sample the cluster on the same clock; both stop by themselves."""
+    """Run the load and sample the cluster on the same clock; both stop by themselves.
+
+    A restart comes `RESTART_AFTER_SECONDS` in, or a quarter into a shorter run.
+    """
+    cluster = dataclasses.replace(
+        cluster, restart_after=min(cluster.restart_after, options.duration_seconds / 4)
+    )
     stop = asyncio.Event()
     began = time.monotonic()
     watcher = asyncio.ensure_future(watch(cluster, began, stop))

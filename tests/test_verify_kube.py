@@ -8,6 +8,7 @@ same run goes to that server's `/health`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -207,6 +208,13 @@ class TestRecordedApi:
 
 class TestVerifyCommand:
     """`hitless verify --kubeconfig … --restart deployment/rt -n rt` end to end."""
+
+    @pytest.fixture(autouse=True)
+    def _fresh_event_loop_policy(self) -> Iterator[None]:
+        # The command's asyncio.run() leaves the main thread without an event loop; later tests
+        # (Pulumi's mocks) expect the default policy's implicit one, as in a fresh process.
+        yield
+        asyncio.set_event_loop_policy(None)
 
     def _args(self, kubeconfig: Path, port: int) -> list[str]:
         return [

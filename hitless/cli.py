@@ -403,12 +403,29 @@ def verify(
         RollingTier, typer.Option("--tier", "-t", help="The tier being rolled meanwhile.")
     ] = RollingTier.d,
     duration: Annotated[
-        float, typer.Option(min=1, max=1800, help="Seconds of load (at most 30 min).")
-    ] = 600.0,
+        str, typer.Option(help="How long load is sent: 600, 90s, 10m, 1h (at most 30m).")
+    ] = "600",
     rate: Annotated[float, typer.Option(min=0.1, max=50, help="Requests per second.")] = 20.0,
     upload_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of requests that are uploads.")
     ] = 0.05,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(help="Read the Deployment's pods and endpoints from this cluster."),
+    ] = None,
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", help="The Deployment's namespace.")
+    ] = "default",
+    deployment: Annotated[
+        str | None, typer.Option(help="The Deployment to watch (with --kubeconfig).")
+    ] = None,
+    restart: Annotated[
+        str | None,
+        typer.Option(help="deployment/NAME: start its rollout as `kubectl rollout restart` does."),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm --restart without the prompt.")
+    ] = False,
     stack: StackOption = "dev",
     root: RootOption = None,
 ) -> None:
@@ -421,6 +438,15 @@ def verify(
     from pydantic import ValidationError
 
     from hitless.verify import VerifyOptions, predict, report_lines, run_verify
+    from hitless.verify_kube import (
+        Cluster,
+        KubeError,
+        by_second,
+        connect,
+        parse_duration,
+        parse_restart,
+        run_with_cluster,
+    )
 
     if url is None:
         _bad_input(
@@ -432,15 +458,55 @@ def verify(
             url=url,
             upload_url=upload_url,
             tier=tier.value,
-            duration_seconds=duration,
+            duration_seconds=parse_duration(duration),
             rate=rate,
             upload_share=upload_share,
         )
+        restarted = parse_restart(restart) if restart is not None else None
     except ValidationError as error:
         _bad_input(f"verify: {error.errors()[0]['msg']}")
+    except ValueError as error:
+        _bad_input(f"verify: {error}")
+    if restarted is not None and deployment is not None and restarted != deployment:
+        _bad_input(
+            f"verify: --restart deployment/{restarted} and --deployment {deployment} name two "
+            "Deployments: verify watches the one it restarts. Fix: give one of them"
+        )
+    watched = restarted or deployment
+    if kubeconfig is None and watched is not None:
+        _bad_input(
+            "verify: --restart/--deployment need --kubeconfig: verify patches or reads a cluster "
+            "only when told which. Fix: --kubeconfig ~/.kube/config (or roll the tier yourself)"
+        )
+    if kubeconfig is not None and watched is None:
+        _bad_input(
+            "verify: --kubeconfig needs the Deployment to watch. Fix: --deployment <name> -n <ns>"
+        )
     cfg = _config(stack, _root(root))
-    measurement = asyncio.run(run_verify(options))
-    for line in report_lines(measurement, options, predict(cfg, stack, options)):
+    cluster: Cluster | None = None
+    if kubeconfig is not None and watched is not None:
+        try:
+            cluster = connect(kubeconfig, namespace, watched, restart=restarted is not None)
+        except KubeError as error:
+            _bad_input(f"verify: {error}")
+        if restarted is not None and not yes:
+            question = (
+                f"Restart deployment/{restarted} in namespace {namespace} "
+                f"(cluster of {kubeconfig}) {cluster.restart_after:g} s into the load?"
+            )
+            try:
+                confirmed = typer.confirm(question, default=False)
+            except typer.Abort:  # no terminal answered (end of input)
+                confirmed = False
+            if not confirmed:
+                _bad_input("verify: --restart not confirmed; nothing was sent. Fix: --yes")
+    kube: dict[int, str] | None = None
+    if cluster is not None:
+        measurement, samples = asyncio.run(run_with_cluster(options, cluster))
+        kube = by_second(samples)
+    else:
+        measurement = asyncio.run(run_verify(options))
+    for line in report_lines(measurement, options, predict(cfg, stack, options), kube):
         typer.echo(line)
     raise typer.Exit(RULE_FAILS if measurement.failures() else 0)
 

@@ -9,8 +9,8 @@ its own (`redirect-off-host`), not fetched. Failures are classified as the lab c
 The report ends with the simulator's prediction for the stack's settings at the same rate, beside
 the measurement.
 
-Deliberately not here: starting the rollout (the operator does), reading pods and endpoints from
-the Kubernetes API.
+With a kubeconfig, `hitless.verify_kube` reads the Deployment's pods and endpoints once a second
+(and may start the rollout); their summary joins the same per-second timeline.
 """
 
 from __future__ import annotations
@@ -252,14 +252,21 @@ def predict(cfg: StackConfig, stack: str, options: VerifyOptions) -> Prediction:
 
 
 def report_lines(
-    measurement: Measurement, options: VerifyOptions, prediction: Prediction | None
+    measurement: Measurement,
+    options: VerifyOptions,
+    prediction: Prediction | None,
+    kube: dict[int, str] | None = None,
 ) -> list[str]:
-    """The report: the timeline's seconds with failures, totals, and the prediction beside."""
+    """The report: per second the requests, failures (and the cluster's state), totals, prediction.
+
+    `kube` maps a second to the Deployment's pods/endpoints summary (`--kubeconfig`).
+    """
     lines = [f"verify {options.url}: tier {options.tier}, {options.rate:g} req/s"]
-    lines.append("second  sent  failures")
+    lines.append("second  sent  failures" + ("  | kubernetes" if kube else ""))
     for second, sent, failed in measurement.timeline():
         shown = ", ".join(f"{k} {v}" for k, v in sorted(failed.items())) or "-"
-        lines.append(f"{second:>6}  {sent:>4}  {shown}")
+        state = f"  | {kube[second]}" if kube and second in kube else ""
+        lines.append(f"{second:>6}  {sent:>4}  {shown}{state}")
     failures = measurement.failures()
     total = len(measurement.outcomes)
     lines.append(

@@ -21,15 +21,13 @@ import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
-from statistics import mean
-from typing import Any
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from components.config import StackConfig
-from hitless.lab.load import CHUNK, MIB, client_cause
-from hitless.simulate import simulate
+from hitless.lab.load import MIB, client_cause, throttled_body
+from hitless.lab.matrix import Prediction, simulated
 
 MAX_RATE = 50.0
 """Most requests per second verify sends: enough to see a rollout, too few to load a chain."""
@@ -43,8 +41,6 @@ OK = "ok"
 """Outcome of a request answered below 500."""
 REDIRECT_OFF_HOST = "redirect-off-host"
 """Outcome of a redirect to another host (never followed)."""
-PREDICTION_SEEDS = (1, 2, 3)
-"""Simulator seeds averaged for the prediction (as the lab's matrix does)."""
 
 
 class VerifyOptions(BaseModel):
@@ -138,18 +134,6 @@ def redirect_target(current: str, location: str) -> tuple[str, bool]:
     return target, same
 
 
-async def _body(size: int, rate: float) -> Any:
-    chunk = b"x" * CHUNK
-    sent, began = 0, time.monotonic()
-    while sent < size:
-        part = chunk[: min(CHUNK, size - sent)]
-        yield part
-        sent += len(part)
-        ahead = sent / rate - (time.monotonic() - began)
-        if ahead > 0:
-            await asyncio.sleep(ahead)
-
-
 async def _one(
     session: aiohttp.ClientSession, options: VerifyOptions, *, upload: bool, second: int
 ) -> Outcome:
@@ -162,7 +146,7 @@ async def _one(
                 size = round(options.upload_mib * MIB)
                 request = session.post(
                     url,
-                    data=_body(size, options.client_mib_per_second * MIB),
+                    data=throttled_body(size, options.client_mib_per_second * MIB),
                     headers={"Content-Length": str(size)},
                     timeout=timeout,
                     allow_redirects=False,
@@ -216,39 +200,9 @@ async def run_verify(options: VerifyOptions, stop: asyncio.Event | None = None) 
     return measurement
 
 
-@dataclass(frozen=True)
-class Prediction:
-    """The simulator's mean failed requests for the same stack, tier and traffic."""
-
-    failed: float
-    """Mean failed requests over `PREDICTION_SEEDS`."""
-    by_cause: dict[str, float]
-    """Mean failures per cause."""
-
-
 def predict(cfg: StackConfig, stack: str, options: VerifyOptions) -> Prediction:
     """The simulator's prediction for rolling `options.tier` of `cfg` at the verify rate."""
-    runs = [
-        simulate(
-            cfg,
-            options.tier,
-            stack=stack,
-            rate=options.rate,
-            upload_share=options.upload_share,
-            seed=seed,
-        )
-        for seed in PREDICTION_SEEDS
-    ]
-    causes = ("refused", "cut", "timeout")
-    return Prediction(
-        failed=mean(len(sim.failed) for sim in runs),
-        by_cause={
-            cause: mean(
-                sum(1 for r in sim.failed if r.cause and r.cause.value == cause) for sim in runs
-            )
-            for cause in causes
-        },
-    )
+    return simulated(cfg, options.tier, stack=stack, rate=options.rate, share=options.upload_share)
 
 
 def report_lines(

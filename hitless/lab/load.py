@@ -58,7 +58,7 @@ def client_cause(error: BaseException) -> tuple[str, str]:
     return "other", text
 
 
-async def _body(size: int, rate: float) -> AsyncIterator[bytes]:
+async def throttled_body(size: int, rate: float) -> AsyncIterator[bytes]:
     """`size` bytes written at `rate` bytes/s."""
     chunk = b"x" * CHUNK
     sent, began = 0, time.monotonic()
@@ -96,7 +96,7 @@ async def _request(
             size = round(spec.body_mib * MIB / scale)
             async with session.post(
                 f"{target}/u/{rid}",
-                data=_body(size, spec.client_mib_per_second * MIB),
+                data=throttled_body(size, spec.client_mib_per_second * MIB),
                 headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"},
                 timeout=timeout,
             ) as response:

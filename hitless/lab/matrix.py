@@ -60,6 +60,40 @@ def artifacts_dir(build: Path, scenario: Scenario) -> Path:
     return build / scenario.stack / "lab" / name / f"run-{scenario.run}"
 
 
+def simulated(
+    cfg: StackConfig,
+    tier: str,
+    *,
+    stack: str,
+    rate: float,
+    share: float,
+    overrides: DeploymentOverrides | None = None,
+) -> Prediction:
+    """The simulator's mean counts over `PREDICTION_SEEDS` for rolling `tier` of `cfg`."""
+    runs = [
+        simulate(
+            cfg,
+            tier,
+            stack=stack,
+            rate=rate,
+            upload_share=share,
+            seed=seed,
+            overrides=overrides,
+        )
+        for seed in PREDICTION_SEEDS
+    ]
+    causes = ("refused", "cut", "timeout")
+    return Prediction(
+        failed=mean(len(sim.failed) for sim in runs),
+        by_cause={
+            cause: mean(
+                sum(1 for r in sim.failed if r.cause and r.cause.value == cause) for sim in runs
+            )
+            for cause in causes
+        },
+    )
+
+
 def predict(
     cfg: StackConfig, scenario: Scenario, variant: Variant, rate: float, share: float
 ) -> Prediction:
@@ -100,27 +134,8 @@ def predict(
             prestop_seconds=int(d.prestop_seconds),
             termination_grace_seconds=int(d.grace_seconds),
         )
-    runs = [
-        simulate(
-            cfg,
-            tier.value,
-            stack=scenario.stack,
-            rate=rate,
-            upload_share=share,
-            seed=seed,
-            overrides=overrides,
-        )
-        for seed in PREDICTION_SEEDS
-    ]
-    causes = ("refused", "cut", "timeout")
-    return Prediction(
-        failed=mean(len(sim.failed) for sim in runs),
-        by_cause={
-            cause: mean(
-                sum(1 for r in sim.failed if r.cause and r.cause.value == cause) for sim in runs
-            )
-            for cause in causes
-        },
+    return simulated(
+        cfg, tier.value, stack=scenario.stack, rate=rate, share=share, overrides=overrides
     )
 
 

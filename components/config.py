@@ -753,7 +753,7 @@ class KongConfig(_Model):
         default=35,
         description=(
             "`kong quit --wait`: keep serving while the internal LB stops sending new "
-            "connections (covers profile lb_propagation_seconds)."
+            "connections (covers profile kong_lb_propagation_seconds)."
         ),
     )
     quit_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(

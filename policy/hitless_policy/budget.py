@@ -307,10 +307,11 @@ def pooled_connection_span_seconds(
 def kong_quit_wait_bound_seconds(profile: TrafficProfile) -> float:
     """Shortest `kong quit --wait`.
 
-    Kong keeps accepting until both the internal LB (health checks of its nodes) and kube-proxy
-    stopped sending it new connections.
+    Kong keeps accepting until both its GKE internal LB (subsetting NEG membership and health
+    checks of its nodes, profile.kong_lb_propagation_seconds) and the nodes' Service routing
+    (Dataplane V2) stopped sending it new connections.
     """
-    return max(profile.lb_propagation_seconds, profile.endpoint_propagation_seconds)
+    return max(profile.kong_lb_propagation_seconds, profile.endpoint_propagation_seconds)
 
 
 def runtime_prestop_bound_seconds(profile: TrafficProfile) -> float:

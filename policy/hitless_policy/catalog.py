@@ -765,7 +765,7 @@ ENTRIES: dict[str, Entry] = _e(
         ">=",
         (),
         lambda c: budget.kong_quit_wait_bound_seconds(c.config.profile),
-        lambda c: "max(profile.lb_propagation_seconds, profile.endpoint_propagation_seconds)",
+        lambda c: "max(profile.kong_lb_propagation_seconds, profile.endpoint_propagation_seconds)",
         "Kong stops accepting before the internal LB and kube-proxy stop sending it connections "
         "-> connection refused, 502",
         "drain",

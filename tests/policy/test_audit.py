@@ -16,6 +16,8 @@ from tests.conftest import hitless_values
 from tests.policy.baseline import A_CONF, KONG_YML, container, inputs, props
 
 Res = dict[str, tuple[str, dict[str, Any]]]
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+"""Pulumi's wire sentinel for a value unknown at preview."""
 
 
 def _verdicts(mutate: Any) -> list[Verdict]:
@@ -228,3 +230,42 @@ class TestLbTimeoutByScheme:
         values["edge"]["backend_timeout_sec"] = 160
         with pytest.raises(StackConfigError, match="end-of-stream"):
             load_stack_config(values, "dev")
+
+
+class TestKongInternalLbLag:
+    """Kong's Service is a GKE internal LoadBalancer (externalTrafficPolicy Local) under
+    Dataplane V2. With GKE subsetting (`enableL4IlbSubsetting`) its backends are GCE_VM_IP NEGs of
+    only the nodes with a serving pod, and only nodes with a ready, non-terminating pod take
+    packets (cloud.google.com/kubernetes-engine/docs/how-to/internal-load-balancing#using-gke-
+    subsetting, /docs/concepts/service-load-balancer). The lag is its own profile field, and the
+    subsetting the lag is stated for is judged by the rule owning `kong quit --wait`."""
+
+    RULE = "deployment-prestop-covers-propagation"
+
+    def test_kong_lag_is_its_own_profile_field(self) -> None:
+        # The baseline's `kong quit --wait` of 35 s covers 30 s, not a 40 s internal LB lag.
+        verdicts = judge(
+            inputs(None),
+            PackConfig.model_validate({"profile": {"kong_lb_propagation_seconds": 40}}),
+        )
+        found = _on(verdicts, self.RULE, "kong")
+        assert [v.status for v in found] == ["fail"]
+        assert "profile.kong_lb_propagation_seconds" in found[0].message
+        assert budget.kong_quit_wait_bound_seconds(PackConfig().profile) == 30
+
+    def test_cluster_without_subsetting_fails(self) -> None:
+        def mutate(res: Res) -> None:
+            del props(res, "cluster")["enableL4IlbSubsetting"]
+
+        found = _on(_verdicts(mutate), self.RULE, "cluster")
+        assert [v.status for v in found] == ["fail"]
+        assert "Fix: set enableL4IlbSubsetting: true" in found[0].message
+
+    def test_cluster_with_subsetting_passes(self) -> None:
+        assert [v.status for v in _on(_verdicts(None), self.RULE, "cluster")] == ["pass"]
+
+    def test_unknown_subsetting_is_not_judged(self) -> None:
+        def mutate(res: Res) -> None:
+            props(res, "cluster")["enableL4IlbSubsetting"] = UNKNOWN
+
+        assert [v.status for v in _on(_verdicts(mutate), self.RULE, "cluster")] == ["not-judged"]

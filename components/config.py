@@ -753,7 +753,7 @@ class KongConfig(_Model):
         default=35,
         description=(
             "`kong quit --wait`: keep serving while the internal LB stops sending new "
-            "connections (covers profile lb_propagation_seconds)."
+            "connections (covers profile kong_lb_propagation_seconds)."
         ),
     )
     quit_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
@@ -1039,6 +1039,10 @@ class StackConfig(_Model):
         return self
 
 
+EDGE_LB_SCHEME = "EXTERNAL_MANAGED"
+"""Tier A's `loadBalancingScheme`: the global external Application LB (Envoy-based)."""
+
+
 def config_values(cfg: StackConfig) -> dict[str, float | None]:
     """The catalog's named inputs, read from the config (the rules read them from facts)."""
     longest = cfg.longest_requests()
@@ -1046,6 +1050,8 @@ def config_values(cfg: StackConfig) -> dict[str, float | None]:
     days = cfg.cluster.maintenance.days
     values: dict[str, float | None] = {
         "longest_client_upload": longest.client_upload,
+        "longest_internal_transfer": longest.internal_transfer,
+        "lb_timeout_counts_upload": float(budget.lb_timeout_counts_upload(EDGE_LB_SCHEME) or 0),
         "longest_a": longest.a,
         "longest_b": longest.b,
         "longest_c": longest.c,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from components.config import EdgeConfig, PlatformConfig
+from components.config import EDGE_LB_SCHEME, EdgeConfig, PlatformConfig
 from components.nginx_conf import HEALTH_PATH
 from hitless_policy import identity
 from hitless_policy.identity import Tier
@@ -29,7 +29,7 @@ from hitless_policy.identity import Tier
 TYPE = "hitless:gce:EdgeLoadBalancer"
 """Type token of the component."""
 
-LOAD_BALANCING_SCHEME = "EXTERNAL_MANAGED"
+LOAD_BALANCING_SCHEME = EDGE_LB_SCHEME
 """The global external Application LB (Envoy-based), not the classic one."""
 BACKEND_PORT_NAME = "http"
 """Named port of A's MIG the backend service sends to (`NginxMigTier` names it)."""

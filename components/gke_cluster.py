@@ -234,6 +234,10 @@ class GkeCluster(pulumi.ComponentResource):
             min_master_version=cfg.kubernetes_version,
             # Dataplane V2 enforces the runtime's NetworkPolicy (no Calico add-on needed).
             datapath_provider="ADVANCED_DATAPATH",
+            # Kong's internal LoadBalancer Service gets GCE_VM_IP NEGs of only the nodes with a
+            # serving pod (GKE subsetting); `kong quit --wait` covers that LB's lag
+            # (profile.kong_lb_propagation_seconds, rule deployment-prestop-covers-propagation).
+            enable_l4_ilb_subsetting=True,
             private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
                 enable_private_nodes=True,
                 enable_private_endpoint=False,

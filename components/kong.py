@@ -319,9 +319,9 @@ def service_manifest(args: KongDataPlaneArgs) -> kc.Manifest:
 
     `externalTrafficPolicy: Local`: the GKE internal LB health-checks each node's
     healthCheckNodePort, which answers healthy only while the node has a ready Kong pod, and
-    kube-proxy delivers to local pods only (no second hop through a node that may be draining).
+    Dataplane V2 delivers to local pods only (no second hop through a node that may be draining).
     When a Kong pod terminates, its node keeps receiving new connections until the LB's health
-    check marks it unhealthy and the LB reprograms (`lb_propagation_seconds`); `kong quit
+    check marks it unhealthy and the LB reprograms (`kong_lb_propagation_seconds`); `kong quit
     --wait` keeps Kong accepting for `quit_wait_seconds` >= that lag (validated in the config
     model), so those connections are served rather than refused.
     `loadBalancerSourceRanges` makes GKE's generated firewall rule admit only B's subnet.

@@ -271,7 +271,7 @@ def _deployment_plan(cfg: StackConfig, tier: Tier, over: DeploymentOverrides) ->
         # New connections stop reaching a terminating Kong pod once both the internal LB and
         # kube-proxy have caught up: the same lag `kong quit --wait` must cover.
         min_ready, lag = KONG_MIN_READY_SECONDS, budget.kong_quit_wait_bound_seconds(p)
-        lag_key = "max(profile.lb_propagation_seconds, profile.endpoint_propagation_seconds)"
+        lag_key = "max(profile.kong_lb_propagation_seconds, profile.endpoint_propagation_seconds)"
         accept, accept_key = kong.quit_wait_seconds, "kong.quit_wait_seconds"
         grace, grace_key = kong.termination_grace_seconds, "kong.termination_grace_seconds"
         drain_limit = kong.quit_wait_seconds + kong.quit_timeout_seconds

@@ -182,15 +182,15 @@ class TestTimeoutOrdering:
         assert "(connect 2000 ms + read 50000 ms) x (1 + 2 retries)" in line
         assert "Fix: raise it to >= 157" in line
 
-    def test_lb_timeout_below_upload_plus_read(self) -> None:
+    def test_lb_timeout_below_a_response_time(self) -> None:
         line = line_for(
             error_of(lambda v: v["edge"].update(backend_timeout_sec=100)),
             "edge.backend_timeout_sec",
         )
         assert "= 100" in line
-        assert "gives up on a slow upload" in line
-        assert "(must be > 212.4: client upload 52.4 + A proxy_read_timeout 160)" in line
-        assert "Fix: raise it to >= 213" in line
+        assert "gives up on a request before A does" in line
+        assert "(must be > 160.4: A forwarding the body 0.4 + A proxy_read_timeout 160" in line
+        assert "Fix: raise it to >= 161" in line
 
     def test_kong_read_below_runtime_timeout(self) -> None:
         line = line_for(

@@ -246,9 +246,40 @@ def grace_cap_seconds(max_drain_seconds: float, *, autoscaled: bool) -> float:
     return max_drain_seconds
 
 
-def min_lb_timeout_seconds(client_upload: float, a_proxy_read_timeout: float) -> float:
-    """The GCP LB `timeoutSec` must exceed this: a slow upload, then A waiting on its upstream."""
-    return client_upload + a_proxy_read_timeout
+def lb_timeout_counts_upload(scheme: str) -> bool | None:
+    """Whether a global backend service's `timeoutSec` runs while the client still uploads.
+
+    The classic Application LB (EXTERNAL) counts its response timeout from the request, so a slow
+    upload spends it. The global external Application LB (EXTERNAL_MANAGED) is Envoy-based: its
+    `timeoutSec` is Envoy's route timeout, which "spans between the point at which the entire
+    downstream request (i.e. end-of-stream) has been processed and when the upstream response has
+    been completely processed" (Envoy `RouteAction.timeout`,
+    https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto and
+    https://www.envoyproxy.io/docs/envoy/latest/faq/configuration/timeouts), and GCP says the
+    backend service timeout "has a different meaning depending on the type of load balancer"
+    (https://cloud.google.com/load-balancing/docs/backend-service#timeout-bes). None: another
+    scheme, whose meaning is not judged here.
+    """
+    return {"EXTERNAL": True, "EXTERNAL_MANAGED": False}.get(scheme)
+
+
+def min_lb_timeout_seconds(
+    client_upload: float,
+    internal_transfer: float,
+    a_proxy_read_timeout: float,
+    *,
+    counts_upload: bool,
+) -> float:
+    """The GCP LB `timeoutSec` must exceed this: A's response time, measured as the LB counts it.
+
+    A timeout counted from the request (classic LB) covers the slow upload, then A waiting on its
+    upstream. One counted from the end of the request (EXTERNAL_MANAGED) covers what A needs after
+    the last body byte: forwarding the body one internal hop (when A buffers it), then waiting on
+    its upstream (`lb_timeout_counts_upload`).
+    """
+    if counts_upload:
+        return client_upload + a_proxy_read_timeout
+    return internal_transfer + a_proxy_read_timeout
 
 
 def min_a_proxy_read_timeout_seconds(kong_worst_case: float) -> float:
@@ -276,10 +307,11 @@ def pooled_connection_span_seconds(
 def kong_quit_wait_bound_seconds(profile: TrafficProfile) -> float:
     """Shortest `kong quit --wait`.
 
-    Kong keeps accepting until both the internal LB (health checks of its nodes) and kube-proxy
-    stopped sending it new connections.
+    Kong keeps accepting until both its GKE internal LB (subsetting NEG membership and health
+    checks of its nodes, profile.kong_lb_propagation_seconds) and the nodes' Service routing
+    (Dataplane V2) stopped sending it new connections.
     """
-    return max(profile.lb_propagation_seconds, profile.endpoint_propagation_seconds)
+    return max(profile.kong_lb_propagation_seconds, profile.endpoint_propagation_seconds)
 
 
 def runtime_prestop_bound_seconds(profile: TrafficProfile) -> float:

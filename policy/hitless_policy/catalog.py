@@ -456,9 +456,10 @@ def _pool_basis(c: Ctx) -> str:
 
 ENTRIES: dict[str, Entry] = _e(
     # -- chain-request-timeouts-ordered ---------------------------------------------------------
-    # The classic LB's timeoutSec runs from the request's start, upload included. Whether the
-    # EXTERNAL_MANAGED (Envoy-based) LB's does is not settled here from the docs; upload + A's
-    # read timeout bounds either meaning from above, so it never passes a timeout that fires early.
+    # The classic LB's timeoutSec runs from the request's start, upload included; the
+    # EXTERNAL_MANAGED (Envoy-based) LB's is Envoy's route timeout, counted from the request's
+    # end-of-stream (sources in budget.lb_timeout_counts_upload), so there it bounds A's response
+    # time after the body: one internal hop plus A's read timeout.
     Entry(
         "lb-timeout-covers-a",
         "chain-request-timeouts-ordered",
@@ -466,15 +467,27 @@ ENTRIES: dict[str, Entry] = _e(
         "BackendService(A).timeoutSec",
         "external LB timeoutSec",
         ">",
-        ("longest_client_upload", "a_proxy_read_timeout"),
+        (
+            "lb_timeout_counts_upload",
+            "longest_client_upload",
+            "longest_internal_transfer",
+            "a_proxy_read_timeout",
+        ),
         lambda c: budget.min_lb_timeout_seconds(
-            c["longest_client_upload"], c["a_proxy_read_timeout"]
+            c["longest_client_upload"],
+            c["longest_internal_transfer"],
+            c["a_proxy_read_timeout"],
+            counts_upload=bool(c["lb_timeout_counts_upload"]),
         ),
         lambda c: (
             f"client upload {_g(c['longest_client_upload'])} + A proxy_read_timeout "
-            f"{_g(c['a_proxy_read_timeout'])}"
+            f"{_g(c['a_proxy_read_timeout'])} (classic LB: counted from the request)"
+            if c["lb_timeout_counts_upload"]
+            else f"A forwarding the body {_g(c['longest_internal_transfer'])} + A "
+            f"proxy_read_timeout {_g(c['a_proxy_read_timeout'])} (EXTERNAL_MANAGED: counted "
+            "from the request's end-of-stream)"
         ),
-        "the LB gives up on a slow upload before A does and answers 502/504",
+        "the LB gives up on a request before A does and answers 502/504",
         "timeout",
     ),
     Entry(
@@ -752,7 +765,7 @@ ENTRIES: dict[str, Entry] = _e(
         ">=",
         (),
         lambda c: budget.kong_quit_wait_bound_seconds(c.config.profile),
-        lambda c: "max(profile.lb_propagation_seconds, profile.endpoint_propagation_seconds)",
+        lambda c: "max(profile.kong_lb_propagation_seconds, profile.endpoint_propagation_seconds)",
         "Kong stops accepting before the internal LB and kube-proxy stop sending it connections "
         "-> connection refused, 502",
         "drain",

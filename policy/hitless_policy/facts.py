@@ -573,6 +573,8 @@ class Cluster:
     """Whether `location` is a region (pods spread over zones)."""
     maintenance: dict[str, object] | Unknown | None
     """`maintenancePolicy` (None: absent, GKE may maintain at any time)."""
+    l4_ilb_subsetting: bool | Unknown = False
+    """`enableL4IlbSubsetting` (default false): internal LB Services get GCE_VM_IP NEGs."""
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,23 @@ class TrafficProfile(BaseModel):
         gt=0,
         le=600,
         description=(
-            "Lag for a GCP load balancer (GFE, internal passthrough NLB, GKE internal LB) to stop "
+            "Lag for a GCP load balancer (GFE, tier B's internal passthrough NLB) to stop "
             "or start sending new connections to a backend after its health changes."
+        ),
+    )
+    kong_lb_propagation_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=600,
+        description=(
+            "Lag for Kong's GKE internal LoadBalancer (externalTrafficPolicy Local, GKE "
+            "subsetting, Dataplane V2) to stop sending new connections to a node whose Kong pod "
+            "terminates. Only nodes with a ready, non-terminating serving pod take packets: GKE "
+            "drops the node from the Service's GCE_VM_IP NEG and its healthCheckNodePort check "
+            "fails (cloud.google.com/kubernetes-engine/docs/concepts/service-load-balancer, "
+            "/docs/how-to/internal-load-balancing). Dataplane V2 replaces kube-proxy inside the "
+            "node only; the LB's lag is its health check's (interval x unhealthy threshold) plus "
+            "NEG programming, which GKE does not state: 30 s, as for GCP's other LBs."
         ),
     )
 

@@ -294,6 +294,7 @@ def resources() -> dict[str, tuple[str, dict[str, Any]]]:
             {
                 "location": "europe-west1",
                 "resourceLabels": _gcp("gke", "cluster"),
+                "enableL4IlbSubsetting": True,
                 "maintenancePolicy": {
                     "recurringWindow": {
                         "startTime": "2025-01-04T00:00:00Z",

@@ -3,14 +3,21 @@ Kubernetes documentation. Each test failed before its correction; the source is 
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+import pytest
+
+from components.config import StackConfigError, load_stack_config
 from hitless_policy import budget
 from hitless_policy.profile import PackConfig
 from hitless_policy.runner import Verdict, judge
+from tests.conftest import hitless_values
 from tests.policy.baseline import A_CONF, KONG_YML, container, inputs, props
 
 Res = dict[str, tuple[str, dict[str, Any]]]
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+"""Pulumi's wire sentinel for a value unknown at preview."""
 
 
 def _verdicts(mutate: Any) -> list[Verdict]:
@@ -175,3 +182,90 @@ class TestAutohealingDefaultDelay:
         found = _on(_verdicts(mutate), "mig-autohealing-configured", "b-mig")
         assert [v.status for v in found] == ["fail"]
         assert "initialDelaySec 0" in found[0].message
+
+
+class TestLbTimeoutByScheme:
+    """The EXTERNAL_MANAGED (Envoy-based) LB's `timeoutSec` is Envoy's route timeout, counted from
+    the request's end-of-stream (Envoy `RouteAction.timeout`,
+    https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto);
+    the classic LB (EXTERNAL) counts from the request, upload included
+    (https://cloud.google.com/load-balancing/docs/backend-service#timeout-bes: the meaning
+    depends on the load balancer). The baseline body: 50 MiB, 52.4 s at 8 Mbit/s, 0.42 s inside
+    the VPC; A's proxy_read_timeout 160 s."""
+
+    @staticmethod
+    def _lb(timeout: int, scheme: str) -> list[Verdict]:
+        def mutate(res: Res) -> None:
+            props(res, "a-backend").update(timeoutSec=timeout, loadBalancingScheme=scheme)
+
+        return _on(_verdicts(mutate), "chain-request-timeouts-ordered", "a-backend")
+
+    def test_formula(self) -> None:
+        assert budget.lb_timeout_counts_upload("EXTERNAL_MANAGED") is False
+        assert budget.lb_timeout_counts_upload("EXTERNAL") is True
+        assert budget.lb_timeout_counts_upload("INTERNAL_MANAGED") is None
+        assert budget.min_lb_timeout_seconds(52.4, 0.4, 160, counts_upload=True) == 212.4
+        assert budget.min_lb_timeout_seconds(52.4, 0.4, 160, counts_upload=False) == 160.4
+
+    def test_envoy_lb_excludes_the_upload(self) -> None:
+        # Upload + read (212.4 s) failed 200 s; Envoy's timer starts after the upload.
+        assert [v.status for v in self._lb(200, "EXTERNAL_MANAGED")] == ["pass"]
+        found = self._lb(160, "EXTERNAL_MANAGED")
+        assert [v.status for v in found] == ["fail"]
+        assert "end-of-stream" in found[0].message
+
+    def test_classic_lb_counts_the_upload(self) -> None:
+        found = self._lb(200, "EXTERNAL")
+        assert [v.status for v in found] == ["fail"]
+        assert "client upload 52.4" in found[0].message
+
+    def test_unknown_scheme_is_not_judged(self) -> None:
+        assert [v.status for v in self._lb(200, "INTERNAL_MANAGED")] == ["not-judged"]
+
+    def test_config_model_uses_the_envoy_bound(self) -> None:
+        values = copy.deepcopy(hitless_values("dev"))
+        values["edge"]["backend_timeout_sec"] = 200
+        cfg = load_stack_config(values, "dev")
+        assert cfg.edge.backend_timeout_sec == 200
+        values["edge"]["backend_timeout_sec"] = 160
+        with pytest.raises(StackConfigError, match="end-of-stream"):
+            load_stack_config(values, "dev")
+
+
+class TestKongInternalLbLag:
+    """Kong's Service is a GKE internal LoadBalancer (externalTrafficPolicy Local) under
+    Dataplane V2. With GKE subsetting (`enableL4IlbSubsetting`) its backends are GCE_VM_IP NEGs of
+    only the nodes with a serving pod, and only nodes with a ready, non-terminating pod take
+    packets (cloud.google.com/kubernetes-engine/docs/how-to/internal-load-balancing#using-gke-
+    subsetting, /docs/concepts/service-load-balancer). The lag is its own profile field, and the
+    subsetting the lag is stated for is judged by the rule owning `kong quit --wait`."""
+
+    RULE = "deployment-prestop-covers-propagation"
+
+    def test_kong_lag_is_its_own_profile_field(self) -> None:
+        # The baseline's `kong quit --wait` of 35 s covers 30 s, not a 40 s internal LB lag.
+        verdicts = judge(
+            inputs(None),
+            PackConfig.model_validate({"profile": {"kong_lb_propagation_seconds": 40}}),
+        )
+        found = _on(verdicts, self.RULE, "kong")
+        assert [v.status for v in found] == ["fail"]
+        assert "profile.kong_lb_propagation_seconds" in found[0].message
+        assert budget.kong_quit_wait_bound_seconds(PackConfig().profile) == 30
+
+    def test_cluster_without_subsetting_fails(self) -> None:
+        def mutate(res: Res) -> None:
+            del props(res, "cluster")["enableL4IlbSubsetting"]
+
+        found = _on(_verdicts(mutate), self.RULE, "cluster")
+        assert [v.status for v in found] == ["fail"]
+        assert "Fix: set enableL4IlbSubsetting: true" in found[0].message
+
+    def test_cluster_with_subsetting_passes(self) -> None:
+        assert [v.status for v in _on(_verdicts(None), self.RULE, "cluster")] == ["pass"]
+
+    def test_unknown_subsetting_is_not_judged(self) -> None:
+        def mutate(res: Res) -> None:
+            props(res, "cluster")["enableL4IlbSubsetting"] = UNKNOWN
+
+        assert [v.status for v in _on(_verdicts(mutate), self.RULE, "cluster")] == ["not-judged"]

@@ -91,9 +91,10 @@ CASES = [
         "chain-request-timeouts-ordered",
         "a-backend",
         lambda r: props(r, "a-backend").update(timeoutSec=30),
-        "timeoutSec 30: the LB gives up on a slow upload before A does and answers 502/504 "
-        "(must be > 212.4: client upload 52.4 + A proxy_read_timeout 160). Fix: raise timeoutSec "
-        "to >= 213",
+        "timeoutSec 30: the LB gives up on a request before A does and answers 502/504 "
+        "(must be > 160.4: A forwarding the body 0.4 + A proxy_read_timeout 160 "
+        "(EXTERNAL_MANAGED: counted from the request's end-of-stream)). Fix: raise timeoutSec "
+        "to >= 161",
     ),
     Case(
         "chain-keepalive-timeouts-ordered",

@@ -172,7 +172,14 @@ def cluster(ref: Ref, place: Placement, props: Props) -> Cluster:
         regional = location
     else:
         regional = isinstance(location, str) and bool(_REGION.match(location))
-    return Cluster(ref, place, regional, props.mapping("maintenancePolicy"))
+    subsetting = props.get("enableL4IlbSubsetting")
+    return Cluster(
+        ref,
+        place,
+        regional,
+        props.mapping("maintenancePolicy"),
+        subsetting if isinstance(subsetting, Unknown) else subsetting is True,
+    )
 
 
 def node_pool(ref: Ref, place: Placement, props: Props) -> NodePool:

@@ -127,11 +127,20 @@ def request_timeouts_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         if a and lbs:
             values = {
                 "longest_client_upload": longest["longest_client_upload"],
+                "longest_internal_transfer": longest["longest_internal_transfer"],
                 "a_proxy_read_timeout": _max(a, _read),
             }
             for lb in lbs:
+                counts = (
+                    None
+                    if isinstance(lb.scheme, Unknown)
+                    else budget.lb_timeout_counts_upload(lb.scheme)
+                )
+                lb_values = values | {
+                    "lb_timeout_counts_upload": None if counts is None else float(counts)
+                }
                 judge.bound(
-                    lb.ref, "lb-timeout-covers-a", lb.timeout_sec, config, values, "timeoutSec"
+                    lb.ref, "lb-timeout-covers-a", lb.timeout_sec, config, lb_values, "timeoutSec"
                 )
         else:
             _skip(judge, view, "LB->A", [lb.ref for lb in lbs] + _refs(a), lb_why + a_why)

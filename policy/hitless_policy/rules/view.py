@@ -145,7 +145,7 @@ def longest_for(
 
 def longest_values(longest: budget.LongestRequests | Unknown) -> dict[str, float | None]:
     """The catalog's `longest_*` inputs (None each when the buffering is unknown)."""
-    names = ("client_upload", "a", "b", "c", "d")
+    names = ("client_upload", "internal_transfer", "a", "b", "c", "d")
     if isinstance(longest, Unknown):
         return {f"longest_{name}": None for name in names}
     return {f"longest_{name}": float(getattr(longest, name)) for name in names}

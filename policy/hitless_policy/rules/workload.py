@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hitless_policy import budget, catalog
-from hitless_policy.extract import k8s
+from hitless_policy.extract import gcp, k8s
 from hitless_policy.facts import (
     Container,
     Deployment,
@@ -197,7 +197,40 @@ def prestop_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             subject = f"{name} preStop {hook.kind}{extra}"
             delay = hook.delay_seconds
         judge.bound(dep.ref, entry_id, delay, config, {}, subject)
+    if any(dep.is_kong for dep in facts.deployments):
+        _judge_subsetting(judge, facts, config)
     return judge.findings
+
+
+def _judge_subsetting(judge: Judge, facts: Facts, config: PackConfig) -> None:
+    """Kong's `kong quit --wait` covers its internal LB's lag as measured with GKE subsetting.
+
+    With `enableL4IlbSubsetting` GKE backs an internal LoadBalancer Service with one GCE_VM_IP
+    NEG per zone holding only the nodes with a serving pod (externalTrafficPolicy Local), and
+    recommends it for every internal LoadBalancer Service
+    (https://cloud.google.com/kubernetes-engine/docs/how-to/internal-load-balancing#using-gke-subsetting,
+    https://cloud.google.com/kubernetes-engine/docs/concepts/service-load-balancer). Without it
+    the LB's backends are instance groups of every node, a different propagation path from the
+    one `profile.kong_lb_propagation_seconds` states.
+    """
+    lag = config.profile.kong_lb_propagation_seconds
+    for cluster in facts.clusters:
+        if isinstance(cluster.l4_ilb_subsetting, Unknown):
+            judge.cannot(cluster.ref, [cluster.l4_ilb_subsetting])
+        elif cluster.l4_ilb_subsetting:
+            judge.ok(
+                cluster.ref,
+                f"GKE subsetting on: Kong's internal LB lag is profile.kong_lb_propagation_seconds "
+                f"{lag:g} s",
+            )
+        else:
+            judge.fail(
+                cluster.ref,
+                "enableL4IlbSubsetting is off: Kong's internal LB uses instance groups of every "
+                "node, not the GCE_VM_IP NEGs whose propagation lag "
+                f"(profile.kong_lb_propagation_seconds {lag:g} s) `kong quit --wait` covers. "
+                "Fix: set enableL4IlbSubsetting: true on the cluster",
+            )
 
 
 def _grace_cap(facts: Facts, config: PackConfig) -> float | None:
@@ -521,7 +554,7 @@ RULES: tuple[Rule, ...] = (
         "propagated (preStop shorter than the propagation lag).",
         "mandatory",
         prestop_rule,
-        frozenset({k8s.DEPLOYMENT}),
+        frozenset({k8s.DEPLOYMENT, gcp.CLUSTER}),
     ),
     Rule(
         "deployment-grace-covers-drain",

@@ -348,3 +348,19 @@ def create(
             resource_name, metadata=meta, spec=manifest["spec"], opts=opts
         )
     raise ValueError(f"no typed resource for {kind}; add it to components.k8s_common.create")
+
+
+def dns_egress_rule() -> Manifest:
+    """An egress rule admitting the cluster DNS (kube-dns in kube-system), UDP and TCP 53."""
+    return {
+        "to": [
+            {
+                "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: KUBE_DNS_NAMESPACE}},
+                "podSelector": {"matchLabels": dict(KUBE_DNS_LABELS)},
+            }
+        ],
+        "ports": [
+            {"port": DNS_PORT, "protocol": "UDP"},
+            {"port": DNS_PORT, "protocol": "TCP"},
+        ],
+    }

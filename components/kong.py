@@ -391,24 +391,6 @@ def ingress_policy_manifest(args: KongDataPlaneArgs) -> kc.Manifest:
     }
 
 
-def dns_egress_rule() -> kc.Manifest:
-    """An egress rule admitting the cluster DNS (kube-dns in kube-system), UDP and TCP 53."""
-    return {
-        "to": [
-            {
-                "namespaceSelector": {
-                    "matchLabels": {kc.NAMESPACE_NAME_LABEL: kc.KUBE_DNS_NAMESPACE}
-                },
-                "podSelector": {"matchLabels": dict(kc.KUBE_DNS_LABELS)},
-            }
-        ],
-        "ports": [
-            {"port": kc.DNS_PORT, "protocol": "UDP"},
-            {"port": kc.DNS_PORT, "protocol": "TCP"},
-        ],
-    }
-
-
 def _control_plane_ports(hybrid: KongHybridConfig) -> list[int]:
     ports = {
         int(hybrid.cluster_control_plane.rsplit(":", 1)[1]),
@@ -436,7 +418,7 @@ def egress_policy_manifest(args: KongDataPlaneArgs) -> kc.Manifest:
             ],
             "ports": [{"port": args.runtime_port, "protocol": "TCP"}],
         },
-        dns_egress_rule(),
+        kc.dns_egress_rule(),
     ]
     if cfg.hybrid is not None:
         rules.append(

@@ -239,22 +239,7 @@ def network_policy_manifest(args: RuntimeServiceArgs) -> kc.Manifest:
 def egress_policy_manifest(args: RuntimeServiceArgs) -> kc.Manifest:
     """Where the runtime's pods may connect: the cluster DNS, and `egress_cidrs` when listed."""
     cfg = args.config
-    rules: list[kc.Manifest] = [
-        {
-            "to": [
-                {
-                    "namespaceSelector": {
-                        "matchLabels": {kc.NAMESPACE_NAME_LABEL: kc.KUBE_DNS_NAMESPACE}
-                    },
-                    "podSelector": {"matchLabels": dict(kc.KUBE_DNS_LABELS)},
-                }
-            ],
-            "ports": [
-                {"port": kc.DNS_PORT, "protocol": "UDP"},
-                {"port": kc.DNS_PORT, "protocol": "TCP"},
-            ],
-        }
-    ]
+    rules: list[kc.Manifest] = [kc.dns_egress_rule()]
     if cfg.egress_cidrs:
         rules.append({"to": [{"ipBlock": {"cidr": str(cidr)}} for cidr in cfg.egress_cidrs]})
     return {

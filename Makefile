@@ -54,9 +54,12 @@ unit: $(STAMP) $(CHECKOV_STAMP)
 fuzz: $(STAMP)
 	$(VENV)/bin/pytest -q -m fuzz --hypothesis-profile=nightly --hypothesis-show-statistics
 
-## Benchmarks (not part of make test): policy pack on the prod stack and on 200 RT services.
+## Benchmarks (not part of make test): the policy pack (prod, 200 RT services), check on 1 000
+## Deployments, the loader on hostile input.
 bench: $(STAMP)
 	$(PY) benchmarks/bench_policy.py
+	$(PY) benchmarks/bench_check.py
+	$(PY) benchmarks/bench_input.py
 
 ## Rollout lab matrix (root; real nginx, iptables, a network namespace): every tier of dev and
 ## prod, the users' original RT and each tier's broken variant. Fails when a hitless run fails

@@ -41,7 +41,16 @@ from hitless_policy.pack import policies  # noqa: E402
 from hitless_policy.profile import PackConfig  # noqa: E402
 from hitless_policy.runner import ResourceInput, judge  # noqa: E402
 
-OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
+
+def opts(res: ResourceInput) -> PolicyResourceOptions:
+    """The resource options the engine would pass (custom timeouts in seconds)."""
+    t = res.custom_timeouts
+    timeouts = (
+        PolicyCustomTimeouts(t.create_seconds, t.update_seconds, t.delete_seconds)
+        if t is not None
+        else PolicyCustomTimeouts(0, 0, 0)
+    )
+    return PolicyResourceOptions(False, [], None, [], timeouts, [], None)
 
 
 def prod_resources() -> list[ResourceInput]:
@@ -138,7 +147,7 @@ def engine_run(resources: list[ResourceInput]) -> str:
                         unknown_checking_proxy(dict(res.props)),
                         res.urn,
                         res.name,
-                        OPTS,
+                        opts(res),
                         None,
                     )
                     with contextlib.suppress(UnknownValueError):
@@ -151,7 +160,7 @@ def engine_run(resources: list[ResourceInput]) -> str:
                             unknown_checking_proxy(dict(r.props)),
                             r.urn,
                             r.name,
-                            OPTS,
+                            opts(r),
                             None,
                             None,
                             [],
@@ -193,7 +202,9 @@ def main() -> None:
         (f"prod ({len(prod)} resources)", prod),
         (f"200 RT services ({len(synthetic)} resources)", synthetic),
     ):
-        timed(f"{label}: engine, 27 policies", partial(engine_run, resources), repeat)
+        timed(
+            f"{label}: engine, {len(policies())} policies", partial(engine_run, resources), repeat
+        )
         timed(f"{label}: runner.judge", partial(judge, resources, config), repeat)
 
 

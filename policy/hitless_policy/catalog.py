@@ -454,6 +454,17 @@ def _pool_basis(c: Ctx) -> str:
     )
 
 
+def _grace_cap_basis(_c: Ctx) -> str:
+    """Where a workload's grace cap comes from (Kong's and the runtime's alike)."""
+    return (
+        "the limit node drains honour (cluster autoscaler 600 s on autoscaled pools, "
+        "thresholds.max_drain_seconds for upgrades)"
+    )
+
+
+GRACE_CAP_CONSEQUENCE = "a node drain kills the pod before its grace ends"
+"""What a grace above the node drain limit does (Kong's and the runtime's alike)."""
+
 ENTRIES: dict[str, Entry] = _e(
     # -- chain-request-timeouts-ordered ---------------------------------------------------------
     # The classic LB's timeoutSec runs from the request's start, upload included; the
@@ -812,11 +823,8 @@ ENTRIES: dict[str, Entry] = _e(
         "<=",
         ("grace_cap",),
         lambda c: c["grace_cap"],
-        lambda c: (
-            "the limit node drains honour (cluster autoscaler 600 s on autoscaled pools, "
-            "thresholds.max_drain_seconds for upgrades)"
-        ),
-        "a node drain kills the pod before its grace ends",
+        _grace_cap_basis,
+        GRACE_CAP_CONSEQUENCE,
         "drain",
     ),
     Entry(
@@ -846,11 +854,8 @@ ENTRIES: dict[str, Entry] = _e(
         "<=",
         ("grace_cap",),
         lambda c: c["grace_cap"],
-        lambda c: (
-            "the limit node drains honour (cluster autoscaler 600 s on autoscaled pools, "
-            "thresholds.max_drain_seconds for upgrades)"
-        ),
-        "a node drain kills the pod before its grace ends",
+        _grace_cap_basis,
+        GRACE_CAP_CONSEQUENCE,
         "drain",
     ),
     # -- chain-retries-safe ---------------------------------------------------------------------

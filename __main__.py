@@ -13,8 +13,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as pulumi_config
 
-from components.chain import compose_chain
-from components.config import (
+from hitless.components.chain import compose_chain
+from hitless.components.config import (
     PROJECT,
     SECRET_STACK_KEYS,
     load_provider_config,

@@ -2,7 +2,7 @@
 
 Owns the wiring between the tier components (which address each tier forwards to, which
 provider the workloads use). Deliberately not here: reading or validating stack config
-(`components.config`), and exports (the program's `__main__.py`).
+(`hitless.components.config`), and exports (the program's `__main__.py`).
 
 Decisions:
 - Internal addresses of B's NLB and Kong's internal LB are reserved from plain config values, so
@@ -18,17 +18,17 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.config import GOOGLE_FRONTEND_RANGES, StackConfig
-from components.edge_lb import EdgeLoadBalancer, EdgeLoadBalancerArgs, backend_service_name
-from components.gke_cluster import GkeCluster, GkeClusterArgs
-from components.internal_lb import InternalLoadBalancer, InternalLoadBalancerArgs
-from components.kong import KongDataPlane, KongDataPlaneArgs
-from components.monitoring import ChainMonitoring, ChainMonitoringArgs
-from components.network import Network, NetworkArgs
-from components.nginx_conf import render_edge_conf, render_relay_conf
-from components.nginx_tier import NginxMigTier, NginxMigTierArgs, mig_name
-from components.runtime import RuntimeService, RuntimeServiceArgs, service_host
-from components.runtime import pod_labels as runtime_pod_labels
+from hitless.components.config import GOOGLE_FRONTEND_RANGES, StackConfig
+from hitless.components.edge_lb import EdgeLoadBalancer, EdgeLoadBalancerArgs, backend_service_name
+from hitless.components.gke_cluster import GkeCluster, GkeClusterArgs
+from hitless.components.internal_lb import InternalLoadBalancer, InternalLoadBalancerArgs
+from hitless.components.kong import KongDataPlane, KongDataPlaneArgs
+from hitless.components.monitoring import ChainMonitoring, ChainMonitoringArgs
+from hitless.components.network import Network, NetworkArgs
+from hitless.components.nginx_conf import render_edge_conf, render_relay_conf
+from hitless.components.nginx_tier import NginxMigTier, NginxMigTierArgs, mig_name
+from hitless.components.runtime import RuntimeService, RuntimeServiceArgs, service_host
+from hitless.components.runtime import pod_labels as runtime_pod_labels
 from hitless_policy.identity import Tier
 
 
@@ -59,8 +59,8 @@ class Chain:
 def compose_chain(cfg: StackConfig) -> Chain:
     """Build the four tiers, their load balancers, the network and the cluster from `cfg`.
 
-    `cfg` is a validated `StackConfig` (see `components.config.load_stack_config`); child names
-    derive from the chain's name, so two chains in one stack do not collide.
+    `cfg` is a validated `StackConfig` (see `hitless.components.config.load_stack_config`);
+    child names derive from the chain's name, so two chains in one stack do not collide.
     """
     platform, chain = cfg.platform, cfg.platform.chain
     net = platform.network

@@ -52,7 +52,7 @@ def _is_loopback_host(host: str) -> bool:
 
 
 ROLLING_MAX_SURGE = 1
-"""maxSurge of every Deployment's RollingUpdate (`components.k8s_common.surge_only_strategy`)."""
+"""maxSurge of every Deployment's RollingUpdate (`k8s_common.surge_only_strategy`)."""
 ROLLING_MAX_UNAVAILABLE = 0
 """maxUnavailable of every Deployment's RollingUpdate: capacity never drops."""
 MIG_MAX_UNAVAILABLE_FIXED = 0
@@ -926,14 +926,14 @@ class ObservabilityConfig(_Model):
     """What the chain exports about its rollouts (`hitless:observability`).
 
     Kong's Prometheus metrics, scraping by Google Managed Prometheus, log-based metrics, alerts
-    and dashboards (`components.monitoring`).
+    and dashboards (`hitless.components.monitoring`).
     """
 
     enabled: bool = Field(
         default=True,
         description=(
-            "Create the monitoring resources (components.monitoring). Off, no tier has its alert "
-            "and rule observability-configured fails where it is mandatory."
+            "Create the monitoring resources (hitless.components.monitoring). Off, no tier has "
+            "its alert and rule observability-configured fails where it is mandatory."
         ),
     )
     enforcement: Literal["mandatory", "advisory"] = Field(

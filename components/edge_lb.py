@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from components.config import EDGE_LB_SCHEME, EdgeConfig, PlatformConfig
-from components.nginx_conf import HEALTH_PATH
+from hitless.components.config import EDGE_LB_SCHEME, EdgeConfig, PlatformConfig
+from hitless.components.nginx_conf import HEALTH_PATH
 from hitless_policy import identity
 from hitless_policy.identity import Tier
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 import math
 import shlex
 
-from components.config import HealthCheckConfig
-from components.nginx_conf import DRAIN_FLAG_PATH, PID_PATH
+from hitless.components.config import HealthCheckConfig
+from hitless.components.nginx_conf import DRAIN_FLAG_PATH, PID_PATH
 from hitless_policy import budget
 from hitless_policy.identity import NGINX_CONF_METADATA_KEY
 

@@ -28,7 +28,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.config import (
+from hitless.components.config import (
     ClusterConfig,
     MaintenanceWindowConfig,
     NodePoolConfig,

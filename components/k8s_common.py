@@ -2,8 +2,8 @@
 
 Every function returns plain camelCase dicts: exactly the manifest the API server receives and
 the props a policy pack sees, so the builders are testable without mocks and their output can be
-validated against the real Kubernetes schemas. The workload components (`components.kong`,
-`components.runtime`) assemble these parts and create the resources.
+validated against the real Kubernetes schemas. The workload components (`hitless.components.kong`,
+`hitless.components.runtime`) assemble these parts and create the resources.
 
 This module owns the hitless conventions every workload follows: identity and recommended labels,
 a selector that never changes, probes, the preStop sleep, the surge-only rolling update, topology
@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import (
+from hitless.components.config import (
     ROLLING_MAX_SURGE,
     ROLLING_MAX_UNAVAILABLE,
     AutoscalingConfig,
@@ -182,10 +182,10 @@ def surge_only_strategy() -> Manifest:
 
 
 CLUSTER_IS_REGIONAL = True
-"""`components.gke_cluster` always builds a regional cluster (location = region), even when its
-nodes sit in one zone; the policy judges zone spread by the cluster's location. With one zone
-the zone constraint has a single domain and is always satisfied, and it starts spreading as soon
-as zones are added."""
+"""`hitless.components.gke_cluster` always builds a regional cluster (location = region), even
+when its nodes sit in one zone; the policy judges zone spread by the cluster's location. With one
+zone the zone constraint has a single domain and is always satisfied, and it starts spreading as
+soon as zones are added."""
 
 
 def topology_spread(selector: Mapping[str, str], *, regional: bool) -> list[Manifest]:
@@ -240,7 +240,7 @@ def container_security_context() -> Manifest:
 
 PDB_MAX_UNAVAILABLE = 1
 """Pods a PodDisruptionBudget lets be unavailable at once (`pdb_manifest`); the alerts of
-`components.monitoring` read the same number."""
+`hitless.components.monitoring` read the same number."""
 
 
 def pdb_manifest(
@@ -347,7 +347,9 @@ def create(
         return k8s.networking.v1.NetworkPolicy(
             resource_name, metadata=meta, spec=manifest["spec"], opts=opts
         )
-    raise ValueError(f"no typed resource for {kind}; add it to components.k8s_common.create")
+    raise ValueError(
+        f"no typed resource for {kind}; add it to hitless.components.k8s_common.create"
+    )
 
 
 def dns_egress_rule() -> Manifest:

@@ -32,8 +32,8 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kong
 
-from components import k8s_common as kc
-from components.config import (
+from hitless.components import k8s_common as kc
+from hitless.components.config import (
     GOOGLE_FRONTEND_RANGES,
     ClusterConfig,
     KongConfig,
@@ -41,7 +41,7 @@ from components.config import (
     ObservabilityConfig,
     PlatformConfig,
 )
-from components.kong_entities import KongEntities, build_entities, verifies_upstream
+from hitless.components.kong_entities import KongEntities, build_entities, verifies_upstream
 from hitless_policy.identity import Tier, gcp_description, gcp_labels
 
 TYPE = "hitless:gke:KongDataPlane"
@@ -106,7 +106,7 @@ class KongDataPlaneArgs:
     runtime_namespace: str
     """Namespace of the runtime's pods (Kong's egress NetworkPolicy admits them)."""
     runtime_pod_labels: Mapping[str, str]
-    """Labels selecting the runtime's pods (`components.runtime.pod_labels`)."""
+    """Labels selecting the runtime's pods (`hitless.components.runtime.pod_labels`)."""
     subnetwork: pulumi.Input[str]
     """Self link of the GKE subnet, where Kong's internal LB address is reserved."""
     await_timeout_seconds: int

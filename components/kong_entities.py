@@ -2,9 +2,9 @@
 
 One Service, one Route, one Upstream and one Target, built from `KongConfig` by `build_entities`.
 `KongEntities.to_declarative()` renders them as Kong's DB-less declarative config (the ConfigMap of
-`components.kong`); `KongEntities.apply()` creates the same entities with pulumi-kong against a
-control plane's Admin API (hybrid mode). Both renderings come from the same model, so the two
-modes cannot drift apart.
+`hitless.components.kong`); `KongEntities.apply()` creates the same entities with pulumi-kong
+against a control plane's Admin API (hybrid mode). Both renderings come from the same model, so the
+two modes cannot drift apart.
 
 The single Target is the runtime Service's DNS name, not pod IPs: kube-proxy picks a ready pod
 per connection, and Kong's retries (after a failed connect for every request; after a read
@@ -13,11 +13,11 @@ health check could only eject the whole runtime, so every health check is disabl
 intervals 0, passive thresholds 0).
 
 With an https runtime the Service verifies the runtime's certificate (`tls_verify`), against the
-CA certificate the proxy container mounts from a Secret (`components.kong`).
+CA certificate the proxy container mounts from a Secret (`hitless.components.kong`).
 
 One global plugin may be added: Prometheus (`with_metrics`), whose metrics Kong serves at
 `/metrics` on its Status API, the only API a data plane here listens on (`KONG_ADMIN_LISTEN` is
-off in `components.kong`). Deliberately not managed here: other plugins, consumers,
+off in `hitless.components.kong`). Deliberately not managed here: other plugins, consumers,
 certificates, and the Kong nodes themselves.
 """
 
@@ -31,7 +31,7 @@ import pulumi
 import pulumi_kong as kong
 import yaml
 
-from components.config import KongConfig
+from hitless.components.config import KongConfig
 from hitless_policy import identity
 from hitless_policy.identity import Tier
 
@@ -317,7 +317,7 @@ def build_entities(
 ) -> KongEntities:
     """The runtime's Kong entities from Kong's config and the runtime's address (pure).
 
-    `with_metrics` adds the global Prometheus plugin; `components.kong` passes
+    `with_metrics` adds the global Prometheus plugin; `hitless.components.kong` passes
     `hitless:observability.enabled`.
     """
     upstream = f"{service_name}.upstream"
@@ -335,7 +335,7 @@ def build_entities(
             retries=config.retries,
             # Kong's Service `tls_verify` (pulumi_kong.Service `tls_verify`, declarative
             # `tls_verify`): with it, nginx checks the runtime's certificate against the trusted
-            # CA the proxy container mounts (`components.kong`, upstream CA Secret).
+            # CA the proxy container mounts (`hitless.components.kong`, upstream CA Secret).
             tls_verify=verify if https else None,
             tls_verify_depth=config.upstream_tls_verify_depth if verify else None,
         ),

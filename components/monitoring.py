@@ -1,14 +1,15 @@
 """What a rollout looks like from production: scraping, log-based metrics, alerts, dashboards.
 
 Owns, for one chain: Google Managed Prometheus `PodMonitoring` objects for Kong (its Status API's
-`/metrics`, served by the Prometheus plugin `components.kong_entities` adds) and, when its metrics
-port is declared, the runtime; a NetworkPolicy letting the managed collectors reach those ports;
-log-based metrics for Kong's refused connects and prematurely closed upstreams (and the
+`/metrics`, served by the Prometheus plugin `hitless.components.kong_entities` adds) and, when its
+metrics port is declared, the runtime; a NetworkPolicy letting the managed collectors reach those
+ports; log-based metrics for Kong's refused connects and prematurely closed upstreams (and the
 runtime's drain line, when declared); one alert policy per tier; email notification channels;
 one Cloud Monitoring dashboard per tier, its JSON built from the typed model below.
 
 Deliberately not here: enabling Managed Prometheus and kube-state-metrics on the cluster (GKE's
-`monitoring_config`, `components.gke_cluster`), Kong's plugin itself (`components.kong_entities`).
+`monitoring_config`, `hitless.components.gke_cluster`), Kong's plugin itself
+(`hitless.components.kong_entities`).
 
 Metric names and filters, with their sources:
 - Resources are matched by the logical name Pulumi suffixes into the physical one, with the
@@ -45,17 +46,17 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components import k8s_common as kc
-from components.config import (
+from hitless.components import k8s_common as kc
+from hitless.components.config import (
     KongConfig,
     MigConfig,
     ObservabilityConfig,
     PlatformConfig,
     RuntimeConfig,
 )
-from components.kong import APP as KONG_APP
-from components.kong import CONTAINER as KONG_CONTAINER
-from components.kong import STATUS_PORT_NAME
+from hitless.components.kong import APP as KONG_APP
+from hitless.components.kong import CONTAINER as KONG_CONTAINER
+from hitless.components.kong import STATUS_PORT_NAME
 from hitless_policy import identity
 from hitless_policy.identity import Tier
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from components.config import PlatformConfig
+from hitless.components.config import PlatformConfig
 from hitless_policy.identity import Tier, gcp_description
 
 TYPE = "hitless:net:Network"

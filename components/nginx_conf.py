@@ -35,7 +35,7 @@ from typing import Any
 
 import crossplane
 
-from components.config import EdgeConfig, RelayConfig
+from hitless.components.config import EdgeConfig, RelayConfig
 
 Directive = dict[str, Any]
 """One crossplane payload entry: `{"directive", "args", "block"?}` or a comment."""

@@ -26,14 +26,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from components import gce_scripts
-from components.config import (
+from hitless.components import gce_scripts
+from hitless.components.config import (
     MIG_MAX_UNAVAILABLE_FIXED,
     HealthCheckConfig,
     MigConfig,
     PlatformConfig,
 )
-from components.nginx_conf import HEALTH_PATH, worker_shutdown_timeout_seconds
+from hitless.components.nginx_conf import HEALTH_PATH, worker_shutdown_timeout_seconds
 from hitless_policy import addresses, identity
 from hitless_policy.identity import Tier
 

@@ -8,9 +8,9 @@ longest request. Its own server settings (request timeout, keep-alive idle timeo
 are declared as annotations, which the chain rules read, and passed to the container as env.
 
 Deliberately not managed here: the container image's build, its TLS certificate (the runtime
-serves `scheme` on `port` itself), Kong's routing to it (`components.kong_entities`), the
-cluster and its provider (`components.gke_cluster`), and any Ingress: the runtime is reached only
-through Kong.
+serves `scheme` on `port` itself), Kong's routing to it (`hitless.components.kong_entities`), the
+cluster and its provider (`hitless.components.gke_cluster`), and any Ingress: the runtime is
+reached only through Kong.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import k8s_common as kc
-from components.config import ClusterConfig, PlatformConfig, RuntimeConfig
+from hitless.components import k8s_common as kc
+from hitless.components.config import ClusterConfig, PlatformConfig, RuntimeConfig
 from hitless_policy import identity
 from hitless_policy.identity import Tier
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from typer._click import Context as ClickContext
 
-    from components.config import StackConfig
+    from hitless.components.config import StackConfig
 
 RULE_FAILS = 1
 """Exit code when a mandatory rule fails (or, for `simulate`, a simulated request fails)."""
@@ -77,7 +77,7 @@ def _is_input_error(error: BaseException) -> bool:
     for module, name in (
         ("hitless_policy.loader", "InputError"),
         ("hitless.program", "StackFileError"),
-        ("components.config", "StackConfigError"),
+        ("hitless.components.config", "StackConfigError"),
     ):
         loaded = sys.modules.get(module)
         found = getattr(loaded, name, None) if loaded is not None else None
@@ -169,7 +169,7 @@ def _root(root: Path | None) -> Path:
 
 def _config(stack: str, root: Path) -> StackConfig:
     """The validated stack config, or exit 2 with the config's message."""
-    from components.config import StackConfigError
+    from hitless.components.config import StackConfigError
     from hitless.program import StackFileError, load_config
 
     try:
@@ -187,7 +187,7 @@ def preview(
     ] = None,
 ) -> None:
     """Run the program offline for a stack, write build/<stack>/ and judge it with the policy."""
-    from components.config import StackConfigError
+    from hitless.components.config import StackConfigError
     from hitless.explain import explain, to_markdown
     from hitless.program import StackFileError, judge_capture, run_stack
     from hitless.render import write_artifacts, write_json

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.config import (
+from hitless.components.config import (
     POOL_KEY,
     PROJECT,
     StackConfig,

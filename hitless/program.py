@@ -1,7 +1,7 @@
 """Load a stack file and run the repository's Pulumi program under the mock runtime.
 
 The program (`<root>/__main__.py`) validates its config itself and raises
-`components.config.StackConfigError` before it registers any resource; `run_stack` lets that
+`hitless.components.config.StackConfigError` before it registers any resource; `run_stack` lets that
 error through unchanged so the CLI can print it and exit 2.
 """
 
@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from components.config import PROJECT, SECRET_STACK_KEYS, StackConfig, load_stack_config
+from hitless.components.config import PROJECT, SECRET_STACK_KEYS, StackConfig, load_stack_config
 from hitless.harness import Capture, run_program
 from hitless_policy.loader import InputError, load_one_file
 from hitless_policy.profile import PackConfig

@@ -29,8 +29,8 @@ import simpy
 from rich.markup import escape
 from rich.table import Table
 
-from components import k8s_common as kc
-from components.config import MigConfig, ProbeConfig, StackConfig
+from hitless.components import k8s_common as kc
+from hitless.components.config import MigConfig, ProbeConfig, StackConfig
 from hitless.explain import seconds
 from hitless_policy import budget
 from hitless_policy.identity import Tier
@@ -44,9 +44,9 @@ second for a whole rollout at 20 requests/s). `Simulation.truncated` says when i
 MAX_SIMULATED_SECONDS = 86_400.0
 """Bound on simulated time: a rollout still running after a day is a model error, not a result."""
 KONG_MIN_READY_SECONDS = 0
-"""`components.kong` sets no `minReadySeconds` on Kong's Deployment: Kubernetes' default 0."""
+"""`hitless.components.kong` sets no `minReadySeconds` on Kong's Deployment (Kubernetes: 0)."""
 MIG_MAX_UNAVAILABLE = 0
-"""`components.nginx_tier` sets `max_unavailable_fixed=0` (rule mig-update-policy-hitless)."""
+"""`hitless.components.nginx_tier` sets `max_unavailable_fixed=0` (mig-update-policy-hitless)."""
 
 
 class RequestKind(StrEnum):
@@ -302,7 +302,7 @@ def _deployment_plan(cfg: StackConfig, tier: Tier, over: DeploymentOverrides) ->
     rolled = (
         "override"
         if over.max_surge is not None or over.max_unavailable is not None
-        else "components.k8s_common.surge_only_strategy"
+        else "hitless.components.k8s_common.surge_only_strategy"
     )
     settings = (
         Setting(
@@ -387,7 +387,7 @@ def _mig_plan(cfg: StackConfig, tier: Tier) -> TierPlan:
         Setting(
             "max surge / max unavailable",
             f"{mig.max_surge_fixed} / {MIG_MAX_UNAVAILABLE}",
-            f"{key}.mig.max_surge_fixed / components.nginx_tier",
+            f"{key}.mig.max_surge_fixed / hitless.components.nginx_tier",
         ),
         Setting(
             "new instance healthy / available after (s)",

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from components.config import StackConfig
+from hitless.components.config import StackConfig
 from hitless.lab.load import MIB, client_cause, throttled_body
 from hitless.lab.matrix import Prediction, simulated
 

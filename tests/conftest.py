@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from components.config import StackConfig, load_stack_config
+from hitless.components.config import StackConfig, load_stack_config
 from hitless.harness import Capture, run_program
 from hitless_policy.loader import load_one_file
 

@@ -152,7 +152,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.config import PROJECT, load_stack_config
+from hitless.components.config import PROJECT, load_stack_config
 from hitless_policy.identity import Tier, gcp_labels, k8s_labels
 
 values = {{
@@ -271,7 +271,7 @@ class TestRunStack:
         assert backend.props["network"] != "default"
 
     def test_config_error_surfaces(self, small_project: Path) -> None:
-        from components.config import StackConfigError
+        from hitless.components.config import StackConfigError
 
         break_stack(small_project, "dev", "runtime", "replicas", 1)
         with pytest.raises(StackConfigError, match=r"hitless:runtime\.replicas = 1"):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from components.config import STACK_KEYS, StackConfig, StackConfigError, load_stack_config
+from hitless.components.config import STACK_KEYS, StackConfig, StackConfigError, load_stack_config
 from hitless_policy import budget
 from tests.conftest import hitless_values
 

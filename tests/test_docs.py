@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from components.config import STACK_KEYS, StackConfig
+from hitless.components.config import STACK_KEYS, StackConfig
 from hitless.explain import GENERATED_BEGIN, GENERATED_END, explain, refresh_generated
 from hitless.render import config_reference
 from hitless_policy import budget

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from components.config import EdgeConfig, StackConfig
-from components.edge_lb import TYPE, EdgeLoadBalancer, EdgeLoadBalancerArgs
+from hitless.components.config import EdgeConfig, StackConfig
+from hitless.components.edge_lb import TYPE, EdgeLoadBalancer, EdgeLoadBalancerArgs
 from hitless.harness import Capture
 from hitless_policy import identity
 from hitless_policy.identity import Tier

@@ -33,8 +33,8 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from components.config import STACK_KEYS, StackConfig
 from hitless.cli import app
+from hitless.components.config import STACK_KEYS, StackConfig
 from hitless_policy.loader import InputError, load_documents, read_text
 from hitless_policy.profile import PackConfig, Thresholds, TrafficProfile
 from tests.conftest import ROOT, SHARED

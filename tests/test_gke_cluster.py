@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from components.config import NodePoolConfig, StackConfig, UpgradeStrategy, Weekday
-from components.gke_cluster import (
+from hitless.components.config import NodePoolConfig, StackConfig, UpgradeStrategy, Weekday
+from hitless.components.gke_cluster import (
     TYPE,
     GkeCluster,
     GkeClusterArgs,

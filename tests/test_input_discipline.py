@@ -20,15 +20,15 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from typer.testing import CliRunner
 
-from components.config import (
+from hitless import cli
+from hitless.cli import app
+from hitless.components.config import (
     StackConfig,
     StackConfigError,
     load_provider_config,
     load_stack_config,
     shown,
 )
-from hitless import cli
-from hitless.cli import app
 from hitless_policy.extract.props import Props
 from hitless_policy.facts import Unknown
 from hitless_policy.loader import InputError

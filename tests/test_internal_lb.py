@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from components.config import StackConfig
-from components.internal_lb import TYPE, InternalLoadBalancer, InternalLoadBalancerArgs
+from hitless.components.config import StackConfig
+from hitless.components.internal_lb import TYPE, InternalLoadBalancer, InternalLoadBalancerArgs
 from hitless.harness import Capture, contains_unknown
 from hitless_policy import identity
 from hitless_policy.identity import Tier

@@ -10,9 +10,9 @@ import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
-from components import runtime as runtime_component
-from components.config import KongHybridConfig, StackConfig
-from components.kong import (
+from hitless.components import runtime as runtime_component
+from hitless.components.config import KongHybridConfig, StackConfig
+from hitless.components.kong import (
     CONFIG_CHECKSUM_ANNOTATION,
     CONFIG_KEY,
     TYPE,
@@ -21,8 +21,8 @@ from components.kong import (
     config_checksum,
     entities,
 )
-from components.kong_entities import build_entities
-from components.runtime import service_host
+from hitless.components.kong_entities import build_entities
+from hitless.components.runtime import service_host
 from hitless.harness import SECRET_MASK, Capture, CapturedResource
 from hitless_policy import identity
 from hitless_policy.identity import Tier

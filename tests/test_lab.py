@@ -19,7 +19,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.config import StackConfig, load_stack_config
+from hitless.components.config import StackConfig, load_stack_config
 from hitless.lab.causes import Cause, LogLine, Logs, attribute
 from hitless.lab.configs import (
     kong_stand_in_conf,

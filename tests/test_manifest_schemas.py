@@ -16,12 +16,12 @@ import pulumi
 import pytest
 from kubernetes_validate.utils import all_versions
 
-from components import kong as kong_component
-from components import runtime as runtime_component
-from components.config import KongHybridConfig, StackConfig
-from components.gke_cluster import GkeCluster, GkeClusterArgs
-from components.kong import KongDataPlane, KongDataPlaneArgs
-from components.runtime import RuntimeService, RuntimeServiceArgs, service_host
+from hitless.components import kong as kong_component
+from hitless.components import runtime as runtime_component
+from hitless.components.config import KongHybridConfig, StackConfig
+from hitless.components.gke_cluster import GkeCluster, GkeClusterArgs
+from hitless.components.kong import KongDataPlane, KongDataPlaneArgs
+from hitless.components.runtime import RuntimeService, RuntimeServiceArgs, service_host
 from hitless.harness import Capture
 
 Runner = Callable[..., Capture]

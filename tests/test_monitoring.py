@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
-from components import kong as kong_component
-from components.chain import compose_chain
-from components.config import StackConfig, load_stack_config
-from components.kong_entities import PROMETHEUS_PLUGIN, build_entities
-from components.monitoring import (
+from hitless.components import kong as kong_component
+from hitless.components.chain import compose_chain
+from hitless.components.config import StackConfig, load_stack_config
+from hitless.components.kong_entities import PROMETHEUS_PLUGIN, build_entities
+from hitless.components.monitoring import (
     REFUSED_LINE,
     Chart,
     Dashboard,

@@ -6,8 +6,14 @@ from collections.abc import Callable
 
 import pytest
 
-from components.config import StackConfig
-from components.network import TYPE, Network, NetworkArgs, pods_range_name, services_range_name
+from hitless.components.config import StackConfig
+from hitless.components.network import (
+    TYPE,
+    Network,
+    NetworkArgs,
+    pods_range_name,
+    services_range_name,
+)
 from hitless.harness import Capture
 from hitless_policy.identity import Tier, identity_of
 

@@ -15,8 +15,8 @@ from typing import Any
 import crossplane
 import pytest
 
-from components.config import StackConfig
-from components.nginx_conf import (
+from hitless.components.config import StackConfig
+from hitless.components.nginx_conf import (
     DRAIN_FLAG_PATH,
     HEALTH_PATH,
     KONG_UPSTREAM,

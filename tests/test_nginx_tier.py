@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from components import gce_scripts
-from components.config import StackConfig
-from components.nginx_conf import render_edge_conf, render_relay_conf
-from components.nginx_tier import (
+from hitless.components import gce_scripts
+from hitless.components.config import StackConfig
+from hitless.components.nginx_conf import render_edge_conf, render_relay_conf
+from hitless.components.nginx_tier import (
     SERVICE_ACCOUNT_ROLES,
     TYPE,
     NginxMigTier,

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from components.chain import compose_chain
-from components.config import StackConfig, StackConfigError, load_stack_config
 from hitless.check import run_check
+from hitless.components.chain import compose_chain
+from hitless.components.config import StackConfig, StackConfigError, load_stack_config
 from hitless.explain import explain, to_markdown
 from hitless.harness import Capture, duration_seconds
 from hitless.program import judge_capture, run_stack

@@ -9,9 +9,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from components import kong
-from components.config import StackConfig
-from components.runtime import TYPE, RuntimeService, RuntimeServiceArgs, service_host
+from hitless.components import kong
+from hitless.components.config import StackConfig
+from hitless.components.runtime import TYPE, RuntimeService, RuntimeServiceArgs, service_host
 from hitless.harness import Capture, CapturedResource
 from hitless_policy import identity
 

@@ -16,13 +16,18 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from components import kong as kong_component
-from components import runtime as runtime_component
-from components.config import KongHybridConfig, StackConfig, StackConfigError, load_stack_config
-from components.k8s_common import image_reference
-from components.kong_entities import build_entities
-from components.nginx_conf import render_edge_conf
 from hitless.cli import app
+from hitless.components import kong as kong_component
+from hitless.components import runtime as runtime_component
+from hitless.components.config import (
+    KongHybridConfig,
+    StackConfig,
+    StackConfigError,
+    load_stack_config,
+)
+from hitless.components.k8s_common import image_reference
+from hitless.components.kong_entities import build_entities
+from hitless.components.nginx_conf import render_edge_conf
 from hitless.harness import SECRET_MASK, Capture, CapturedResource, mask_text
 from hitless.program import run_stack
 from tests.conftest import ROOT, hitless_values

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from components.config import StackConfig, load_stack_config
 from hitless import simulate as sim_module
 from hitless.cli import app
+from hitless.components.config import StackConfig, load_stack_config
 from hitless.simulate import (
     ORIGINAL_RT,
     Cause,

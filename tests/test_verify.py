@@ -19,8 +19,8 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from components.config import load_stack_config
 from hitless.cli import app
+from hitless.components.config import load_stack_config
 from hitless.lab.causes import Logs, attribute
 from hitless.lab.runner import missing_prerequisites
 from hitless.lab.scenarios import build_scenario

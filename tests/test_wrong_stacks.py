@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from components.chain import compose_chain
-from components.config import StackConfig, StackConfigError, load_stack_config
+from hitless.components.chain import compose_chain
+from hitless.components.config import StackConfig, StackConfigError, load_stack_config
 from hitless.harness import Capture
 from hitless.program import judge_capture
 from hitless_policy.profile import PackConfig

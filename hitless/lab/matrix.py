@@ -17,7 +17,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from components.config import StackConfig
+from hitless.components.config import StackConfig
 from hitless.lab.causes import Cause
 from hitless.lab.runner import RunResult
 from hitless.lab.scenarios import Variant, broken_variants, build_scenario

@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from components import gce_scripts
-from components.config import MigConfig, StackConfig
+from hitless.components import gce_scripts
+from hitless.components.config import MigConfig, StackConfig
 from hitless.lab.spec import (
     DeploymentSpec,
     KongSettings,

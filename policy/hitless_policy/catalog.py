@@ -4,7 +4,7 @@ An entry names the setting twice (its stack key, for the config model, and its r
 for the rules), the operator, the bound's formula (from `budget`), the rule that owns it, the
 consequence of breaking it and so the fix. Three judges evaluate the same entries:
 
-- the stack config model (`components.config`), on the config's values;
+- the stack config model (`hitless.components.config`), on the config's values;
 - the pack's rules (`hitless_policy.rules`), on facts extracted from rendered resources;
 - `hitless explain`, which prints every entry with its value and bound.
 

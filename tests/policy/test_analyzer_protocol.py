@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from components.chain import compose_chain
-from components.config import StackConfig
+from hitless.components.chain import compose_chain
+from hitless.components.config import StackConfig
 from hitless.harness import Capture, contains_unknown, run_program
 from hitless.program import judge_capture
 from hitless_policy.pack import pack_config_document

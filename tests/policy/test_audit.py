@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.config import StackConfigError, load_stack_config
+from hitless.components.config import StackConfigError, load_stack_config
 from hitless_policy import budget
 from hitless_policy.profile import PackConfig
 from hitless_policy.runner import Verdict, judge

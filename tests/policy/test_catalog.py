@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from components.chain import compose_chain
-from components.config import (
+from hitless.components.chain import compose_chain
+from hitless.components.config import (
     POOL_KEY,
     StackConfig,
     StackConfigError,

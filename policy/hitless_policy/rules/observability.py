@@ -2,9 +2,9 @@
 
 A rollout that fails requests is seen only where something watches: an external LB 5xx alert
 sees A, B, C and D together but names no tier, so each tier carries an alert policy stamped with
-its identity (`components.monitoring`). The rule is mandatory in the catalog; a stack lowers it
-to advisory with `hitless:observability.enforcement` (dev), which `hitless preview` applies and
-writes as the rule's `enforcementLevel` in the pack config it emits. Inputs without GCP
+its identity (`hitless.components.monitoring`). The rule is mandatory in the catalog; a stack
+lowers it to advisory with `hitless:observability.enforcement` (dev), which `hitless preview`
+applies and writes as the rule's `enforcementLevel` in the pack config it emits. Inputs without GCP
 resources (the files `hitless check` reads) hold no alert policy and are not judged.
 """
 
@@ -61,8 +61,8 @@ def observability_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 ref,
                 f"chain {chain} tier {tier.value} has no enabled alert policy stamped with its "
                 "tier: a rollout of this tier can fail requests and nobody is told which tier "
-                "did it. Fix: set hitless:observability.enabled (components.monitoring creates "
-                "one per tier), or give your own AlertPolicy the userLabels hitless-chain="
+                "did it. Fix: set hitless:observability.enabled (hitless.components.monitoring "
+                "creates one per tier), or give your own AlertPolicy the userLabels hitless-chain="
                 f"{chain}, hitless-tier={tier.value}",
             )
     return judge.findings

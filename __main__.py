@@ -59,11 +59,26 @@ def main() -> None:
     pulumi.export("edge_address", chain.edge_lb.address)
     pulumi.export("relay_address", chain.relay_lb.address)
     pulumi.export("kong_address", chain.kong.service_address)
-    pulumi.export("runtime_host", chain.runtime.service_host)
+    pulumi.export("runtime_hosts", {name: rt.service_host for name, rt in chain.runtimes.items()})
     pulumi.export("cluster_name", chain.cluster.cluster_name)
+    # What a stack adding a runtime service behind this chain reads by StackReference
+    # (examples/extra-runtime): the chain, the cluster and Kong's mode and namespace.
+    pulumi.export("chain", cfg.platform.chain)
+    pulumi.export("kubeconfig", chain.cluster.kubeconfig)
+    pulumi.export("kong_namespace", chain.kong.namespace)
+    pulumi.export("kong_pod_labels", chain.kong.pod_labels)
+    pulumi.export("kong_mode", "dbless" if cfg.kong.hybrid is None else "hybrid")
+    pulumi.export("kong_admin_url", cfg.kong.hybrid.admin_url if cfg.kong.hybrid else None)
+    pulumi.export("route_paths", {rt.name: rt.kong.route_paths for rt in cfg.runtimes})
     pulumi.export(
         "longest_request_seconds",
-        {tier: round(cfg.longest_requests().for_tier(tier), 1) for tier in ("a", "b", "c", "d")},
+        {
+            rt.name: {
+                tier: round(cfg.longest_requests(rt).for_tier(tier), 1)
+                for tier in ("a", "b", "c", "d")
+            }
+            for rt in cfg.runtimes
+        },
     )
 
 

@@ -22,8 +22,9 @@ from hitless.components.config import GOOGLE_FRONTEND_RANGES, StackConfig
 from hitless.components.edge_lb import EdgeLoadBalancer, EdgeLoadBalancerArgs, backend_service_name
 from hitless.components.gke_cluster import GkeCluster, GkeClusterArgs
 from hitless.components.internal_lb import InternalLoadBalancer, InternalLoadBalancerArgs
-from hitless.components.kong import KongDataPlane, KongDataPlaneArgs
-from hitless.components.monitoring import ChainMonitoring, ChainMonitoringArgs
+from hitless.components.kong import KongDataPlane, KongDataPlaneArgs, KongRuntimeBackend
+from hitless.components.kong_entities import KongRuntimeTarget
+from hitless.components.monitoring import ChainMonitoring, ChainMonitoringArgs, MonitoredRuntime
 from hitless.components.network import Network, NetworkArgs
 from hitless.components.nginx_conf import render_edge_conf, render_relay_conf
 from hitless.components.nginx_tier import NginxMigTier, NginxMigTierArgs, mig_name
@@ -42,8 +43,8 @@ class Chain:
     """The GKE cluster carrying C and D."""
     kong: KongDataPlane
     """Tier C."""
-    runtime: RuntimeService
-    """Tier D."""
+    runtimes: dict[str, RuntimeService]
+    """Tier D: each runtime service, by name (`hitless:runtimes`)."""
     relay: NginxMigTier
     """Tier B's instance group."""
     relay_lb: InternalLoadBalancer
@@ -91,29 +92,42 @@ def compose_chain(cfg: StackConfig) -> Chain:
             config=cfg.kong,
             platform=platform,
             cluster=cfg.cluster,
-            runtime_host=service_host(cfg.runtime),
-            runtime_port=cfg.runtime.port,
-            runtime_scheme=cfg.runtime.scheme,
-            runtime_namespace=cfg.runtime.namespace,
-            runtime_pod_labels=runtime_pod_labels(cfg.runtime, platform),
+            runtimes=[
+                KongRuntimeBackend(
+                    target=KongRuntimeTarget(
+                        name=rt.name,
+                        host=service_host(rt),
+                        port=rt.port,
+                        scheme=rt.scheme,
+                        route=rt.kong,
+                    ),
+                    namespace=rt.namespace,
+                    pod_labels=runtime_pod_labels(rt, platform),
+                )
+                for rt in cfg.runtimes
+            ],
             subnetwork=network.gke_subnet_self_link,
             await_timeout_seconds=cfg.await_timeout("kong"),
             observability=cfg.observability,
         ),
         opts=on_cluster,
     )
-    runtime = RuntimeService(
-        f"{chain}-rt",
-        RuntimeServiceArgs(
-            config=cfg.runtime,
-            platform=platform,
-            cluster=cfg.cluster,
-            kong_namespace=cfg.kong.namespace,
-            kong_pod_labels=kong.pod_labels,
-            await_timeout_seconds=cfg.await_timeout("runtime"),
-        ),
-        opts=on_cluster,
-    )
+    # One component per runtime service, named after it: two runtimes never collide.
+    runtimes = {
+        rt.name: RuntimeService(
+            f"{chain}-{rt.name}",
+            RuntimeServiceArgs(
+                config=rt,
+                platform=platform,
+                cluster=cfg.cluster,
+                kong_namespace=cfg.kong.namespace,
+                kong_pod_labels=kong.pod_labels,
+                await_timeout_seconds=cfg.await_timeout(f"runtimes.{rt.name}"),
+            ),
+            opts=on_cluster,
+        )
+        for rt in cfg.runtimes
+    }
 
     relay_name, edge_name, edge_lb_name = f"{chain}-b", f"{chain}-a", f"{chain}-a-lb"
     relay = NginxMigTier(
@@ -184,11 +198,12 @@ def compose_chain(cfg: StackConfig) -> Chain:
                 config=cfg.observability,
                 platform=platform,
                 kong=cfg.kong,
-                runtime=cfg.runtime,
+                runtimes=[
+                    MonitoredRuntime(rt, runtime_pod_labels(rt, platform)) for rt in cfg.runtimes
+                ],
                 edge_mig=cfg.edge.mig,
                 relay_mig=cfg.relay.mig,
                 kong_pod_labels=kong.pod_labels,
-                runtime_pod_labels=runtime_pod_labels(cfg.runtime, platform),
                 edge_backend_service=backend_service_name(edge_lb_name),
                 edge_instance_group=mig_name(edge_name),
                 relay_instance_group=mig_name(relay_name),
@@ -203,7 +218,7 @@ def compose_chain(cfg: StackConfig) -> Chain:
         network=network,
         cluster=cluster,
         kong=kong,
-        runtime=runtime,
+        runtimes=runtimes,
         relay=relay,
         relay_lb=relay_lb,
         edge=edge,

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from hitless_policy import addresses, budget, catalog
 from hitless_policy.loader import CLIP, clip
-from hitless_policy.profile import PackConfig, Thresholds, TrafficProfile
+from hitless_policy.profile import PackConfig, PathProfile, Thresholds, TrafficProfile, path_profile
 
 PROJECT = "hitless"
 """Pulumi project name, the namespace of every stack key."""
@@ -64,6 +64,8 @@ MAX_BODY_MIB = 1024 * 1024
 """Largest body size any tier may be configured with (1 TiB): beyond it a number is a typo."""
 MAX_COUNT = 10_000_000
 """Largest request or connection count a keepalive setting may take."""
+MAX_RUNTIMES = 50
+"""Most runtime services one chain carries (one Kong Service, Route and Upstream each)."""
 
 
 class _Model(BaseModel):
@@ -694,6 +696,39 @@ class KongHybridConfig(_Model):
         return self
 
 
+class RuntimeKongConfig(_Model):
+    """The Kong Service, Route and Upstream in front of one runtime service."""
+
+    connect_timeout_ms: KongTimeoutMs = Field(
+        default=2000, description="Kong Service connect_timeout (ms), per try."
+    )
+    write_timeout_ms: KongTimeoutMs = Field(
+        default=60000, description="Kong Service write_timeout (ms): gap between two writes."
+    )
+    read_timeout_ms: KongTimeoutMs = Field(
+        default=50000, description="Kong Service read_timeout (ms); above the runtime's timeout."
+    )
+    retries: Annotated[int, Field(ge=0, le=32767)] = Field(
+        default=2,
+        description=(
+            "Kong Service retries: after a failed connect for every request, and after a read "
+            "timeout or reset too for an idempotent one (a GET), nginx's default."
+        ),
+    )
+    request_buffering: bool = Field(
+        default=True, description="Kong route request_buffering; keeps POSTs retryable."
+    )
+    route_paths: list[str] = Field(
+        default_factory=lambda: ["/"],
+        min_length=1,
+        description="Path prefixes Kong routes to this runtime (unique across runtimes).",
+    )
+
+
+MOVED_KONG_KEYS: tuple[str, ...] = tuple(RuntimeKongConfig.model_fields)
+"""Keys of `hitless:kong` that moved to each runtime's `kong` block (`hitless:runtimes`)."""
+
+
 class KongConfig(_Model):
     """Tier C: the Kong data plane (`hitless:kong`)."""
 
@@ -780,28 +815,6 @@ class KongConfig(_Model):
     client_max_body_mib: Annotated[int, Field(ge=0, le=MAX_BODY_MIB)] = Field(
         default=0, description="Kong nginx client_max_body_size (MiB); 0 is unlimited."
     )
-    connect_timeout_ms: KongTimeoutMs = Field(
-        default=2000, description="Kong Service connect_timeout (ms), per try."
-    )
-    write_timeout_ms: KongTimeoutMs = Field(
-        default=60000, description="Kong Service write_timeout (ms): gap between two writes."
-    )
-    read_timeout_ms: KongTimeoutMs = Field(
-        default=50000, description="Kong Service read_timeout (ms); above the runtime's timeout."
-    )
-    retries: Annotated[int, Field(ge=0, le=32767)] = Field(
-        default=2,
-        description=(
-            "Kong Service retries: after a failed connect for every request, and after a read "
-            "timeout or reset too for an idempotent one (a GET), nginx's default."
-        ),
-    )
-    request_buffering: bool = Field(
-        default=True, description="Kong route request_buffering; keeps POSTs retryable."
-    )
-    route_paths: list[str] = Field(
-        default_factory=lambda: ["/"], min_length=1, description="Paths routed to the runtime."
-    )
     hybrid: KongHybridConfig | None = Field(
         default=None,
         description="Hybrid mode (control plane); null for DB-less declarative config.",
@@ -831,10 +844,16 @@ class KongConfig(_Model):
 
 
 class RuntimeConfig(_Model):
-    """Tier D: the runtime (RT) Deployment (`hitless:runtime`)."""
+    """Tier D: one runtime service (RT) behind Kong, an item of `hitless:runtimes`."""
 
-    name: K8sName = Field(default="rt", description="Name of the runtime's Deployment/Service.")
-    namespace: K8sName = Field(default="rt", description="Namespace of the runtime's objects.")
+    name: K8sName = Field(
+        default="rt",
+        description="Name of the runtime's Deployment, Service and Kong Service (unique).",
+    )
+    namespace: K8sName = Field(
+        default="rt",
+        description="Namespace of the runtime's objects; each runtime owns its namespace.",
+    )
     image: str = Field(min_length=1, description="The runtime's container image (required).")
     image_digest: ImageDigest | None = Field(
         default=None,
@@ -910,6 +929,18 @@ class RuntimeConfig(_Model):
         description=(
             "Destinations the runtime's pods may connect to besides the cluster DNS (its "
             "database, other services); empty: DNS only."
+        ),
+    )
+    kong: RuntimeKongConfig = Field(
+        default_factory=RuntimeKongConfig,
+        description="Kong's Service, Route and Upstream for this runtime (timeouts, paths).",
+    )
+    profile: PathProfile = Field(
+        default_factory=PathProfile,
+        description=(
+            "This service's own traffic promise where it differs from `hitless:profile` "
+            "(max_body_mib, min_client_mbps, rt_max_processing_seconds); it sets the longest "
+            "request of the path A -> B -> C -> this runtime."
         ),
     )
 
@@ -1003,18 +1034,64 @@ class StackConfig(_Model):
         default_factory=ClusterConfig, description="GKE (`hitless:cluster`)."
     )
     kong: KongConfig = Field(default_factory=KongConfig, description="Tier C (`hitless:kong`).")
-    runtime: RuntimeConfig = Field(description="Tier D (`hitless:runtime`).")
+    runtimes: list[RuntimeConfig] = Field(
+        min_length=1,
+        max_length=MAX_RUNTIMES,
+        description=(
+            "Tier D: the runtime services behind Kong (`hitless:runtimes`), each with its own "
+            "Deployment, Kong Service and Route; names, namespaces and route paths unique. Each "
+            "makes one path A -> B -> C -> runtime the chain rules judge."
+        ),
+    )
     observability: ObservabilityConfig = Field(
         default_factory=ObservabilityConfig,
         description="Metrics, alerts and dashboards of the chain (`hitless:observability`).",
     )
 
-    def longest_requests(self) -> budget.LongestRequests:
-        """Each tier's longest request for this stack's profile and buffering."""
+    def runtime_named(self, name: str | None = None) -> RuntimeConfig:
+        """The runtime service called `name` (None: the first). Raises KeyError naming the known."""
+        if name is None:
+            return self.runtimes[0]
+        for runtime in self.runtimes:
+            if runtime.name == name:
+                return runtime
+        known = ", ".join(runtime.name for runtime in self.runtimes)
+        raise KeyError(f"no runtime service named {name!r} in hitless:runtimes (known: {known})")
+
+    def one_path(self, name: str | None = None) -> StackConfig:
+        """This config narrowed to the path A -> B -> C -> runtime `name` (None: the first).
+
+        For the tools that replay one path (simulate, lab, verify): the only runtime is `name`,
+        and the chain's profile is that path's promise. Raises KeyError for an unknown name.
+        """
+        runtime = self.runtime_named(name)
+        return self.model_copy(
+            update={
+                "profile": self.path_profile(runtime),
+                "runtimes": [runtime.model_copy(update={"profile": PathProfile()})],
+            }
+        )
+
+    def path_profile(self, runtime: RuntimeConfig) -> TrafficProfile:
+        """The traffic promise of the path A -> B -> C -> `runtime`."""
+        return path_profile(self.profile, runtime.profile.overrides())
+
+    def shared_profile(self) -> TrafficProfile:
+        """The promise the tiers every path crosses (A, B, Kong's globals) must keep.
+
+        The chain's profile with the largest body over the paths.
+        """
+        body = max(self.path_profile(runtime).max_body_mib for runtime in self.runtimes)
+        return path_profile(self.profile, {"max_body_mib": body})
+
+    def longest_requests(self, runtime: RuntimeConfig | None = None) -> budget.LongestRequests:
+        """Each tier's longest request on `runtime`'s path (None: the longest over every path)."""
+        if runtime is None:
+            return budget.longest_over_paths([self.longest_requests(rt) for rt in self.runtimes])
         return budget.longest_requests(
-            self.profile,
+            self.path_profile(runtime),
             buffering_at_a=self.edge.proxy_request_buffering,
-            buffering_at_c=self.kong.request_buffering,
+            buffering_at_c=all(rt.kong.request_buffering for rt in self.runtimes),
         )
 
     def rollout_awaits(self) -> list[catalog.Outcome]:
@@ -1022,9 +1099,9 @@ class StackConfig(_Model):
         return [item for item in catalog_outcomes(self) if item.entry.section == "await"]
 
     def await_timeout(self, key: str) -> int:
-        """The await timeout (s) of the rollout at `key` (`runtime`, `edge.mig`, ...).
+        """The await timeout (s) of the rollout at `key` (`runtimes.rt`, `edge.mig`, ...).
 
-        Keys: `kong`, `runtime`, `edge.mig`, `relay.mig`, `cluster.node_pools.<name>`.
+        Keys: `kong`, `runtimes.<name>`, `edge.mig`, `relay.mig`, `cluster.node_pools.<name>`.
         """
         for item in self.rollout_awaits():
             if _await_key(item) == key and item.value is not None:
@@ -1033,7 +1110,7 @@ class StackConfig(_Model):
 
     @model_validator(mode="after")
     def _chain_is_hitless(self) -> Self:
-        problems = list(_chain_problems(self))
+        problems = list(_runtime_problems(self)) or list(_chain_problems(self))
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -1043,37 +1120,75 @@ EDGE_LB_SCHEME = "EXTERNAL_MANAGED"
 """Tier A's `loadBalancingScheme`: the global external Application LB (Envoy-based)."""
 
 
+def _runtime_problems(cfg: StackConfig) -> list[str]:
+    """Runtime services that would collide: a name, a namespace or a route path used twice."""
+    out: list[str] = []
+    seen: dict[str, dict[str, int]] = {"name": {}, "namespace": {}}
+    paths: dict[str, int] = {}
+    for index, runtime in enumerate(cfg.runtimes):
+        for what in ("name", "namespace"):
+            value = getattr(runtime, what)
+            if value in seen[what]:
+                out.append(
+                    f"{PROJECT}:runtimes.{index}.{what} = {value}: runtime "
+                    f"{seen[what][value]} has it too, so their objects collide (each runtime owns "
+                    f"its {what}). Fix: give each runtime its own {what}."
+                )
+            seen[what].setdefault(value, index)
+        if runtime.namespace == cfg.kong.namespace:
+            out.append(
+                f"{PROJECT}:runtimes.{index}.namespace = {runtime.namespace}: it is Kong's "
+                f"namespace ({PROJECT}:kong.namespace), so both components would own it. Fix: "
+                "give the runtime its own namespace."
+            )
+        for path in runtime.kong.route_paths:
+            if path in paths:
+                out.append(
+                    f"{PROJECT}:runtimes.{index}.kong.route_paths = {shown(path)}: runtime "
+                    f"{paths[path]} routes the same path, so Kong sends its requests to one of "
+                    "them only. Fix: give each runtime its own path prefixes."
+                )
+            paths.setdefault(path, index)
+    return out
+
+
+def _worst_kong_route(cfg: StackConfig) -> RuntimeKongConfig:
+    """The Kong Service that keeps A waiting longest on a GET (its worst case with retries)."""
+    return max(
+        (runtime.kong for runtime in cfg.runtimes),
+        key=lambda route: budget.kong_worst_case_seconds(
+            route.connect_timeout_ms, route.read_timeout_ms, route.retries
+        ),
+    )
+
+
 def config_values(cfg: StackConfig) -> dict[str, float | None]:
-    """The catalog's named inputs, read from the config (the rules read them from facts)."""
+    """The catalog's named inputs of the tiers every path crosses, read from the config.
+
+    The longest requests are the longest over the paths; a runtime's own inputs
+    (`runtime_values`) replace them for the entries judged per runtime.
+    """
     longest = cfg.longest_requests()
-    edge, relay, kong, rt, t = cfg.edge, cfg.relay, cfg.kong, cfg.runtime, cfg.thresholds
+    edge, relay, kong, t = cfg.edge, cfg.relay, cfg.kong, cfg.thresholds
+    route = _worst_kong_route(cfg)
     days = cfg.cluster.maintenance.days
     values: dict[str, float | None] = {
-        "longest_client_upload": longest.client_upload,
-        "longest_internal_transfer": longest.internal_transfer,
+        **_longest_values(longest),
         "lb_timeout_counts_upload": float(budget.lb_timeout_counts_upload(EDGE_LB_SCHEME) or 0),
-        "longest_a": longest.a,
-        "longest_b": longest.b,
-        "longest_c": longest.c,
-        "longest_d": longest.d,
         "a_proxy_read_timeout": edge.proxy_read_timeout_seconds,
         "a_upstream_keepalive_timeout": edge.upstream_keepalive_timeout_seconds,
         "a_upstream_keepalive_time": edge.upstream_keepalive_time_seconds,
-        "kong_connect_timeout_ms": kong.connect_timeout_ms,
-        "kong_read_timeout_ms": kong.read_timeout_ms,
-        "kong_retries": kong.retries,
+        "kong_connect_timeout_ms": route.connect_timeout_ms,
+        "kong_read_timeout_ms": route.read_timeout_ms,
+        "kong_retries": route.retries,
         "kong_prestop": kong.quit_wait_seconds,
         "kong_drain": kong.quit_timeout_seconds,
-        "rt_request_timeout": rt.request_timeout_seconds,
-        "rt_keepalive_idle": rt.keepalive_idle_timeout_seconds,
-        "rt_prestop": rt.prestop_seconds,
+        # Kong's one upstream keepalive setting must idle out before every runtime's.
+        "rt_keepalive_idle": min(rt.keepalive_idle_timeout_seconds for rt in cfg.runtimes),
         "downstream_idle": min(relay.proxy_timeout_seconds, kong.client_keepalive_timeout_seconds),
         "b_drain": relay.connection_draining_timeout_sec,
         # Every pool of the stack runs the cluster autoscaler (min/max_nodes_per_zone).
         "grace_cap": budget.grace_cap_seconds(t.max_drain_seconds, autoscaled=True),
-        "worst_time_to_available": budget.worst_time_to_available(
-            rt.readiness.timing(), rt.startup.timing(), rt.min_ready_seconds, t.pod_start_seconds
-        ),
         "maintenance_blocks": budget.maintenance_blocks_per_32_days(
             None if days is None else len(days)
         ),
@@ -1099,16 +1214,53 @@ def config_values(cfg: StackConfig) -> dict[str, float | None]:
             f"{tier}_mig_min_ready": mig.min_ready_sec,
             f"{tier}_mig_drain": drain,
         }
-    for prefix, work, startup in (("kong", kong, None), ("rt", rt, rt.startup)):
-        values |= {
-            f"{prefix}_rollout_replicas": work.autoscaling.max_replicas,
-            f"{prefix}_rollout_surge": ROLLING_MAX_SURGE,
-            f"{prefix}_rollout_unavailable": ROLLING_MAX_UNAVAILABLE,
-            f"{prefix}_time_to_available": _time_to_available(cfg, work, startup),
-            f"{prefix}_rollout_grace": work.termination_grace_seconds,
-            f"{prefix}_progress_deadline": work.progress_deadline_seconds,
-        }
+    values |= _rollout_values(cfg, "kong", kong, None)
     return values
+
+
+def _longest_values(longest: budget.LongestRequests) -> dict[str, float | None]:
+    """The catalog's `longest_*` inputs."""
+    names = ("client_upload", "internal_transfer", "a", "b", "c", "d")
+    return {f"longest_{name}": float(getattr(longest, name)) for name in names}
+
+
+def _rollout_values(
+    cfg: StackConfig, prefix: str, work: RuntimeConfig | KongConfig, startup: ProbeConfig | None
+) -> dict[str, float | None]:
+    """The `<prefix>_rollout_*` inputs of a Deployment's await."""
+    return {
+        f"{prefix}_rollout_replicas": work.autoscaling.max_replicas,
+        f"{prefix}_rollout_surge": ROLLING_MAX_SURGE,
+        f"{prefix}_rollout_unavailable": ROLLING_MAX_UNAVAILABLE,
+        f"{prefix}_time_to_available": _time_to_available(cfg, work, startup),
+        f"{prefix}_rollout_grace": work.termination_grace_seconds,
+        f"{prefix}_progress_deadline": work.progress_deadline_seconds,
+    }
+
+
+def runtime_values(cfg: StackConfig, runtime: RuntimeConfig) -> dict[str, float | None]:
+    """The catalog's inputs of the path A -> B -> C -> `runtime`, over the shared ones.
+
+    Its own longest requests, its Kong Service, its server settings and its rollout.
+    """
+    route = runtime.kong
+    return {
+        **config_values(cfg),
+        **_longest_values(cfg.longest_requests(runtime)),
+        "kong_connect_timeout_ms": route.connect_timeout_ms,
+        "kong_read_timeout_ms": route.read_timeout_ms,
+        "kong_retries": route.retries,
+        "rt_request_timeout": runtime.request_timeout_seconds,
+        "rt_keepalive_idle": runtime.keepalive_idle_timeout_seconds,
+        "rt_prestop": runtime.prestop_seconds,
+        "worst_time_to_available": budget.worst_time_to_available(
+            runtime.readiness.timing(),
+            runtime.startup.timing(),
+            runtime.min_ready_seconds,
+            cfg.thresholds.pod_start_seconds,
+        ),
+        **_rollout_values(cfg, "rt", runtime, runtime.startup),
+    }
 
 
 def _time_to_available(
@@ -1128,6 +1280,10 @@ def pool_values(cfg: StackConfig, pool: NodePoolConfig) -> dict[str, float | Non
     t = cfg.thresholds
     zones = len(cfg.platform.zones)
     nodes_min = pool.min_nodes_per_zone * zones
+    workloads: list[tuple[RuntimeConfig | KongConfig, ProbeConfig | None]] = [
+        *((rt, rt.startup) for rt in cfg.runtimes),
+        (cfg.kong, None),
+    ]
     # A node's drain: the worst over the workloads it carries (PDB waits, then grace).
     drain = max(
         budget.node_drain_seconds(
@@ -1136,7 +1292,7 @@ def pool_values(cfg: StackConfig, pool: NodePoolConfig) -> dict[str, float | Non
             work.termination_grace_seconds,
             t.max_drain_seconds,
         )
-        for work, startup in ((cfg.runtime, cfg.runtime.startup), (cfg.kong, None))
+        for work, startup in workloads
     )
     blue_green = pool.strategy is UpgradeStrategy.BLUE_GREEN
     return {
@@ -1153,17 +1309,24 @@ def pool_values(cfg: StackConfig, pool: NodePoolConfig) -> dict[str, float | Non
 
 POOL_KEY = "cluster.node_pools."
 """Stack-key prefix of the settings each node pool has (`cluster.node_pools.<setting>`)."""
+RUNTIME_KEY = "runtimes."
+"""Stack-key prefix of the settings each runtime service has (`runtimes.<setting>`); a problem
+names the item (`hitless:runtimes.<index>.<setting>`)."""
 
 
-def config_value(cfg: StackConfig, key: str) -> float | None:
+def config_value(cfg: StackConfig, key: str, runtime: RuntimeConfig | None = None) -> float | None:
     """The config's value at a stack key (dotted path, without the `hitless:` prefix).
 
+    A runtime's setting (`runtimes.<setting>`) is read on `runtime` (None: the first).
     None: an optional setting left unset (an await sized from its bound) or a setting of each
     node pool (`cluster.node_pools.<setting>`, judged once per pool).
     """
     if key.startswith(POOL_KEY):
         return None
     node: object = cfg
+    if key.startswith(RUNTIME_KEY):
+        node = runtime if runtime is not None else cfg.runtimes[0]
+        key = key.removeprefix(RUNTIME_KEY)
     for part in key.split("."):
         node = getattr(node, part)
     if node is None:
@@ -1171,6 +1334,15 @@ def config_value(cfg: StackConfig, key: str) -> float | None:
     if isinstance(node, bool) or not isinstance(node, int | float):
         raise TypeError(f"{key} is not a number: {node!r}")
     return node
+
+
+def stack_key(cfg: StackConfig, outcome: catalog.Outcome) -> str:
+    """The stack key an outcome judges: a runtime's setting names its item's index."""
+    key = outcome.entry.key
+    if key.startswith(RUNTIME_KEY) and outcome.where:
+        index = [runtime.name for runtime in cfg.runtimes].index(outcome.where)
+        return f"{RUNTIME_KEY}{index}.{key.removeprefix(RUNTIME_KEY)}"
+    return key
 
 
 def _outcome(
@@ -1183,22 +1355,49 @@ def _outcome(
 
 
 def catalog_outcomes(cfg: StackConfig) -> list[catalog.Outcome]:
-    """Every catalog entry judged on this config (a node pool's entries once per pool)."""
-    pack = PackConfig(profile=cfg.profile, thresholds=cfg.thresholds)
+    """Every catalog entry judged on this config.
+
+    A node pool's entries are judged once per pool, a runtime's once per runtime on its own
+    path's promise; the rest once, on the promise every path crosses (the largest body).
+    """
+    shared = PackConfig(profile=cfg.shared_profile(), thresholds=cfg.thresholds)
     values = config_values(cfg)
     out: list[catalog.Outcome] = []
     for item in catalog.ENTRIES.values():
+        if item.key.startswith(RUNTIME_KEY):
+            for runtime in cfg.runtimes:
+                pack = PackConfig(profile=cfg.path_profile(runtime), thresholds=cfg.thresholds)
+                judged = _outcome(
+                    item,
+                    config_value(cfg, item.key, runtime),
+                    pack,
+                    runtime_values(cfg, runtime),
+                )
+                out.append(dataclasses.replace(judged, where=runtime.name))
+            continue
         if not item.key.startswith(POOL_KEY):
-            out.append(_outcome(item, config_value(cfg, item.key), pack, values))
+            out.append(_outcome(item, config_value(cfg, item.key), shared, values))
             continue
         for pool in cfg.cluster.node_pools:
-            judged = _outcome(item, None, pack, {**values, **pool_values(cfg, pool)})
+            judged = _outcome(item, None, shared, {**values, **pool_values(cfg, pool)})
             out.append(dataclasses.replace(judged, where=pool.name))
     return out
 
 
+def outcome_pack(cfg: StackConfig, outcome: catalog.Outcome) -> tuple[PackConfig, catalog.Values]:
+    """The pack config and inputs an outcome was judged with (for its consequence text)."""
+    if outcome.entry.key.startswith(RUNTIME_KEY) and outcome.where:
+        runtime = cfg.runtime_named(outcome.where)
+        pack = PackConfig(profile=cfg.path_profile(runtime), thresholds=cfg.thresholds)
+        return pack, runtime_values(cfg, runtime)
+    pack = PackConfig(profile=cfg.shared_profile(), thresholds=cfg.thresholds)
+    return pack, config_values(cfg)
+
+
 def _await_key(item: catalog.Outcome) -> str:
-    """The rollout's key in `await_timeout`: `runtime`, `edge.mig`, `cluster.node_pools.x`."""
+    """The rollout's key in `await_timeout`: `runtimes.rt`, `edge.mig`, `cluster.node_pools.x`."""
+    if item.where and item.entry.key.startswith(RUNTIME_KEY):
+        return f"{RUNTIME_KEY}{item.where}"
     if item.where:
         return f"{POOL_KEY}{item.where}"
     return item.entry.key.removesuffix(".await_timeout_seconds")
@@ -1216,8 +1415,6 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
     """
     out: list[str] = []
     net = cfg.platform.network
-    pack = PackConfig(profile=cfg.profile, thresholds=cfg.thresholds)
-    ctx = catalog.Ctx(pack, config_values(cfg))
 
     def need(ok: bool, key: str, value: object, consequence: str, fix: str) -> None:  # noqa: FBT001
         if not ok:
@@ -1239,27 +1436,36 @@ def _chain_problems(cfg: StackConfig) -> list[str]:
     )
     for outcome in catalog_outcomes(cfg):
         if outcome.status == "fail":
+            pack, values = outcome_pack(cfg, outcome)
+            runtime = (
+                cfg.runtime_named(outcome.where)
+                if outcome.entry.key.startswith(RUNTIME_KEY)
+                else None
+            )
+            on = f"runtime '{runtime.name}': " if runtime is not None else ""
             need(
                 False,
-                outcome.entry.key,
-                config_value(cfg, outcome.entry.key),
-                outcome.consequence(ctx),
+                stack_key(cfg, outcome),
+                config_value(cfg, outcome.entry.key, runtime),
+                on + outcome.consequence(catalog.Ctx(pack, values)),
                 outcome.fix() + AWAIT_FIX.get(outcome.entry.section, ""),
             )
-    rt, kong = cfg.runtime, cfg.kong
-    need(
-        not (rt.liveness_path == rt.health_path and rt.liveness == rt.readiness),
-        "runtime.liveness",
-        rt.liveness.model_dump(),
-        "liveness is identical to readiness, so a slow pod is restarted instead of taken out of "
-        "rotation",
-        f"give liveness its own path ({PROJECT}:runtime.liveness_path) or a higher "
-        "failure_threshold",
-    )
-    for key, scaling, replicas in (
-        ("runtime.autoscaling.min_replicas", rt.autoscaling, rt.replicas),
-        ("kong.autoscaling.min_replicas", kong.autoscaling, kong.replicas),
-    ):
+    kong = cfg.kong
+    scaled: list[tuple[str, AutoscalingConfig, int]] = [
+        ("kong.autoscaling.min_replicas", kong.autoscaling, kong.replicas)
+    ]
+    for index, rt in enumerate(cfg.runtimes):
+        need(
+            not (rt.liveness_path == rt.health_path and rt.liveness == rt.readiness),
+            f"runtimes.{index}.liveness",
+            rt.liveness.model_dump(),
+            "liveness is identical to readiness, so a slow pod is restarted instead of taken out "
+            "of rotation",
+            f"give liveness its own path ({PROJECT}:runtimes.{index}.liveness_path) or a higher "
+            "failure_threshold",
+        )
+        scaled.append((f"runtimes.{index}.autoscaling.min_replicas", rt.autoscaling, rt.replicas))
+    for key, scaling, replicas in scaled:
         need(
             replicas in range(scaling.min_replicas, scaling.max_replicas + 1),
             key,
@@ -1413,12 +1619,45 @@ def format_validation_error(error: ValidationError, stack: str) -> str:
     return "\n".join(lines)
 
 
+def _migration_problems(values: Mapping[str, Any]) -> list[str]:
+    """Keys of the one-runtime layout, each with the move that replaces it.
+
+    A chain carries a list of runtime services (`hitless:runtimes`); Kong's per-service settings
+    moved into each runtime's `kong` block. The old keys are refused, never read beside the new.
+    """
+    out: list[str] = []
+    if "runtime" in values:
+        out.append(
+            f"  - {PROJECT}:runtime = {shown(values['runtime'])}: the single-runtime key is "
+            f"replaced by {PROJECT}:runtimes, a list of runtime services, and is no longer read, "
+            f"so this runtime would not be deployed. Fix: rename the key to {PROJECT}:runtimes "
+            "and make its object the first item of the list (`runtimes: [{name: rt, ...}]`)."
+        )
+    kong = values.get("kong")
+    if isinstance(kong, Mapping):
+        moved = [key for key in MOVED_KONG_KEYS if key in kong]
+        if moved:
+            out.append(
+                f"  - {PROJECT}:kong = {shown({key: kong[key] for key in moved})}: "
+                f"{', '.join(moved)} are settings of each runtime's Kong Service and Route now, "
+                f"no longer read from {PROJECT}:kong, so they would not be applied. Fix: move "
+                f"them to {PROJECT}:runtimes[].kong (e.g. `runtimes: [{{name: rt, kong: "
+                f"{{{moved[0]}: ...}}}}]`)."
+            )
+    return out
+
+
 def load_stack_config(values: Mapping[str, Any], stack: str) -> StackConfig:
     """Validate a stack's `hitless:*` values (already parsed from YAML/JSON) as one model.
 
     `values` maps a stack key without the `hitless:` prefix (e.g. `runtime`) to its object.
     Unknown keys are errors. Raises `StackConfigError` listing every problem.
     """
+    migration = _migration_problems(values)
+    if migration:
+        raise StackConfigError(
+            "\n".join([f"stack {stack!r}: keys of an older layout:", *migration])
+        )
     unknown = sorted(set(values) - set(STACK_KEYS) - set(SECRET_STACK_KEYS))
     if unknown:
         lines = [f"stack {stack!r}: unknown stack key(s):"]

@@ -172,6 +172,9 @@ class GkeCluster(pulumi.ComponentResource):
     """The control plane's endpoint IP."""
     location: pulumi.Output[str]
     """The cluster's region."""
+    kubeconfig: pulumi.Output[str]
+    """Kubeconfig of the cluster (exec auth, no credential inside): the provider's, for other
+    stacks that deploy onto the cluster."""
     provider: k8s.Provider
     """Kubernetes provider for the workloads (exec auth through gke-gcloud-auth-plugin)."""
 
@@ -193,6 +196,7 @@ class GkeCluster(pulumi.ComponentResource):
                 "cluster_name": self.cluster_name,
                 "endpoint": self.endpoint,
                 "location": self.location,
+                "kubeconfig": self.kubeconfig,
             }
         )
 
@@ -352,6 +356,7 @@ class GkeCluster(pulumi.ComponentResource):
             self._cluster.endpoint,
             self._cluster.master_auth.cluster_ca_certificate,
         ).apply(lambda values: kubeconfig(str(values[0]), str(values[1]), str(values[2])))
+        self.kubeconfig = config
         return k8s.Provider(
             f"{name}-k8s",
             kubeconfig=config,

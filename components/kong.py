@@ -25,7 +25,7 @@ the GKE subnet, so no node or other LB can take it before the Service claims it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -41,7 +41,12 @@ from hitless.components.config import (
     ObservabilityConfig,
     PlatformConfig,
 )
-from hitless.components.kong_entities import KongEntities, build_entities, verifies_upstream
+from hitless.components.kong_entities import (
+    KongEntities,
+    KongRuntimeTarget,
+    build_entities,
+    verifies_upstream,
+)
 from hitless_policy.identity import Tier, gcp_description, gcp_labels
 
 TYPE = "hitless:gke:KongDataPlane"
@@ -88,6 +93,18 @@ STATUS_PORT_NAME = "status"
 
 
 @dataclass(frozen=True)
+class KongRuntimeBackend:
+    """One runtime service behind Kong: its Kong routing, and the pods Kong's egress admits."""
+
+    target: KongRuntimeTarget
+    """Its address and Kong Service/Route settings."""
+    namespace: str
+    """Namespace of its pods."""
+    pod_labels: Mapping[str, str]
+    """Labels selecting its pods (`hitless.components.runtime.pod_labels`)."""
+
+
+@dataclass(frozen=True)
 class KongDataPlaneArgs:
     """Inputs of `KongDataPlane`."""
 
@@ -97,16 +114,8 @@ class KongDataPlaneArgs:
     """Chain name, zones, network (reserved ILB address, B's subnet) and extra labels."""
     cluster: ClusterConfig
     """The cluster's config."""
-    runtime_host: str
-    """DNS name of the runtime's Service, e.g. `rt.rt.svc.cluster.local` (plain, for the config)."""
-    runtime_port: int
-    """Port of the runtime's Service."""
-    runtime_scheme: str
-    """Protocol the runtime speaks (`HTTP`/`HTTPS`)."""
-    runtime_namespace: str
-    """Namespace of the runtime's pods (Kong's egress NetworkPolicy admits them)."""
-    runtime_pod_labels: Mapping[str, str]
-    """Labels selecting the runtime's pods (`hitless.components.runtime.pod_labels`)."""
+    runtimes: Sequence[KongRuntimeBackend]
+    """The runtime services Kong routes to (one Kong Service, Route and Upstream each)."""
     subnetwork: pulumi.Input[str]
     """Self link of the GKE subnet, where Kong's internal LB address is reserved."""
     await_timeout_seconds: int
@@ -121,13 +130,10 @@ def pod_labels(platform: PlatformConfig) -> dict[str, str]:
 
 
 def entities(args: KongDataPlaneArgs) -> KongEntities:
-    """The runtime's Kong entities; the Kong Service is named after the runtime's Service."""
+    """Kong's entities: one Kong Service per runtime, named after the runtime's Service."""
     return build_entities(
         args.config,
-        service_name=args.runtime_host.split(".", 1)[0],
-        runtime_host=args.runtime_host,
-        runtime_port=args.runtime_port,
-        runtime_scheme=args.runtime_scheme,
+        [backend.target for backend in args.runtimes],
         with_metrics=args.observability.enabled,
     )
 
@@ -250,7 +256,7 @@ def deployment_manifest(args: KongDataPlaneArgs, declarative_yaml: str | None) -
         volumes.append(
             {"name": "cluster-cert", "secret": {"secretName": cfg.hybrid.cluster_cert_secret}}
         )
-    verify = verifies_upstream(cfg, args.runtime_scheme)
+    verify = any(verifies_upstream(cfg, rt.target.scheme) for rt in args.runtimes)
     if verify:
         mounts.append({"name": "upstream-ca", "mountPath": UPSTREAM_CA_DIR, "readOnly": True})
         volumes.append(
@@ -400,7 +406,7 @@ def _control_plane_ports(hybrid: KongHybridConfig) -> list[int]:
 
 
 def egress_policy_manifest(args: KongDataPlaneArgs) -> kc.Manifest:
-    """Where Kong's pods may connect: the runtime's pods on its port, and DNS.
+    """Where Kong's pods may connect: each runtime's pods on its port, and DNS.
 
     Hybrid: also the control plane's cluster and telemetry ports (its address is a DNS name,
     which a NetworkPolicy cannot select, so the ports are admitted to any address).
@@ -411,15 +417,16 @@ def egress_policy_manifest(args: KongDataPlaneArgs) -> kc.Manifest:
             "to": [
                 {
                     "namespaceSelector": {
-                        "matchLabels": {kc.NAMESPACE_NAME_LABEL: args.runtime_namespace}
+                        "matchLabels": {kc.NAMESPACE_NAME_LABEL: backend.namespace}
                     },
-                    "podSelector": {"matchLabels": dict(args.runtime_pod_labels)},
+                    "podSelector": {"matchLabels": dict(backend.pod_labels)},
                 }
             ],
-            "ports": [{"port": args.runtime_port, "protocol": "TCP"}],
-        },
-        kc.dns_egress_rule(),
+            "ports": [{"port": backend.target.port, "protocol": "TCP"}],
+        }
+        for backend in args.runtimes
     ]
+    rules.append(kc.dns_egress_rule())
     if cfg.hybrid is not None:
         rules.append(
             {

@@ -1,6 +1,7 @@
-"""The Kong entities that route to the runtime, modelled once and rendered two ways.
+"""The Kong entities that route to the runtime services, modelled once and rendered two ways.
 
-One Service, one Route, one Upstream and one Target, built from `KongConfig` by `build_entities`.
+Per runtime service one Service, one Route, one Upstream and one Target, built from `KongConfig`
+and the runtime's own `kong` settings by `build_entities` (or `runtime_entities` for one).
 `KongEntities.to_declarative()` renders them as Kong's DB-less declarative config (the ConfigMap of
 `hitless.components.kong`); `KongEntities.apply()` creates the same entities with pulumi-kong
 against a control plane's Admin API (hybrid mode). Both renderings come from the same model, so the
@@ -24,6 +25,7 @@ certificates, and the Kong nodes themselves.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +33,7 @@ import pulumi
 import pulumi_kong as kong
 import yaml
 
-from hitless.components.config import KongConfig
+from hitless.components.config import KongConfig, RuntimeKongConfig
 from hitless_policy import identity
 from hitless_policy.identity import Tier
 
@@ -155,8 +157,8 @@ PROMETHEUS_PLUGIN = KongPlugin(
 
 
 @dataclass(frozen=True)
-class KongEntities:
-    """The runtime's Kong entities."""
+class KongRuntimeEntities:
+    """The Kong entities of one runtime service: its Service, Route, Upstream and Target."""
 
     service: KongService
     """The Service."""
@@ -166,47 +168,116 @@ class KongEntities:
     """The Upstream the Service's host names."""
     target: KongTarget
     """The Upstream's only Target."""
+
+    def to_declarative(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The Service (with its Route) and the Upstream (with its Target), declarative form."""
+        svc, route, up = self.service, self.route, self.upstream
+        service = {
+            "name": svc.name,
+            "protocol": svc.protocol,
+            "host": svc.host,
+            "port": svc.port,
+            "connect_timeout": svc.connect_timeout_ms,
+            "read_timeout": svc.read_timeout_ms,
+            "write_timeout": svc.write_timeout_ms,
+            "retries": svc.retries,
+            **svc_tls(svc),
+            "routes": [
+                {
+                    "name": route.name,
+                    "paths": list(route.paths),
+                    "protocols": list(route.protocols),
+                    "strip_path": route.strip_path,
+                    "preserve_host": route.preserve_host,
+                    "request_buffering": route.request_buffering,
+                    "response_buffering": route.response_buffering,
+                }
+            ],
+        }
+        upstream = {
+            "name": up.name,
+            "algorithm": up.algorithm,
+            "slots": up.slots,
+            "healthchecks": up.healthchecks(),
+            "targets": [{"target": self.target.target, "weight": self.target.weight}],
+        }
+        return service, upstream
+
+    def apply(self, parent: pulumi.Resource, provider: kong.Provider, chain: str) -> None:
+        """Create the entities with pulumi-kong through `provider`.
+
+        Names derive from `parent`'s name and the Service's, so two runtimes never collide.
+        """
+        base = f"{parent._name}-kong-{self.service.name}"
+        svc, route, up = self.service, self.route, self.upstream
+
+        def tags(role: str) -> list[str]:
+            return identity.kong_tags(chain, Tier.C, role)
+
+        # pulumi-kong's Upstream has no `algorithm` argument (nor `healthchecks.threshold`);
+        # Kong's default, round-robin, is what the model states.
+        upstream = kong.Upstream(
+            f"{base}-upstream",
+            name=up.name,
+            slots=up.slots,
+            healthchecks=up.healthchecks(),
+            tags=tags("upstream"),
+            opts=pulumi.ResourceOptions(parent=parent, provider=provider),
+        )
+        kong.Target(
+            f"{base}-target",
+            target=self.target.target,
+            weight=self.target.weight,
+            upstream_id=upstream.id,
+            tags=tags("target"),
+            opts=pulumi.ResourceOptions(parent=upstream, provider=provider),
+        )
+        service = kong.Service(
+            f"{base}-service",
+            name=svc.name,
+            protocol=svc.protocol,
+            host=svc.host,
+            port=svc.port,
+            connect_timeout=svc.connect_timeout_ms,
+            read_timeout=svc.read_timeout_ms,
+            write_timeout=svc.write_timeout_ms,
+            retries=svc.retries,
+            tls_verify=svc.tls_verify,
+            tls_verify_depth=svc.tls_verify_depth,
+            tags=tags("service"),
+            opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[upstream]),
+        )
+        kong.Route(
+            f"{base}-route",
+            name=route.name,
+            service_id=service.id,
+            protocols=list(route.protocols),
+            paths=list(route.paths),
+            strip_path=route.strip_path,
+            preserve_host=route.preserve_host,
+            request_buffering=route.request_buffering,
+            response_buffering=route.response_buffering,
+            tags=tags("route"),
+            opts=pulumi.ResourceOptions(parent=service, provider=provider),
+        )
+
+
+@dataclass(frozen=True)
+class KongEntities:
+    """Kong's entities: one set per runtime service, and the global plugins."""
+
+    runtimes: tuple[KongRuntimeEntities, ...]
+    """Each runtime's Service, Route, Upstream and Target."""
     plugins: tuple[KongPlugin, ...] = ()
     """Global plugins (Prometheus when the stack exports metrics)."""
 
     def to_declarative(self) -> dict[str, Any]:
         """The entities as Kong's DB-less declarative config."""
-        svc, route, up = self.service, self.route, self.upstream
+        rendered = [runtime.to_declarative() for runtime in self.runtimes]
         return {
             "_format_version": DECLARATIVE_FORMAT_VERSION,
-            "services": [
-                {
-                    "name": svc.name,
-                    "protocol": svc.protocol,
-                    "host": svc.host,
-                    "port": svc.port,
-                    "connect_timeout": svc.connect_timeout_ms,
-                    "read_timeout": svc.read_timeout_ms,
-                    "write_timeout": svc.write_timeout_ms,
-                    "retries": svc.retries,
-                    **svc_tls(svc),
-                    "routes": [
-                        {
-                            "name": route.name,
-                            "paths": list(route.paths),
-                            "protocols": list(route.protocols),
-                            "strip_path": route.strip_path,
-                            "preserve_host": route.preserve_host,
-                            "request_buffering": route.request_buffering,
-                            "response_buffering": route.response_buffering,
-                        }
-                    ],
-                }
-            ],
-            "upstreams": [
-                {
-                    "name": up.name,
-                    "algorithm": up.algorithm,
-                    "slots": up.slots,
-                    "healthchecks": up.healthchecks(),
-                    "targets": [{"target": self.target.target, "weight": self.target.weight}],
-                }
-            ],
+            "services": [service for service, _ in rendered],
+            "upstreams": [upstream for _, upstream in rendered],
             **self._declarative_plugins(),
         }
 
@@ -226,67 +297,18 @@ class KongEntities:
     def apply(self, parent: pulumi.Resource, provider: kong.Provider, chain: str) -> None:
         """Create the entities with pulumi-kong through `provider` (hybrid mode).
 
-        Resource names derive from `parent`'s name. Every entity carries the identity tags
-        `hitless-chain=`, `hitless-tier=c` and `hitless-role=` that the chain rules read.
+        Resource names derive from `parent`'s name and each Service's name. Every entity carries
+        the identity tags `hitless-chain=`, `hitless-tier=c` and `hitless-role=` that the chain
+        rules read.
         """
-        base = parent._name
-        svc, route, up = self.service, self.route, self.upstream
-
-        def tags(role: str) -> list[str]:
-            return identity.kong_tags(chain, Tier.C, role)
-
-        # pulumi-kong's Upstream has no `algorithm` argument (nor `healthchecks.threshold`);
-        # Kong's default, round-robin, is what the model states.
-        upstream = kong.Upstream(
-            f"{base}-kong-upstream",
-            name=up.name,
-            slots=up.slots,
-            healthchecks=up.healthchecks(),
-            tags=tags("upstream"),
-            opts=pulumi.ResourceOptions(parent=parent, provider=provider),
-        )
-        kong.Target(
-            f"{base}-kong-target",
-            target=self.target.target,
-            weight=self.target.weight,
-            upstream_id=upstream.id,
-            tags=tags("target"),
-            opts=pulumi.ResourceOptions(parent=upstream, provider=provider),
-        )
-        service = kong.Service(
-            f"{base}-kong-service",
-            name=svc.name,
-            protocol=svc.protocol,
-            host=svc.host,
-            port=svc.port,
-            connect_timeout=svc.connect_timeout_ms,
-            read_timeout=svc.read_timeout_ms,
-            write_timeout=svc.write_timeout_ms,
-            retries=svc.retries,
-            tls_verify=svc.tls_verify,
-            tls_verify_depth=svc.tls_verify_depth,
-            tags=tags("service"),
-            opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[upstream]),
-        )
-        kong.Route(
-            f"{base}-kong-route",
-            name=route.name,
-            service_id=service.id,
-            protocols=list(route.protocols),
-            paths=list(route.paths),
-            strip_path=route.strip_path,
-            preserve_host=route.preserve_host,
-            request_buffering=route.request_buffering,
-            response_buffering=route.response_buffering,
-            tags=tags("route"),
-            opts=pulumi.ResourceOptions(parent=service, provider=provider),
-        )
+        for runtime in self.runtimes:
+            runtime.apply(parent, provider, chain)
         for plugin in self.plugins:
             kong.Plugin(
-                f"{base}-kong-plugin-{plugin.name}",
+                f"{parent._name}-kong-plugin-{plugin.name}",
                 name=plugin.name,
                 config_json=json.dumps(plugin.config, sort_keys=True),
-                tags=tags(f"plugin-{plugin.name}"),
+                tags=identity.kong_tags(chain, Tier.C, f"plugin-{plugin.name}"),
                 opts=pulumi.ResourceOptions(parent=parent, provider=provider),
             )
 
@@ -306,33 +328,41 @@ def verifies_upstream(config: KongConfig, runtime_scheme: str) -> bool:
     return runtime_scheme.lower() == "https" and config.upstream_tls_verify
 
 
-def build_entities(
-    config: KongConfig,
-    *,
-    service_name: str,
-    runtime_host: str,
-    runtime_port: int,
-    runtime_scheme: str,
-    with_metrics: bool = False,
-) -> KongEntities:
-    """The runtime's Kong entities from Kong's config and the runtime's address (pure).
+@dataclass(frozen=True)
+class KongRuntimeTarget:
+    """Where one runtime service is reached, and how Kong routes to it (plain values)."""
 
-    `with_metrics` adds the global Prometheus plugin; `hitless.components.kong` passes
-    `hitless:observability.enabled`.
+    name: str
+    """Name of the Kong Service (the runtime's Service name)."""
+    host: str
+    """DNS name of the runtime's Service, e.g. `rt.rt.svc.cluster.local`."""
+    port: int
+    """Port of the runtime's Service."""
+    scheme: str
+    """Protocol the runtime speaks (`HTTP`/`HTTPS`)."""
+    route: RuntimeKongConfig
+    """The runtime's Kong Service and Route settings (`hitless:runtimes[].kong`)."""
+
+
+def runtime_entities(config: KongConfig, target: KongRuntimeTarget) -> KongRuntimeEntities:
+    """One runtime's Kong Service, Route, Upstream and Target (pure).
+
+    Kong's global settings (`config`: upstream TLS verification) with the runtime's own.
     """
-    upstream = f"{service_name}.upstream"
-    https = runtime_scheme.lower() == "https"
-    verify = verifies_upstream(config, runtime_scheme)
-    return KongEntities(
+    upstream = f"{target.name}.upstream"
+    https = target.scheme.lower() == "https"
+    verify = verifies_upstream(config, target.scheme)
+    route = target.route
+    return KongRuntimeEntities(
         service=KongService(
-            name=service_name,
-            protocol=runtime_scheme.lower(),
+            name=target.name,
+            protocol=target.scheme.lower(),
             host=upstream,
-            port=runtime_port,
-            connect_timeout_ms=config.connect_timeout_ms,
-            read_timeout_ms=config.read_timeout_ms,
-            write_timeout_ms=config.write_timeout_ms,
-            retries=config.retries,
+            port=target.port,
+            connect_timeout_ms=route.connect_timeout_ms,
+            read_timeout_ms=route.read_timeout_ms,
+            write_timeout_ms=route.write_timeout_ms,
+            retries=route.retries,
             # Kong's Service `tls_verify` (pulumi_kong.Service `tls_verify`, declarative
             # `tls_verify`): with it, nginx checks the runtime's certificate against the trusted
             # CA the proxy container mounts (`hitless.components.kong`, upstream CA Secret).
@@ -340,11 +370,27 @@ def build_entities(
             tls_verify_depth=config.upstream_tls_verify_depth if verify else None,
         ),
         route=KongRoute(
-            name=f"{service_name}-route",
-            paths=list(config.route_paths),
-            request_buffering=config.request_buffering,
+            name=f"{target.name}-route",
+            paths=list(route.route_paths),
+            request_buffering=route.request_buffering,
         ),
         upstream=KongUpstream(name=upstream),
-        target=KongTarget(target=f"{runtime_host}:{runtime_port}"),
+        target=KongTarget(target=f"{target.host}:{target.port}"),
+    )
+
+
+def build_entities(
+    config: KongConfig,
+    runtimes: Sequence[KongRuntimeTarget],
+    *,
+    with_metrics: bool = False,
+) -> KongEntities:
+    """Kong's entities for every runtime service of the chain (pure).
+
+    `with_metrics` adds the global Prometheus plugin; `hitless.components.kong` passes
+    `hitless:observability.enabled`.
+    """
+    return KongEntities(
+        runtimes=tuple(runtime_entities(config, target) for target in runtimes),
         plugins=(PROMETHEUS_PLUGIN,) if with_metrics else (),
     )

@@ -279,6 +279,16 @@ def rollout_marker_promql(namespace: str, deployment: str) -> str:
 
 
 @dataclass(frozen=True)
+class MonitoredRuntime:
+    """One runtime service as monitoring sees it."""
+
+    config: RuntimeConfig
+    """Its config (namespace, name)."""
+    pod_labels: Mapping[str, str]
+    """Labels selecting its pods."""
+
+
+@dataclass(frozen=True)
 class ChainMonitoringArgs:
     """Inputs of `ChainMonitoring`: the stack's config and where each tier lives."""
 
@@ -288,16 +298,14 @@ class ChainMonitoringArgs:
     """Chain name and labels."""
     kong: KongConfig
     """Tier C's config (namespace, status port)."""
-    runtime: RuntimeConfig
-    """Tier D's config (namespace, name)."""
+    runtimes: Sequence[MonitoredRuntime]
+    """Tier D: every runtime service (namespace, name, pod labels)."""
     edge_mig: MigConfig
     """Tier A's instance group config (its target size is full capacity)."""
     relay_mig: MigConfig
     """Tier B's instance group config."""
     kong_pod_labels: Mapping[str, str]
     """Labels selecting Kong's pods."""
-    runtime_pod_labels: Mapping[str, str]
-    """Labels selecting the runtime's pods."""
     edge_backend_service: str
     """Logical name of the external LB's backend service (`edge_lb.backend_service_name`)."""
     edge_instance_group: str
@@ -347,7 +355,7 @@ class ChainMonitoring(pulumi.ComponentResource):
         self._create_pod_monitorings()
         self.refused_id = f"{name}-kong-refused"
         self.premature_id = f"{name}-kong-premature-close"
-        self.drain_id = f"{name}-rt-drain"
+        self.drain_ids = {rt.config.name: f"{name}-{rt.config.name}-drain" for rt in args.runtimes}
         metrics = self._create_log_metrics()
         channels = [
             gcp.monitoring.NotificationChannel(
@@ -397,9 +405,11 @@ class ChainMonitoring(pulumi.ComponentResource):
         selector: Mapping[str, str],
         port: str | int,
         path: str,
+        *,
+        suffix: str = "",
     ) -> None:
         manifest = pod_monitoring_manifest(
-            f"{self._name}-{tier.value}",
+            f"{self._name}-{tier.value}{suffix}",
             namespace,
             identity.k8s_labels(self._chain, tier, "metrics"),
             selector,
@@ -408,7 +418,7 @@ class ChainMonitoring(pulumi.ComponentResource):
             self._args.config.scrape_interval_seconds,
         )
         k8s.apiextensions.CustomResource(
-            f"{self._name}-podmonitoring-{tier.value}",
+            f"{self._name}-podmonitoring-{tier.value}{suffix}",
             api_version=manifest["apiVersion"],
             kind=manifest["kind"],
             metadata=manifest["metadata"],
@@ -416,13 +426,15 @@ class ChainMonitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         policy = scrape_policy_manifest(
-            f"{self._name}-{tier.value}-scrape",
+            f"{self._name}-{tier.value}{suffix}-scrape",
             namespace,
             identity.k8s_labels(self._chain, tier, "metrics"),
             selector,
             port,
         )
-        kc.create(f"{self._name}-scrape-{tier.value}", policy, pulumi.ResourceOptions(parent=self))
+        kc.create(
+            f"{self._name}-scrape-{tier.value}{suffix}", policy, pulumi.ResourceOptions(parent=self)
+        )
 
     def _create_pod_monitorings(self) -> None:
         args = self._args
@@ -430,13 +442,16 @@ class ChainMonitoring(pulumi.ComponentResource):
             Tier.C, args.kong.namespace, args.kong_pod_labels, STATUS_PORT_NAME, METRICS_PATH
         )
         port = args.config.runtime_metrics_port
-        if port is not None:
+        if port is None:
+            return
+        for rt in args.runtimes:
             self._pod_monitoring(
                 Tier.D,
-                args.runtime.namespace,
-                args.runtime_pod_labels,
+                rt.config.namespace,
+                rt.pod_labels,
                 port,
                 args.config.runtime_metrics_path,
+                suffix=f"-{rt.config.name}",
             )
 
     # -- log-based metrics ------------------------------------------------------------------
@@ -456,7 +471,7 @@ class ChainMonitoring(pulumi.ComponentResource):
         )
 
     def _create_log_metrics(self) -> list[gcp.logging.Metric]:
-        kong, rt = self._args.kong, self._args.runtime
+        kong = self._args.kong
         metrics = [
             self._log_metric(
                 self.refused_id,
@@ -473,13 +488,15 @@ class ChainMonitoring(pulumi.ComponentResource):
         ]
         line = self._args.config.runtime_drain_log_line
         if line is not None:
-            metrics.append(
+            metrics.extend(
                 self._log_metric(
-                    self.drain_id,
+                    self.drain_ids[rt.config.name],
                     Tier.D,
-                    "Runtime pods that began draining (their declared shutdown line).",
-                    container_log_filter(rt.namespace, rt.name, line),
+                    f"Runtime {rt.config.name}: pods that began draining (their declared "
+                    "shutdown line).",
+                    container_log_filter(rt.config.namespace, rt.config.name, line),
                 )
+                for rt in self._args.runtimes
             )
         return metrics
 
@@ -490,7 +507,7 @@ class ChainMonitoring(pulumi.ComponentResource):
     ) -> dict[Tier, list[gcp.monitoring.AlertPolicyConditionArgs]]:
         args = self._args
         duration = f"{args.config.alert_duration_seconds}s"
-        kong_ns, rt = args.kong.namespace, args.runtime
+        kong_ns = args.kong.namespace
 
         def threshold(  # noqa: PLR0917 (the six parts of one condition)
             title: str,
@@ -580,9 +597,12 @@ class ChainMonitoring(pulumi.ComponentResource):
                     "COMPARISON_GT",
                     0,
                 ),
-                promql(
-                    "tier d: runtime's available replicas below its PDB",
-                    below_pdb_promql(rt.namespace, rt.name) + " > 0",
+                *(
+                    promql(
+                        f"tier d: runtime {rt.config.name}'s available replicas below its PDB",
+                        below_pdb_promql(rt.config.namespace, rt.config.name) + " > 0",
+                    )
+                    for rt in args.runtimes
                 ),
             ],
         }
@@ -620,7 +640,7 @@ class ChainMonitoring(pulumi.ComponentResource):
     def dashboard(self, tier: Tier, names: _Names) -> Dashboard:
         """The dashboard of `tier` (pure: live names in, model out)."""
         args = self._args
-        kong_ns, rt = args.kong.namespace, args.runtime
+        kong_ns = args.kong.namespace
         client_5xx = Chart(
             "5xx at the external LB (what clients see), by class",
             (
@@ -709,13 +729,17 @@ class ChainMonitoring(pulumi.ComponentResource):
                     "ms",
                 ),
                 Chart(
-                    "RT endpoints ready (ready pods behind the Service)",
-                    (
+                    "RT endpoints ready (ready pods behind each Service)",
+                    tuple(
                         Query(
                             promql=deployment_promql(
-                                "kube_deployment_status_replicas_ready", rt.namespace, rt.name
-                            )
-                        ),
+                                "kube_deployment_status_replicas_ready",
+                                rt.config.namespace,
+                                rt.config.name,
+                            ),
+                            legend=rt.config.name,
+                        )
+                        for rt in args.runtimes
                     ),
                     "pods",
                 ),
@@ -729,10 +753,22 @@ class ChainMonitoring(pulumi.ComponentResource):
                     threshold=0,
                 ),
                 Chart(
-                    "rollout markers: runtime",
-                    (Query(promql=rollout_marker_promql(rt.namespace, rt.name)),)
+                    "rollout markers: runtimes",
+                    tuple(
+                        Query(
+                            promql=rollout_marker_promql(rt.config.namespace, rt.config.name),
+                            legend=rt.config.name,
+                        )
+                        for rt in args.runtimes
+                    )
                     + (
-                        (Query(filter=log_metric_filter(self.drain_id), legend="drains"),)
+                        tuple(
+                            Query(
+                                filter=log_metric_filter(self.drain_ids[rt.config.name]),
+                                legend=f"drains {rt.config.name}",
+                            )
+                            for rt in args.runtimes
+                        )
                         if args.config.runtime_drain_log_line is not None
                         else ()
                     ),
@@ -812,5 +848,6 @@ __all__ = [
     "ChainMonitoringArgs",
     "Chart",
     "Dashboard",
+    "MonitoredRuntime",
     "Query",
 ]

@@ -87,11 +87,20 @@ def _labels(args: RuntimeServiceArgs, role: str) -> dict[str, str]:
 
 
 def declared_settings(config: RuntimeConfig) -> dict[str, str]:
-    """The runtime's own server settings as Deployment annotations (read by the chain rules)."""
+    """The runtime's own server settings and traffic promise as Deployment annotations.
+
+    The chain rules read them: the settings always, the promise (`hitless.dev/profile.<field>`)
+    where it differs from the chain's profile, so `hitless check` on the rendered manifests
+    judges this runtime's path as `hitless preview` does.
+    """
     return {
         identity.RT_REQUEST_TIMEOUT_ANNOTATION: str(config.request_timeout_seconds),
         identity.RT_KEEPALIVE_IDLE_ANNOTATION: str(config.keepalive_idle_timeout_seconds),
         identity.RT_MAX_BODY_ANNOTATION: str(config.max_body_mib),
+        **{
+            f"{identity.RT_PROFILE_ANNOTATION_PREFIX}{name}": f"{value:g}"
+            for name, value in config.profile.overrides().items()
+        },
     }
 
 

@@ -131,6 +131,14 @@ RootOption = Annotated[
     Path | None,
     typer.Option(help="Project directory (default: the nearest one above . with Pulumi.yaml)."),
 ]
+RuntimeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--runtime",
+        help="Runtime service (tier D) whose path A -> B -> C -> D is replayed (default: the "
+        "first of hitless:runtimes).",
+    ),
+]
 
 
 class OutputFormat(StrEnum):
@@ -176,6 +184,15 @@ def _config(stack: str, root: Path) -> StackConfig:
         return load_config(stack, root)
     except (StackFileError, StackConfigError) as error:
         _bad_input(str(error))
+
+
+def _path_config(stack: str, root: Path, runtime: str | None) -> StackConfig:
+    """The stack config narrowed to the path to `runtime` (`--runtime`), or exit 2."""
+    cfg = _config(stack, root)
+    try:
+        return cfg.one_path(runtime)
+    except KeyError as error:
+        _bad_input(f"--runtime {runtime}: {error.args[0]}. Fix: name one of them")
 
 
 @app.command()
@@ -371,12 +388,13 @@ def simulate(
         OutputFormat, typer.Option("--format", help="Tables or JSON (every request).")
     ] = OutputFormat.table,
     root: RootOption = None,
+    runtime: RuntimeOption = None,
 ) -> None:
     """Replay one rolling upgrade of a tier under load; exit 1 when any request fails."""
     from hitless.simulate import simulate as run_simulation
     from hitless.simulate import tables
 
-    cfg = _config(stack, _root(root))
+    cfg = _path_config(stack, _root(root), runtime)
     sim = run_simulation(
         cfg, tier.value, stack=stack, rate=rate, upload_share=upload_share, seed=seed
     )
@@ -428,6 +446,7 @@ def verify(
     ] = False,
     stack: StackOption = "dev",
     root: RootOption = None,
+    runtime: RuntimeOption = None,
 ) -> None:
     """Load a real edge while you roll a tier; per-second outcomes beside the simulator's.
 
@@ -482,7 +501,7 @@ def verify(
         _bad_input(
             "verify: --kubeconfig needs the Deployment to watch. Fix: --deployment <name> -n <ns>"
         )
-    cfg = _config(stack, _root(root))
+    cfg = _path_config(stack, _root(root), runtime)
     cluster: Cluster | None = None
     if kubeconfig is not None and watched is not None:
         try:
@@ -580,6 +599,7 @@ def lab(
         OutputFormat, typer.Option("--format", help="Tables or JSON.")
     ] = OutputFormat.table,
     root: RootOption = None,
+    runtime: RuntimeOption = None,
 ) -> None:
     """Roll a tier with real processes on loopback under load; exit 1 when a request fails."""
     import time
@@ -614,7 +634,7 @@ def lab(
         _bad_input("-f gives the RT Deployment: use it with --tier d")
     configs = {}
     for name in stacks:
-        configs[name] = _config(name, project)
+        configs[name] = _path_config(name, project, runtime)
         write_artifacts(run_stack(name, project, preview=True), build / name)
     try:
         planned = plan(

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from hitless.components.config import (
     POOL_KEY,
     PROJECT,
+    RUNTIME_KEY,
+    RuntimeConfig,
     StackConfig,
     catalog_outcomes,
-    config_values,
+    outcome_pack,
     pool_values,
+    stack_key,
 )
 from hitless_policy import budget, catalog
-from hitless_policy.profile import PackConfig
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Bound:
     """One stack value compared with the bound the chain needs from it."""
 
     key: str
-    """Stack key of the value, without the `hitless:` prefix (e.g. `runtime.prestop_seconds`)."""
+    """Stack key of the value, without the `hitless:` prefix (e.g. `runtimes.0.prestop_seconds`)."""
     what: str
     """What the value is, in the chain's terms."""
     value: float
@@ -71,17 +73,33 @@ class Event:
 
 
 @dataclass(frozen=True)
+class PathBudget:
+    """The longest requests of one path A -> B -> C -> runtime, and its RT pod's timeline."""
+
+    runtime: str
+    """The runtime service's name."""
+    client_upload: float
+    """Seconds the path's slowest client takes to upload its largest body to A."""
+    internal_transfer: float
+    """Seconds one internal hop takes to carry the path's largest body."""
+    holds: tuple[TierHold, ...]
+    """Each tier's longest request on this path, A to D."""
+    timeline: tuple[Event, ...]
+    """The runtime pod's termination, from Terminating to SIGKILL."""
+
+
+@dataclass(frozen=True)
 class Explanation:
     """The budget of one stack: longest requests, drains, timeouts, keepalives, RT timeline."""
 
     stack: str
     """Stack name."""
     client_upload: float
-    """Seconds the slowest client takes to upload the largest body to A."""
+    """Seconds the slowest client takes to upload the largest body to A (over every path)."""
     internal_transfer: float
-    """Seconds one internal hop takes to carry the largest body."""
+    """Seconds one internal hop takes to carry the largest body (over every path)."""
     holds: tuple[TierHold, ...]
-    """Each tier's longest request, A to D."""
+    """Each tier's longest request over every path, A to D (what A, B and Kong carry)."""
     drains: tuple[Bound, ...]
     """Each drain window against the longest request it must cover."""
     timeouts: tuple[Bound, ...]
@@ -91,10 +109,13 @@ class Explanation:
     others: tuple[Bound, ...]
     """The other catalog bounds: body limits, rollout pacing, probes, maintenance."""
     timeline: tuple[Event, ...]
-    """The runtime pod's termination, from Terminating to SIGKILL."""
+    """The first runtime's pod termination, from Terminating to SIGKILL (each path's in
+    `paths`)."""
     awaits: tuple[Bound, ...] = ()
     """Each rollout's `pulumi up` await against its worst-case duration plus margin (the
     worst case itself in `what`)."""
+    paths: tuple[PathBudget, ...] = ()
+    """Each path A -> B -> C -> runtime: its longest requests and its RT pod's timeline."""
 
     @property
     def bounds(self) -> tuple[Bound, ...]:
@@ -107,8 +128,7 @@ class Explanation:
         return tuple(item for item in self.bounds if not item.holds)
 
 
-def _holds(cfg: StackConfig) -> tuple[TierHold, ...]:
-    longest = cfg.longest_requests()
+def _holds(longest: budget.LongestRequests) -> tuple[TierHold, ...]:
     # A sees the first byte at t=0, so the response leaves at t = longest.a; every tier's longest
     # request ends then and starts `longest.<tier>` seconds earlier.
     end = longest.a
@@ -117,13 +137,13 @@ def _holds(cfg: StackConfig) -> tuple[TierHold, ...]:
     )
 
 
-def _ctx(cfg: StackConfig, pool: str) -> catalog.Ctx:
-    """The catalog's inputs on this config (with node pool `pool`'s, when given)."""
-    values = config_values(cfg)
+def _ctx(cfg: StackConfig, outcome: catalog.Outcome) -> catalog.Ctx:
+    """The catalog's inputs an outcome was judged with (a node pool's or a runtime's own)."""
+    pack, values = outcome_pack(cfg, outcome)
     for item in cfg.cluster.node_pools:
-        if item.name == pool:
-            values |= pool_values(cfg, item)
-    return catalog.Ctx(PackConfig(profile=cfg.profile, thresholds=cfg.thresholds), values)
+        if outcome.entry.key.startswith(POOL_KEY) and item.name == outcome.where:
+            values = {**values, **pool_values(cfg, item)}
+    return catalog.Ctx(pack, values)
 
 
 def _bounds(cfg: StackConfig) -> dict[str, tuple[Bound, ...]]:
@@ -136,8 +156,10 @@ def _bounds(cfg: StackConfig) -> dict[str, tuple[Bound, ...]]:
         section = (
             item.section if item.section in ("drain", "timeout", "keepalive", "await") else "other"
         )
-        what, key = item.what, item.key
-        if outcome.where:
+        what, key = item.what, stack_key(cfg, outcome)
+        if outcome.where and item.key.startswith(RUNTIME_KEY):
+            what = f"{what} ({outcome.where})"
+        elif outcome.where:
             # A setting each node pool has: the pool's own config sizes it.
             what = what.replace("node pool", f"node pool '{outcome.where}'", 1)
             key = f"{POOL_KEY}{outcome.where}"
@@ -150,7 +172,7 @@ def _bounds(cfg: StackConfig) -> dict[str, tuple[Bound, ...]]:
                 value=outcome.value,
                 relation=item.op,
                 bound=outcome.bound,
-                basis=item.basis(_ctx(cfg, outcome.where)),
+                basis=item.basis(_ctx(cfg, outcome)),
                 holds=outcome.status == "pass",
                 entry=item.id,
             )
@@ -158,9 +180,9 @@ def _bounds(cfg: StackConfig) -> dict[str, tuple[Bound, ...]]:
     return {name: tuple(bounds) for name, bounds in groups.items()}
 
 
-def _timeline(cfg: StackConfig) -> tuple[Event, ...]:
-    rt, p = cfg.runtime, cfg.profile
-    longest_d = cfg.longest_requests().d
+def _timeline(cfg: StackConfig, rt: RuntimeConfig) -> tuple[Event, ...]:
+    p = cfg.profile
+    longest_d = cfg.longest_requests(rt).d
     drained = rt.prestop_seconds + longest_d
     required = budget.required_grace_seconds(
         rt.prestop_seconds, longest_d, cfg.thresholds.margin_seconds
@@ -186,17 +208,29 @@ def explain(cfg: StackConfig, stack: str) -> Explanation:
     """The budget and the RT timeline of a validated stack config."""
     longest = cfg.longest_requests()
     bounds = _bounds(cfg)
+    paths = tuple(
+        PathBudget(
+            runtime=rt.name,
+            client_upload=own.client_upload,
+            internal_transfer=own.internal_transfer,
+            holds=_holds(own),
+            timeline=_timeline(cfg, rt),
+        )
+        for rt in cfg.runtimes
+        for own in (cfg.longest_requests(rt),)
+    )
     return Explanation(
         stack=stack,
         client_upload=longest.client_upload,
         internal_transfer=longest.internal_transfer,
-        holds=_holds(cfg),
+        holds=_holds(longest),
         drains=bounds.get("drain", ()),
         timeouts=bounds.get("timeout", ()),
         keepalives=bounds.get("keepalive", ()),
         others=bounds.get("other", ()),
-        timeline=_timeline(cfg),
+        timeline=paths[0].timeline,
         awaits=bounds.get("await", ()),
+        paths=paths,
     )
 
 
@@ -226,14 +260,22 @@ def to_markdown(expl: Explanation, heading_level: int = 2) -> str:
         "",
         f"The largest body takes {seconds(expl.client_upload)} s from the slowest client to A "
         f"and {seconds(expl.internal_transfer)} s over one internal hop. Times are seconds after "
-        "the client's first body byte reaches A.",
+        "the client's first body byte reaches A. A, B and Kong's global settings carry the "
+        "longest over every path; each runtime and its Kong Service carry their own path's.",
         "",
-        "| tier | first byte at | response at | longest request (s) |",
-        "|---|---|---|---|",
+        "| path | tier | first byte at | response at | longest request (s) |",
+        "|---|---|---|---|---|",
     ]
     lines.extend(
-        f"| {hold.tier} | {seconds(hold.start)} | {seconds(hold.end)} | {seconds(hold.seconds)} |"
+        f"| every path | {hold.tier} | {seconds(hold.start)} | {seconds(hold.end)} | "
+        f"{seconds(hold.seconds)} |"
         for hold in expl.holds
+    )
+    lines.extend(
+        f"| A -> B -> C -> {path.runtime} | {hold.tier} | {seconds(hold.start)} | "
+        f"{seconds(hold.end)} | {seconds(hold.seconds)} |"
+        for path in expl.paths
+        for hold in path.holds
     )
     for title, bounds in (
         ("Drain windows", expl.drains),
@@ -243,16 +285,19 @@ def to_markdown(expl: Explanation, heading_level: int = 2) -> str:
         ("Rollout durations and the awaits that cover them", expl.awaits),
     ):
         lines.extend(["", f"{h} {title}", "", *_bound_rows(bounds)])
-    lines.extend(
-        [
-            "",
-            f"{h} Rollout timeline of one RT pod",
-            "",
-            "| t (s) | event |",
-            "|---|---|",
-            *(f"| {seconds(event.at)} | {event.what} |" for event in expl.timeline),
-        ]
-    )
+    for path in expl.paths or (
+        PathBudget("RT", expl.client_upload, expl.internal_transfer, expl.holds, expl.timeline),
+    ):
+        lines.extend(
+            [
+                "",
+                f"{h} Rollout timeline of one {path.runtime} pod",
+                "",
+                "| t (s) | event |",
+                "|---|---|",
+                *(f"| {seconds(event.at)} | {event.what} |" for event in path.timeline),
+            ]
+        )
     return "\n".join(lines) + "\n"
 
 

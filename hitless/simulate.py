@@ -238,7 +238,7 @@ def _outer_timeouts(cfg: StackConfig, tier: Tier) -> tuple[OuterTimeout, ...]:
         out.append(
             OuterTimeout(
                 "Kong read_timeout",
-                cfg.kong.read_timeout_ms / 1000,
+                cfg.runtimes[0].kong.read_timeout_ms / 1000,
                 per_try=True,
                 overhead=dict.fromkeys(RequestKind, 0.0),
             )
@@ -251,19 +251,22 @@ def _deployment_plan(cfg: StackConfig, tier: Tier, over: DeploymentOverrides) ->
     rolling = kc.surge_only_strategy()["rollingUpdate"]
     t, p = cfg.thresholds, cfg.profile
     if tier is Tier.D:
-        rt = cfg.runtime
+        rt = cfg.runtimes[0]
         title, prefix = "D: runtime RT Deployment", rt.name
         replicas, readiness = rt.replicas, rt.readiness
         startup: budget.ProbeTiming | None = _timing(kc.single_success(rt.startup))
         min_ready, lag = rt.min_ready_seconds, budget.runtime_prestop_bound_seconds(p)
         lag_key = "profile.endpoint_propagation_seconds"
-        accept, accept_key = rt.prestop_seconds, "runtime.prestop_seconds"
-        grace, grace_key = rt.termination_grace_seconds, "runtime.termination_grace_seconds"
+        accept, accept_key = rt.prestop_seconds, f"runtimes[{rt.name}].prestop_seconds"
+        grace, grace_key = (
+            rt.termination_grace_seconds,
+            f"runtimes[{rt.name}].termination_grace_seconds",
+        )
         drain_limit: float | None = None
         router = "kube-proxy on Kong's nodes (Kong's target is the RT Service)"
-        replicas_key = "runtime.replicas"
-        caller, retries = "Kong", cfg.kong.retries
-        connect_stall = cfg.kong.connect_timeout_ms / 1000
+        replicas_key = f"runtimes[{rt.name}].replicas"
+        caller, retries = "Kong", rt.kong.retries
+        connect_stall = rt.kong.connect_timeout_ms / 1000
     else:
         kong = cfg.kong
         title, prefix = "C: Kong data plane Deployment", "kong"
@@ -329,7 +332,7 @@ def _deployment_plan(cfg: StackConfig, tier: Tier, over: DeploymentOverrides) ->
         Setting(
             f"{caller} retries",
             str(retries),
-            "override" if over.retries is not None else "kong.retries",
+            "override" if over.retries is not None else "runtimes[].kong.retries",
         )
         if tier is Tier.D
         else Setting("retries of a refused connection", "0", caller),
@@ -866,8 +869,13 @@ def simulate(
     upload_share: float = 0.05,
     seed: int = 1,
     overrides: DeploymentOverrides | None = None,
+    runtime: str | None = None,
 ) -> Simulation:
-    """Replay one rolling upgrade of `tier` under `rate` requests/s; deterministic per `seed`."""
+    """Replay one rolling upgrade of `tier` under `rate` requests/s; deterministic per `seed`.
+
+    The traffic takes the path A -> B -> C -> `runtime` (None: the first runtime service).
+    """
+    cfg = cfg.one_path(runtime)
     if rate <= 0:
         raise ValueError(f"rate {rate} must be > 0 requests per second")
     if not 0 <= upload_share <= 1:

@@ -135,7 +135,11 @@ def kong_settings(
 ) -> KongSettings:
     """The stand-in's proxy settings from the rendered kong.yml and Kong Deployment."""
     declared = yaml.safe_load(kong_yml.read_text())
-    service = declared["services"][0]
+    # The Kong Service of the replayed path (a chain's config narrowed by `one_path`).
+    name = cfg.runtimes[0].name
+    service = next((item for item in declared["services"] if item.get("name") == name), None)
+    if service is None:
+        raise ScenarioInputError(f"{kong_yml}: no Kong Service named {name!r} (the runtime)")
     route = service.get("routes", [{}])[0]
     container = kong_deployment["spec"]["template"]["spec"]["containers"][0]
 
@@ -245,7 +249,7 @@ def build_scenario(
         c = c.model_copy(update={"prestop_seconds": variant.kong_quit_wait})
         notes.append(f"variant: kong quit --wait={variant.kong_quit_wait:g}")
 
-    rt = cfg.runtime
+    rt = cfg.runtimes[0]
     if manifests:
         docs = [find_deployment(path) for path in manifests]
         if len(docs) != 1:

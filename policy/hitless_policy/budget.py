@@ -79,6 +79,18 @@ def longest_requests(
     )
 
 
+def longest_over_paths(paths: list[LongestRequests]) -> LongestRequests:
+    """The longest requests a tier shared by several paths holds: each field's maximum.
+
+    A, B and Kong's global settings carry every path A -> B -> C -> runtime, so they take the
+    longest over the paths; a runtime and its own Kong Service take their own path's.
+    """
+    if not paths:
+        raise ValueError("no path to take the longest requests over")
+    names = ("client_upload", "internal_transfer", "a", "b", "c", "d")
+    return LongestRequests(**{name: max(getattr(path, name) for path in paths) for name in names})
+
+
 def required_grace_seconds(prestop_seconds: float, longest_request: float, margin: float) -> float:
     """`terminationGracePeriodSeconds` a pod needs: it includes the preStop hook's time."""
     return prestop_seconds + longest_request + margin

@@ -522,7 +522,7 @@ ENTRIES: dict[str, Entry] = _e(
     Entry(
         "kong-read-covers-rt",
         "chain-request-timeouts-ordered",
-        "kong.read_timeout_ms",
+        "runtimes.kong.read_timeout_ms",
         "Kong Service read_timeout",
         "C: Kong read_timeout (ms)",
         ">",
@@ -535,7 +535,7 @@ ENTRIES: dict[str, Entry] = _e(
     Entry(
         "rt-timeout-covers-processing",
         "chain-request-timeouts-ordered",
-        "runtime.request_timeout_seconds",
+        "runtimes.request_timeout_seconds",
         "Deployment(runtime) hitless.dev/request-timeout-seconds",
         "D: RT request timeout",
         ">=",
@@ -664,7 +664,7 @@ ENTRIES: dict[str, Entry] = _e(
     Entry(
         "rt-body-limit",
         "chain-body-size-accepted",
-        "runtime.max_body_mib",
+        "runtimes.max_body_mib",
         "Deployment(runtime) hitless.dev/max-body-mib",
         "D: RT body limit (MiB)",
         ">=",
@@ -784,7 +784,7 @@ ENTRIES: dict[str, Entry] = _e(
     Entry(
         "rt-prestop",
         "deployment-prestop-covers-propagation",
-        "runtime.prestop_seconds",
+        "runtimes.prestop_seconds",
         "Deployment(runtime) preStop sleep",
         "D: RT preStop sleep",
         ">=",
@@ -830,7 +830,7 @@ ENTRIES: dict[str, Entry] = _e(
     Entry(
         "rt-grace",
         "deployment-grace-covers-drain",
-        "runtime.termination_grace_seconds",
+        "runtimes.termination_grace_seconds",
         "Deployment(runtime) terminationGracePeriodSeconds",
         "D: RT terminationGracePeriodSeconds",
         ">=",
@@ -848,7 +848,7 @@ ENTRIES: dict[str, Entry] = _e(
     Entry(
         "rt-grace-cap",
         "deployment-grace-covers-drain",
-        "runtime.termination_grace_seconds",
+        "runtimes.termination_grace_seconds",
         "Deployment(runtime) terminationGracePeriodSeconds",
         "D: RT grace within the node drain limit",
         "<=",
@@ -862,7 +862,7 @@ ENTRIES: dict[str, Entry] = _e(
     Entry(
         "kong-retries-min",
         "chain-retries-safe",
-        "kong.retries",
+        "runtimes.kong.retries",
         "Kong Service retries",
         "C: Kong retries (at least)",
         ">=",
@@ -875,7 +875,7 @@ ENTRIES: dict[str, Entry] = _e(
     Entry(
         "kong-retries-max",
         "chain-retries-safe",
-        "kong.retries",
+        "runtimes.kong.retries",
         "Kong Service retries",
         "C: Kong retries (at most)",
         "<=",
@@ -888,7 +888,7 @@ ENTRIES: dict[str, Entry] = _e(
     Entry(
         "kong-connect-timeout",
         "chain-retries-safe",
-        "kong.connect_timeout_ms",
+        "runtimes.kong.connect_timeout_ms",
         "Kong Service connect_timeout",
         "C: Kong connect_timeout (ms)",
         "<=",
@@ -902,7 +902,7 @@ ENTRIES: dict[str, Entry] = _e(
     Entry(
         "rt-readiness-period",
         "deployment-readiness-probe",
-        "runtime.readiness.period_seconds",
+        "runtimes.readiness.period_seconds",
         "Deployment(runtime) readinessProbe.periodSeconds",
         "D: RT readiness period",
         "<=",
@@ -929,7 +929,7 @@ ENTRIES: dict[str, Entry] = _e(
     Entry(
         "rt-progress-deadline",
         "deployment-progress-deadline-sufficient",
-        "runtime.progress_deadline_seconds",
+        "runtimes.progress_deadline_seconds",
         "Deployment(runtime) progressDeadlineSeconds",
         "D: RT progressDeadlineSeconds",
         ">=",
@@ -985,7 +985,7 @@ ENTRIES: dict[str, Entry] = _e(
     _mig_await_entry("a", "edge", "nginx L7 MIG rolling update"),
     _mig_await_entry("b", "relay", "nginx L4 MIG rolling update"),
     _deployment_await_entry("kong", "C", "kong.await_timeout_seconds", "Kong"),
-    _deployment_await_entry("rt", "D", "runtime.await_timeout_seconds", "runtime"),
+    _deployment_await_entry("rt", "D", "runtimes.await_timeout_seconds", "runtime"),
     Entry(
         "node-pool-await",
         "node-pool-timeout-covers-upgrade",

@@ -217,6 +217,9 @@ class Deployment:
     """Runtime's declared keep-alive idle timeout (annotation; None: not declared)."""
     max_body_mib: float | Unknown | None
     """Runtime's declared body limit in MiB (annotation; None: not declared)."""
+    profile: dict[str, float | Unknown] = field(default_factory=dict)
+    """Runtime's own traffic promise (`hitless.dev/profile.<field>` annotations), by profile field;
+    fields absent take the chain's profile."""
     await_create: AwaitTimeout | None = None
     """How long `pulumi up` awaits its creation (None: no resource options, e.g. a manifest)."""
     await_update: AwaitTimeout | None = None
@@ -347,6 +350,9 @@ class KongService:
     """`write_timeout` (default 60000)."""
     retries: int | Unknown
     """`retries` (default 5)."""
+    hosts: list[str] | Unknown = field(default_factory=list)
+    """Hosts it sends requests to: its Upstream's targets' hosts, or its own `host` (empty: not
+    stated)."""
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,11 @@ RT_KEEPALIVE_IDLE_ANNOTATION = "hitless.dev/keepalive-idle-timeout-seconds"
 RT_MAX_BODY_ANNOTATION = "hitless.dev/max-body-mib"
 """Runtime's own request body limit (MiB), declared on its Deployment."""
 
+RT_PROFILE_ANNOTATION_PREFIX = "hitless.dev/profile."
+"""Prefix of the annotations on a runtime Deployment that state its own traffic promise where it
+differs from the chain's (`hitless.dev/profile.max_body_mib: "1"`); the field names are
+`profile.PATH_PROFILE_FIELDS`."""
+
 NGINX_CONF_METADATA_KEY = "nginx-conf"
 """Instance-template metadata key that carries the tier's rendered nginx.conf."""
 

@@ -7,6 +7,7 @@ Both models are plain data with their defaults stated once, here. The stack conf
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -79,6 +80,62 @@ class TrafficProfile(BaseModel):
             "NEG programming, which GKE does not state: 30 s, as for GCP's other LBs."
         ),
     )
+
+
+PATH_PROFILE_FIELDS: tuple[str, ...] = (
+    "max_body_mib",
+    "min_client_mbps",
+    "rt_max_processing_seconds",
+)
+"""The profile fields one runtime service may promise differently from its chain: the ones that
+decide its path's longest request. Lags and internal bandwidth belong to the platform."""
+
+
+class PathProfile(BaseModel):
+    """One runtime service's own traffic promise, where it differs from the chain's profile.
+
+    Unset fields take the chain's (`hitless:profile`). The pack reads the same values from the
+    runtime Deployment's `hitless.dev/profile.<field>` annotations.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    max_body_mib: float | None = Field(
+        default=None,
+        gt=0,
+        le=10240,
+        description="Largest request body (MiB) this service receives; null: the chain's.",
+    )
+    min_client_mbps: float | None = Field(
+        default=None,
+        ge=0.01,
+        le=100_000,
+        description="Upload bandwidth (Mbit/s) of this service's slowest client; null: chain's.",
+    )
+    rt_max_processing_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=3600,
+        description="Longest time this service works on a request; null: the chain's.",
+    )
+
+    def overrides(self) -> dict[str, float]:
+        """The fields set here, by name."""
+        return {
+            name: value
+            for name in PATH_PROFILE_FIELDS
+            if (value := getattr(self, name)) is not None
+        }
+
+
+def path_profile(profile: TrafficProfile, overrides: Mapping[str, float]) -> TrafficProfile:
+    """The traffic promise of one path: the chain's profile with the service's own fields.
+
+    Raises ValueError when an override is outside the profile field's bounds.
+    """
+    if not overrides:
+        return profile
+    return TrafficProfile.model_validate({**profile.model_dump(), **overrides})
 
 
 class Thresholds(BaseModel):

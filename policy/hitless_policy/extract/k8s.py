@@ -25,9 +25,11 @@ from hitless_policy.facts import (
 from hitless_policy.identity import (
     RT_KEEPALIVE_IDLE_ANNOTATION,
     RT_MAX_BODY_ANNOTATION,
+    RT_PROFILE_ANNOTATION_PREFIX,
     RT_REQUEST_TIMEOUT_ANNOTATION,
     Tier,
 )
+from hitless_policy.profile import PATH_PROFILE_FIELDS
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 """Type token of a Deployment."""
@@ -490,7 +492,18 @@ def deployment(ref: Ref, place: Placement, props: Props) -> Deployment:
         request_timeout_seconds=_annotation(props, RT_REQUEST_TIMEOUT_ANNOTATION),
         keepalive_idle_seconds=_annotation(props, RT_KEEPALIVE_IDLE_ANNOTATION),
         max_body_mib=_annotation(props, RT_MAX_BODY_ANNOTATION),
+        profile=_profile(props),
     )
+
+
+def _profile(props: Props) -> dict[str, float | Unknown]:
+    """The runtime's own promise: every `hitless.dev/profile.<field>` annotation that is set."""
+    out: dict[str, float | Unknown] = {}
+    for name in PATH_PROFILE_FIELDS:
+        value = _annotation(props, f"{RT_PROFILE_ANNOTATION_PREFIX}{name}")
+        if value is not None:
+            out[name] = value
+    return out
 
 
 def namespace(props: Props) -> str | Unknown:

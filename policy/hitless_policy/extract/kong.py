@@ -7,6 +7,7 @@ health checks off).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Sequence
@@ -238,7 +239,43 @@ def from_mapping(ref: Ref, place: Placement, mapping: object, path: str) -> Kong
         ]
         targets.extend(loose_targets.get(name, []))
         upstreams.append(_upstream(name, item, targets, camel=False))
-    return KongConfig(ref, place, services, buffering, upstreams)
+    return KongConfig(ref, place, _with_hosts(services, doc, upstreams), buffering, upstreams)
+
+
+def _service_host(item: Props) -> str | None:
+    """A declarative Service's `host` (or its `url`'s host)."""
+    host = item.get("host")
+    if isinstance(host, str):
+        return host
+    url = item.get("url")
+    return _host(url) if isinstance(url, str) else None
+
+
+def _resolve(host: str | Unknown | None, upstreams: list[KongUpstream]) -> list[str] | Unknown:
+    """The hosts a Service whose `host` is `host` sends to: its Upstream's targets, or `host`."""
+    if host is None or host == "":
+        return []
+    if isinstance(host, Unknown):
+        return host
+    for upstream in upstreams:
+        if upstream.name == host:
+            if isinstance(upstream.targets, Unknown):
+                return upstream.targets
+            return [_host(target) for target in upstream.targets]
+    return [host]
+
+
+def _with_hosts(
+    services: list[KongService], doc: Props, upstreams: list[KongUpstream]
+) -> list[KongService]:
+    """The declarative Services with the hosts they send to."""
+    hosts = [
+        _service_host(item) if isinstance(item, Props) else None for item in doc.each("services")
+    ]
+    return [
+        dataclasses.replace(service, hosts=_resolve(host, upstreams))
+        for service, host in zip(services, hosts, strict=False)
+    ]
 
 
 @dataclass(frozen=True)
@@ -265,12 +302,14 @@ def from_entities(entities: Sequence[KongEntity]) -> KongConfig:
     refs: dict[str, Ref] = {}
     upstream_entities: list[KongEntity] = []
     targets: list[tuple[object, str | Unknown]] = []
+    service_hosts: list[str | Unknown] = []
     for entity in entities:
         kind = entity.ref.type
         name = entity.props.text("name", default=entity.ref.name)
         label = entity.ref.name if isinstance(name, Unknown) else name
         if kind == KONG_SERVICE:
             services.append(_service(label, entity.props, camel=True))
+            service_hosts.append(entity.props.text("host", default=""))
             refs[label] = entity.ref
         elif kind == KONG_ROUTE:
             buffering.append(entity.props.flag("requestBuffering", default=True))
@@ -300,6 +339,10 @@ def from_entities(entities: Sequence[KongEntity]) -> KongConfig:
                     break
                 mine.append(target)
         upstreams.append(_upstream(name, entity.props, mine, camel=True))
+    services = [
+        dataclasses.replace(service, hosts=_resolve(host, upstreams))
+        for service, host in zip(services, service_hosts, strict=True)
+    ]
     first = entities[0]
     return KongConfig(first.ref, first.place, services, buffering, upstreams, refs)
 

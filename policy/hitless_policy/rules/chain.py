@@ -27,7 +27,7 @@ from hitless_policy.facts import (
 )
 from hitless_policy.profile import PackConfig
 from hitless_policy.rules.base import Finding, Judge, Rule, chain_ref
-from hitless_policy.rules.view import ChainView, chain_views, longest_values
+from hitless_policy.rules.view import ChainView, chain_views, longest_values, path_config
 
 MIB = 1024 * 1024
 
@@ -119,7 +119,7 @@ def request_timeouts_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """chain-request-timeouts-ordered."""
     judge = Judge("chain-request-timeouts-ordered")
     for view in chain_views(facts).values():
-        longest = longest_values(view.longest(config.profile))
+        longest = longest_values(view.shared_longest(config.profile))
         a, a_why = _a_side(view)
         lbs, lb_why = _lb(view.lb_a, "A")
         kong, kong_why = _kong_services(view)
@@ -168,15 +168,25 @@ def request_timeouts_rule(facts: Facts, config: PackConfig) -> list[Finding]:
         ] or ([] if view.runtimes else ["tier D (runtime Deployment) is missing from the chain"])
         rt_missing = unknowns(*(rt.request_timeout_seconds for rt in runtimes))
         if kong and runtimes and not rt_missing:
-            rt_timeout = max(float(sure(rt.request_timeout_seconds) or 0) for rt in runtimes)
+            # Each Kong Service against the runtimes it sends to (its own path's timeout).
             for kong_cfg, service in kong:
+                served = [rt for rt in view.served_by(service, facts.services) if rt in runtimes]
+                if not served:
+                    judge.cannot(
+                        kong_cfg.ref_of(service.name),
+                        f"C->D: service '{service.name}': the runtimes it sends to declare no "
+                        "hitless.dev/request-timeout-seconds annotation",
+                    )
+                    continue
+                rt_timeout = max(float(sure(rt.request_timeout_seconds) or 0) for rt in served)
+                names = ", ".join(f"'{rt.ref.name}'" for rt in served)
                 judge.bound(
                     kong_cfg.ref_of(service.name),
                     "kong-read-covers-rt",
                     service.read_timeout_ms,
                     config,
                     {"rt_request_timeout": rt_timeout},
-                    f"service '{service.name}' read_timeout",
+                    f"service '{service.name}' (to runtime {names}) read_timeout",
                 )
         elif rt_missing:
             for rt in runtimes:
@@ -193,11 +203,15 @@ def request_timeouts_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             value = rt.request_timeout_seconds
             if isinstance(value, Unknown) or value is None:
                 continue
+            own = path_config(view, rt, config)
+            if isinstance(own, Unknown):
+                judge.cannot(rt.ref, [own])
+                continue
             judge.bound(
                 rt.ref,
                 "rt-timeout-covers-processing",
                 value,
-                config,
+                own,
                 {},
                 "hitless.dev/request-timeout-seconds",
             )
@@ -319,6 +333,13 @@ def body_size_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """chain-body-size-accepted."""
     judge = Judge("chain-body-size-accepted")
     for view in chain_views(facts).values():
+        # A and Kong's global limit carry every path: the largest body over the paths.
+        shared_profile = view.shared_profile(config.profile)
+        shared: PackConfig | Unknown = (
+            shared_profile
+            if isinstance(shared_profile, Unknown)
+            else PackConfig(profile=shared_profile, thresholds=config.thresholds)
+        )
         a, a_why = _a_side(view)
         if a:
             for conf in a:
@@ -328,8 +349,11 @@ def body_size_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                     judge.ok(conf.ref, "client_max_body_size 0 (unlimited)")
                     continue
                 limit = min(limits)
+                if isinstance(shared, Unknown):
+                    judge.cannot(conf.ref, [shared])
+                    continue
                 judge.bound(
-                    conf.ref, "a-body-limit", limit / MIB, config, {}, "client_max_body_size (MiB)"
+                    conf.ref, "a-body-limit", limit / MIB, shared, {}, "client_max_body_size (MiB)"
                 )
         else:
             _skip(judge, view, "A", [], a_why)
@@ -337,11 +361,14 @@ def body_size_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             _skip(judge, view, "C", [], ["tier C (Kong Deployment) is missing from the chain"])
         for settings in view.kong:
             limit_bytes = settings.client_max_body_bytes
+            if isinstance(shared, Unknown):
+                judge.cannot(settings.deployment.ref, [shared])
+                continue
             judge.bound(
                 settings.deployment.ref,
                 "kong-body-limit",
                 limit_bytes if isinstance(limit_bytes, Unknown) else limit_bytes / MIB,
-                config,
+                shared,
                 {},
                 "KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE (MiB)",
             )
@@ -356,7 +383,11 @@ def body_size_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                     "is not known",
                 )
                 continue
-            judge.bound(rt.ref, "rt-body-limit", declared, config, {}, "hitless.dev/max-body-mib")
+            own = path_config(view, rt, config)
+            if isinstance(own, Unknown):
+                judge.cannot(rt.ref, [own])
+                continue
+            judge.bound(rt.ref, "rt-body-limit", declared, own, {}, "hitless.dev/max-body-mib")
     return judge.findings
 
 
@@ -384,7 +415,7 @@ def drain_rule(facts: Facts, config: PackConfig) -> list[Finding]:
     """
     judge = Judge("chain-drain-covers-longest-request")
     for view in chain_views(facts).values():
-        longest = longest_values(view.longest(config.profile))
+        longest = longest_values(view.shared_longest(config.profile))
         for tier, lbs in (("a", view.lb_a), ("b", view.lb_b)):
             values = {f"longest_{tier}": longest[f"longest_{tier}"]}
             if not lbs:
@@ -465,7 +496,7 @@ def pooled_rule(facts: Facts, config: PackConfig) -> list[Finding]:
                 _skip(judge, view, "A->B", _refs(a) + [lb.ref for lb in lbs], a_why + lb_why)
             continue
         drain = min(sure(lb.draining_sec) for lb in known)
-        longest_b = longest_values(view.longest(config.profile))["longest_b"]
+        longest_b = longest_values(view.shared_longest(config.profile))["longest_b"]
         for conf, pools in pooling:
             values = {
                 "b_drain": drain,

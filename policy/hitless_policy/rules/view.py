@@ -12,13 +12,15 @@ from hitless_policy.facts import (
     Deployment,
     Facts,
     KongConfig,
+    KongService,
     KongSettings,
     NginxConf,
     Ref,
+    Service,
     Unknown,
 )
-from hitless_policy.identity import Tier
-from hitless_policy.profile import TrafficProfile
+from hitless_policy.identity import RT_PROFILE_ANNOTATION_PREFIX, Tier
+from hitless_policy.profile import PackConfig, TrafficProfile, path_profile
 
 
 @dataclass
@@ -91,6 +93,77 @@ class ChainView:
             return at_c
         return budget.longest_requests(profile, buffering_at_a=at_a, buffering_at_c=at_c)
 
+    def runtime_profile(
+        self, runtime: Deployment, profile: TrafficProfile
+    ) -> TrafficProfile | Unknown:
+        """The promise of the path A -> B -> C -> `runtime`.
+
+        The chain's `profile` with the runtime's own `hitless.dev/profile.<field>` annotations
+        (Unknown: one is unreadable).
+        """
+        overrides: dict[str, float] = {}
+        for name, value in runtime.profile.items():
+            if isinstance(value, Unknown):
+                return value
+            overrides[name] = value
+        try:
+            return path_profile(profile, overrides)
+        except ValueError:
+            return Unknown(
+                f"{RT_PROFILE_ANNOTATION_PREFIX}*",
+                f"of runtime '{runtime.ref.name}' is outside the profile's bounds ({overrides})",
+            )
+
+    def runtime_longest(
+        self, runtime: Deployment, profile: TrafficProfile
+    ) -> budget.LongestRequests | Unknown:
+        """The longest requests of the path A -> B -> C -> `runtime`."""
+        own = self.runtime_profile(runtime, profile)
+        if isinstance(own, Unknown):
+            return own
+        return self.longest(own)
+
+    def shared_profile(self, profile: TrafficProfile) -> TrafficProfile | Unknown:
+        """The promise the tiers every path crosses must keep (A, B, Kong's globals).
+
+        The chain's profile with the largest body over the paths (its own without a runtime).
+        """
+        bodies: list[float] = []
+        for runtime in self.runtimes:
+            own = self.runtime_profile(runtime, profile)
+            if isinstance(own, Unknown):
+                return own
+            bodies.append(own.max_body_mib)
+        return path_profile(profile, {"max_body_mib": max(bodies)}) if bodies else profile
+
+    def shared_longest(self, profile: TrafficProfile) -> budget.LongestRequests | Unknown:
+        """The longest requests over every path (the chain's profile's without a runtime)."""
+        if not self.runtimes:
+            return self.longest(profile)
+        paths: list[budget.LongestRequests] = []
+        for runtime in self.runtimes:
+            longest = self.runtime_longest(runtime, profile)
+            if isinstance(longest, Unknown):
+                return longest
+            paths.append(longest)
+        return budget.longest_over_paths(paths)
+
+    def served_by(self, service: KongService, services: list[Service]) -> list[Deployment]:
+        """The runtimes a Kong Service sends to (by its hosts and the Services selecting them).
+
+        A Service whose hosts are unknown, or name no runtime's Service, is taken to serve
+        every runtime of the chain, so it is judged against each path's bound.
+        """
+        hosts = service.hosts
+        if isinstance(hosts, Unknown) or len(self.runtimes) < 2:
+            return list(self.runtimes)
+        matched = [
+            runtime
+            for runtime in self.runtimes
+            if any(host in runtime_hosts(runtime, services) for host in hosts)
+        ]
+        return matched or list(self.runtimes)
+
     def regional(self) -> bool | Unknown | None:
         """Whether the chain's GKE cluster is regional (None: no cluster; Unknown: location)."""
         for cluster in self.clusters:
@@ -98,6 +171,23 @@ class ChainView:
                 return cluster.regional
         known = [c.regional for c in self.clusters if not isinstance(c.regional, Unknown)]
         return any(known) if known else None
+
+
+def runtime_hosts(runtime: Deployment, services: list[Service]) -> set[str]:
+    """The in-cluster DNS names of the Kubernetes Services selecting `runtime`'s pods."""
+    labels, namespace = runtime.pod_labels, runtime.namespace
+    if isinstance(labels, Unknown) or isinstance(namespace, Unknown):
+        return set()
+    out: set[str] = set()
+    for svc in services:
+        name, selector = svc.object_name, svc.selector
+        if isinstance(name, Unknown) or isinstance(selector, Unknown) or not name or not selector:
+            continue
+        if svc.namespace != namespace or any(labels.get(k) != v for k, v in selector.items()):
+            continue
+        out |= {f"{name}.{namespace}.svc.cluster.local", f"{name}.{namespace}.svc"}
+        out |= {f"{name}.{namespace}"}
+    return out
 
 
 def chain_views(facts: Facts) -> dict[str, ChainView]:
@@ -136,11 +226,22 @@ def chain_views(facts: Facts) -> dict[str, ChainView]:
 def longest_for(
     views: dict[str, ChainView], chain: str, profile: TrafficProfile
 ) -> budget.LongestRequests | Unknown:
-    """The longest requests of `chain` (defaults for tiers it lacks: buffering on)."""
+    """The longest requests over every path of `chain`.
+
+    Defaults for tiers it lacks: buffering on.
+    """
     view = views.get(chain)
     if view is None:
         return budget.longest_requests(profile, buffering_at_a=True, buffering_at_c=True)
-    return view.longest(profile)
+    return view.shared_longest(profile)
+
+
+def runtime_longest_for(
+    views: dict[str, ChainView], runtime: Deployment, profile: TrafficProfile
+) -> budget.LongestRequests | Unknown:
+    """The longest requests of the path A -> B -> C -> `runtime`."""
+    view = views.get(runtime.place.chain) or ChainView(runtime.place.chain)
+    return view.runtime_longest(runtime, profile)
 
 
 def longest_values(longest: budget.LongestRequests | Unknown) -> dict[str, float | None]:
@@ -149,3 +250,11 @@ def longest_values(longest: budget.LongestRequests | Unknown) -> dict[str, float
     if isinstance(longest, Unknown):
         return {f"longest_{name}": None for name in names}
     return {f"longest_{name}": float(getattr(longest, name)) for name in names}
+
+
+def path_config(view: ChainView, runtime: Deployment, config: PackConfig) -> PackConfig | Unknown:
+    """The pack config of the path A -> B -> C -> `runtime`: its own promise, same thresholds."""
+    own = view.runtime_profile(runtime, config.profile)
+    if isinstance(own, Unknown):
+        return own
+    return PackConfig(profile=own, thresholds=config.thresholds)

@@ -20,7 +20,12 @@ from hitless_policy.facts import (
 )
 from hitless_policy.profile import PackConfig
 from hitless_policy.rules.base import Finding, Judge, Rule
-from hitless_policy.rules.view import chain_views, longest_for, longest_values
+from hitless_policy.rules.view import (
+    chain_views,
+    longest_for,
+    longest_values,
+    runtime_longest_for,
+)
 
 HOSTNAME_KEY = "kubernetes.io/hostname"
 """Topology key of a node."""
@@ -265,7 +270,12 @@ def grace_rule(facts: Facts, config: PackConfig) -> list[Finding]:
             judge.cannot(dep.ref, missing)
             continue
         delay = sure(hook.delay_seconds) if isinstance(hook, PreStop) else 0.0
-        longest = longest_values(longest_for(views, dep.place.chain, config.profile))
+        # Kong's drain carries every path; a runtime's grace its own path's longest request.
+        longest = longest_values(
+            longest_for(views, dep.place.chain, config.profile)
+            if dep.is_kong
+            else runtime_longest_for(views, dep, config.profile)
+        )
         if dep.is_kong:
             drain = longest["longest_c"]
             if isinstance(hook, PreStop) and hook.kind == "kong-quit":

@@ -57,6 +57,24 @@ class Chain:
     """Scraping, log-based metrics, alerts and dashboards (None: `observability.enabled` off)."""
 
 
+def kong_backends(cfg: StackConfig) -> list[KongRuntimeBackend]:
+    """Every runtime service of `cfg` as Kong reaches it.
+
+    Its Service's address, its Kong Service and Route settings, and the pods Kong's egress
+    admits.
+    """
+    return [
+        KongRuntimeBackend(
+            target=KongRuntimeTarget(
+                name=rt.name, host=service_host(rt), port=rt.port, scheme=rt.scheme, route=rt.kong
+            ),
+            namespace=rt.namespace,
+            pod_labels=runtime_pod_labels(rt, cfg.platform),
+        )
+        for rt in cfg.runtimes
+    ]
+
+
 def compose_chain(cfg: StackConfig) -> Chain:
     """Build the four tiers, their load balancers, the network and the cluster from `cfg`.
 
@@ -92,20 +110,7 @@ def compose_chain(cfg: StackConfig) -> Chain:
             config=cfg.kong,
             platform=platform,
             cluster=cfg.cluster,
-            runtimes=[
-                KongRuntimeBackend(
-                    target=KongRuntimeTarget(
-                        name=rt.name,
-                        host=service_host(rt),
-                        port=rt.port,
-                        scheme=rt.scheme,
-                        route=rt.kong,
-                    ),
-                    namespace=rt.namespace,
-                    pod_labels=runtime_pod_labels(rt, platform),
-                )
-                for rt in cfg.runtimes
-            ],
+            runtimes=kong_backends(cfg),
             subnetwork=network.gke_subnet_self_link,
             await_timeout_seconds=cfg.await_timeout("kong"),
             observability=cfg.observability,

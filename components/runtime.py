@@ -47,7 +47,7 @@ class RuntimeServiceArgs:
     """Inputs of `RuntimeService`."""
 
     config: RuntimeConfig
-    """The runtime's config (`hitless:runtime`)."""
+    """The runtime's config (an item of `hitless:runtimes`)."""
     platform: PlatformConfig
     """Chain name, zones (spread across zones when regional) and extra labels."""
     cluster: ClusterConfig

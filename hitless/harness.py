@@ -330,7 +330,7 @@ def run_program(
     config: Mapping[str, Any],
     preview: bool,
 ) -> Capture:
-    """Run `program` under the mock runtime with `config` (full keys, e.g. `hitless:runtime`).
+    """Run `program` under the mock runtime with `config` (full keys, e.g. `hitless:runtimes`).
 
     Structured values are passed to the program as JSON strings, as the engine does.
     """

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from hitless.components.config import StackConfig, load_stack_config
+from hitless.components.config import RuntimeKongConfig, StackConfig, load_stack_config
+from hitless.components.kong_entities import KongRuntimeTarget
 from hitless.harness import Capture, run_program
 from hitless_policy.loader import load_one_file
 
@@ -36,6 +37,31 @@ def hitless_values(stack: str) -> dict[str, Any]:
         for key, value in stack_values(stack).items()
         if key.startswith("hitless:")
     }
+
+
+def rt_target(scheme: str = "HTTPS", route: RuntimeKongConfig | None = None) -> KongRuntimeTarget:
+    """The dev runtime `rt` as Kong reaches it (`rt.rt.svc.cluster.local:8080`)."""
+    return KongRuntimeTarget(
+        name="rt",
+        host="rt.rt.svc.cluster.local",
+        port=8080,
+        scheme=scheme,
+        route=route if route is not None else RuntimeKongConfig(),
+    )
+
+
+def set_path(values: dict[str, Any], path: str, value: object) -> None:
+    """Set the dotted stack key `path` in `values` (a number part indexes a list:
+    `runtimes.1.kong.read_timeout_ms`), creating mappings on the way."""
+    section, *keys = path.split(".")
+    node: Any = values.setdefault(section, {})
+    for key in keys[:-1]:
+        node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
+    last = keys[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ class TestCheckedInStacksLoad:
 
     def test_stack_loads(self, stack_name: str) -> None:
         cfg = load_stack_config(hitless_values(stack_name), stack_name)
-        assert cfg.runtime.image.endswith(":1.8.2")
+        assert cfg.runtimes[0].image.endswith(":1.8.2")
 
     def test_prod_is_regional(self, prod_config: StackConfig) -> None:
         assert prod_config.platform.regional
@@ -61,14 +61,16 @@ class TestUnknownKey:
         message = error_of(lambda v: v.update(runtme={"replicas": 3}))
         assert "hitless:runtme" in message
         assert "silently ignored" in message
-        assert "Fix: did you mean hitless:runtime? use only" in message
+        assert "Fix: did you mean hitless:runtimes? use only" in message
         assert '{"replicas": 3}' in message
         for key in STACK_KEYS:
             assert f"hitless:{key}" in message
 
     def test_nested_key(self) -> None:
-        line = line_for(error_of(lambda v: v["runtime"].update(replica=3)), "runtime.replica")
-        assert "hitless:runtime.replica = 3" in line
+        line = line_for(
+            error_of(lambda v: v["runtimes"][0].update(replica=3)), "runtimes.0.replica"
+        )
+        assert "hitless:runtimes.0.replica = 3" in line
         assert "unknown key" in line
         assert "silently ignored" in line
         assert "Fix: remove it or correct its spelling" in line
@@ -86,12 +88,12 @@ class TestWrongType:
 
     def test_string_for_int(self) -> None:
         line = line_for(
-            error_of(lambda v: v["runtime"].update(replicas="three")), "runtime.replicas"
+            error_of(lambda v: v["runtimes"][0].update(replicas="three")), "runtimes.0.replicas"
         )
-        assert 'hitless:runtime.replicas = "three"' in line
+        assert 'hitless:runtimes.0.replicas = "three"' in line
         assert "valid integer" in line
         assert "so one can drain while one serves" in line
-        assert "Fix: set hitless:runtime.replicas" in line
+        assert "Fix: set hitless:runtimes.0.replicas" in line
         assert "stacks/Pulumi.dev.yaml" in line
 
     def test_bad_enum(self) -> None:
@@ -107,8 +109,10 @@ class TestOutOfRange:
     """Bounds on single values: one replica cannot drain while another serves."""
 
     def test_replicas_below_two(self) -> None:
-        line = line_for(error_of(lambda v: v["runtime"].update(replicas=1)), "runtime.replicas")
-        assert "hitless:runtime.replicas = 1" in line
+        line = line_for(
+            error_of(lambda v: v["runtimes"][0].update(replicas=1)), "runtimes.0.replicas"
+        )
+        assert "hitless:runtimes.0.replicas = 1" in line
         assert "greater than or equal to 2" in line
         assert "so one can drain while one serves" in line
         assert "Fix:" in line
@@ -129,10 +133,10 @@ class TestPreStopShorterThanGrace:
 
     def test_prestop_not_below_grace(self) -> None:
         message = error_of(
-            lambda v: v["runtime"].update(prestop_seconds=80, termination_grace_seconds=75)
+            lambda v: v["runtimes"][0].update(prestop_seconds=80, termination_grace_seconds=75)
         )
-        line = line_for(message, "runtime.termination_grace_seconds")
-        assert "hitless:runtime.termination_grace_seconds = 75" in line
+        line = line_for(message, "runtimes.0.termination_grace_seconds")
+        assert "hitless:runtimes.0.termination_grace_seconds = 75" in line
         assert "preStop 80 + longest request of D 30.4 + margin 15" in line
         assert "killed mid-request" in line
         assert "Fix: raise it to >= 126" in line
@@ -142,7 +146,7 @@ class TestGraceCoversDrain:
     """Grace includes preStop: below preStop + longest request + margin, requests are cut."""
 
     def test_grace_too_short(self, dev_config: StackConfig) -> None:
-        rt = dev_config.runtime
+        rt = dev_config.runtimes[0]
         need = budget.required_grace_seconds(
             rt.prestop_seconds,
             dev_config.longest_requests().d,
@@ -150,10 +154,10 @@ class TestGraceCoversDrain:
         )
         short = int(need) - 1
         line = line_for(
-            error_of(lambda v: v["runtime"].update(termination_grace_seconds=short)),
-            "runtime.termination_grace_seconds",
+            error_of(lambda v: v["runtimes"][0].update(termination_grace_seconds=short)),
+            "runtimes.0.termination_grace_seconds",
         )
-        assert f"hitless:runtime.termination_grace_seconds = {short}" in line
+        assert f"hitless:runtimes.0.termination_grace_seconds = {short}" in line
         assert f"preStop {rt.prestop_seconds}" in line
         assert "killed mid-request" in line
         assert re.search(r"Fix: raise it to >= \d+", line)
@@ -162,7 +166,7 @@ class TestGraceCoversDrain:
         message = error_of(
             lambda v: v.update(profile={**v["profile"], "endpoint_propagation_seconds": 20})
         )
-        line = line_for(message, "runtime.prestop_seconds")
+        line = line_for(message, "runtimes.0.prestop_seconds")
         assert "= 15" in line
         assert "(must be >= 20: profile.endpoint_propagation_seconds)" in line
         assert "connection refused" in line
@@ -194,7 +198,10 @@ class TestTimeoutOrdering:
 
     def test_kong_read_below_runtime_timeout(self) -> None:
         line = line_for(
-            error_of(lambda v: v["kong"].update(read_timeout_ms=40000)), "kong.read_timeout_ms"
+            error_of(
+                lambda v: v["runtimes"][0].setdefault("kong", {}).update(read_timeout_ms=40000)
+            ),
+            "runtimes.0.kong.read_timeout_ms",
         )
         assert "= 40000" in line
         assert "Kong answers 504" in line
@@ -248,7 +255,7 @@ class TestBodySize:
 
     def test_runtime_limit(self) -> None:
         line = line_for(
-            error_of(lambda v: v["runtime"].update(max_body_mib=20)), "runtime.max_body_mib"
+            error_of(lambda v: v["runtimes"][0].update(max_body_mib=20)), "runtimes.0.max_body_mib"
         )
         assert "= 20" in line
         assert "refuses the largest upload (must be >= 50" in line
@@ -326,13 +333,13 @@ class TestRequiredValue:
     """The runtime's image has no sensible default: a stack must name it."""
 
     def test_image_missing(self) -> None:
-        line = line_for(error_of(lambda v: v["runtime"].pop("image")), "runtime.image")
+        line = line_for(error_of(lambda v: v["runtimes"][0].pop("image")), "runtimes.0.image")
         assert "is required and missing" in line
         assert "container image" in line
         assert "Fix: set it in stacks/Pulumi.dev.yaml" in line
 
     def test_key_missing(self) -> None:
-        line = line_for(error_of(lambda v: v.pop("runtime")), "runtime")
+        line = line_for(error_of(lambda v: v.pop("runtimes")), "runtimes")
         assert "is required and missing" in line
         assert "Fix: set it in stacks/Pulumi.dev.yaml" in line
 
@@ -343,11 +350,11 @@ class TestEveryProblemListed:
     def test_two_problems(self) -> None:
         def change(v: Values) -> None:
             v["edge"].update(client_max_body_mib=10)
-            v["kong"].update(read_timeout_ms=40000)
+            v["runtimes"][0].setdefault("kong", {}).update(read_timeout_ms=40000)
 
         message = error_of(change)
         line_for(message, "edge.client_max_body_mib")
-        line_for(message, "kong.read_timeout_ms")
+        line_for(message, "runtimes.0.kong.read_timeout_ms")
 
 
 class TestAutohealingCoversBoot:
@@ -393,3 +400,92 @@ class TestPooledConnectionsFitInRelayDrain:
             "Fix: lower it to <= 39 or raise B's connection draining "
             "(hitless:relay.connection_draining_timeout_sec)" in line
         )
+
+
+class TestRuntimeServices:
+    """A chain carries a list of runtime services; two of them must not share what each owns,
+    and a stack of the one-runtime layout is refused with the move that replaces it."""
+
+    def test_old_runtime_key_names_the_migration(self) -> None:
+        def change(v: Values) -> None:
+            v["runtime"] = v.pop("runtimes")[0]
+
+        line = line_for(error_of(change), "runtime")
+        assert "hitless:runtime = {" in line
+        assert "replaced by hitless:runtimes" in line
+        assert "Fix: rename the key to hitless:runtimes" in line
+
+    def test_moved_kong_keys_name_their_new_place(self) -> None:
+        line = line_for(error_of(lambda v: v["kong"].update(read_timeout_ms=40000)), "kong")
+        assert "read_timeout_ms" in line
+        assert "hitless:runtimes[].kong" in line
+
+    def test_duplicate_name(self) -> None:
+        def change(v: Values) -> None:
+            v["runtimes"].append({**v["runtimes"][0], "namespace": "other"})
+
+        line = line_for(error_of(change), "runtimes.1.name")
+        assert "runtime 0 has it too" in line
+        assert "Fix: give each runtime its own name" in line
+
+    def test_duplicate_route_path(self) -> None:
+        def change(v: Values) -> None:
+            v["runtimes"].append({**v["runtimes"][0], "name": "api", "namespace": "api"})
+
+        line = line_for(error_of(change), "runtimes.1.kong.route_paths")
+        assert '"/"' in line
+        assert "Kong sends its requests to one of them only" in line
+
+    def test_runtime_in_kongs_namespace(self) -> None:
+        line = line_for(
+            error_of(lambda v: v["runtimes"][0].update(namespace="kong")), "runtimes.0.namespace"
+        )
+        assert "it is Kong's namespace" in line
+
+    def test_unknown_runtime_name(self, prod_config: StackConfig) -> None:
+        with pytest.raises(KeyError, match="known: rt, quote"):
+            prod_config.runtime_named("upload")
+
+    def test_one_path_narrows_to_that_runtime(self, prod_config: StackConfig) -> None:
+        quote = prod_config.one_path("quote")
+        assert [rt.name for rt in quote.runtimes] == ["quote"]
+        assert quote.profile.max_body_mib == 1
+        assert quote.profile.rt_max_processing_seconds == 5
+        assert quote.longest_requests() == prod_config.longest_requests(
+            prod_config.runtime_named("quote")
+        )
+
+
+class TestPerPathBounds:
+    """A runtime's own settings are bounded by its own path's promise; the tiers every path
+    crosses by the longest over the paths."""
+
+    def test_short_api_grace_from_its_own_path(self, prod_config: StackConfig) -> None:
+        quote, rt = prod_config.runtime_named("quote"), prod_config.runtime_named("rt")
+        assert prod_config.longest_requests(quote).d < prod_config.longest_requests(rt).d
+        assert quote.termination_grace_seconds < rt.termination_grace_seconds
+
+    def test_shared_tiers_carry_the_longest_path(self, prod_config: StackConfig) -> None:
+        longest = prod_config.longest_requests()
+        for tier in "abcd":
+            assert longest.for_tier(tier) == max(
+                prod_config.longest_requests(rt).for_tier(tier) for rt in prod_config.runtimes
+            )
+
+    def test_short_api_timeout_refused_on_its_path_only(self) -> None:
+        values = hitless_values("prod")
+        values["runtimes"][1]["kong"]["read_timeout_ms"] = 8000  # == its 8 s request timeout
+        with pytest.raises(StackConfigError) as caught:
+            load_stack_config(values, "prod")
+        line = line_for(str(caught.value), "runtimes.1.kong.read_timeout_ms")
+        assert "runtime 'quote'" in line
+        assert "runtimes.0.kong" not in str(caught.value)
+
+    def test_upload_body_limit_refused_where_the_short_api_accepts_it(self) -> None:
+        values = hitless_values("prod")
+        values["runtimes"][0]["max_body_mib"] = 2  # the short API's limit; the upload needs 50
+        with pytest.raises(StackConfigError) as caught:
+            load_stack_config(values, "prod")
+        line = line_for(str(caught.value), "runtimes.0.max_body_mib")
+        assert "runtime 'rt'" in line
+        assert "runtimes.1.max_body_mib" not in str(caught.value)

@@ -85,7 +85,7 @@ class TestExplanationFollowsBudget:
         assert expl.client_upload == longest.client_upload
 
     def test_short_grace_is_violated(self, dev_config: StackConfig) -> None:
-        rt = dev_config.runtime.model_copy(update={"termination_grace_seconds": 40})
+        rt = dev_config.runtimes[0].model_copy(update={"termination_grace_seconds": 40})
         expl = explain(dev_config.model_copy(update={"runtime": rt}), "dev")
         keys = [item.key for item in expl.violated]
         assert keys == ["runtime.termination_grace_seconds"]
@@ -105,17 +105,17 @@ class TestExplanationFollowsBudget:
         moments = [event.at for event in expl.timeline]
         assert moments == sorted(moments)
         assert moments[0] == 0
-        assert moments[-1] == dev_config.runtime.termination_grace_seconds
+        assert moments[-1] == dev_config.runtimes[0].termination_grace_seconds
 
     def test_timeout_chain_uses_kong_worst_case(self, dev_config: StackConfig) -> None:
-        kong = dev_config.kong
+        route = dev_config.runtimes[0].kong
         bound = next(
             item
             for item in explain(dev_config, "dev").timeouts
             if item.key == "edge.proxy_read_timeout_seconds"
         )
         assert bound.bound == budget.kong_worst_case_seconds(
-            kong.connect_timeout_ms, kong.read_timeout_ms, kong.retries
+            route.connect_timeout_ms, route.read_timeout_ms, route.retries
         )
 
 

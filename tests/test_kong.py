@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
-from hitless.components import runtime as runtime_component
+from hitless.components.chain import kong_backends
 from hitless.components.config import KongHybridConfig, StackConfig
 from hitless.components.kong import (
     CONFIG_CHECKSUM_ANNOTATION,
@@ -22,11 +22,10 @@ from hitless.components.kong import (
     entities,
 )
 from hitless.components.kong_entities import build_entities
-from hitless.components.runtime import service_host
 from hitless.harness import SECRET_MASK, Capture, CapturedResource
 from hitless_policy import identity
 from hitless_policy.identity import Tier
-from tests.conftest import stack_values
+from tests.conftest import rt_target, stack_values
 
 Runner = Callable[..., Capture]
 
@@ -58,11 +57,7 @@ def kong_args(cfg: StackConfig) -> KongDataPlaneArgs:
         config=cfg.kong,
         platform=cfg.platform,
         cluster=cfg.cluster,
-        runtime_host=service_host(cfg.runtime),
-        runtime_port=cfg.runtime.port,
-        runtime_scheme=cfg.runtime.scheme,
-        runtime_namespace=cfg.runtime.namespace,
-        runtime_pod_labels=runtime_component.pod_labels(cfg.runtime, cfg.platform),
+        runtimes=kong_backends(cfg),
         subnetwork=GKE_SUBNET,
         await_timeout_seconds=cfg.await_timeout("kong"),
     )
@@ -409,29 +404,26 @@ class TestKongEntities:
     """The model: timeouts and retries from config, one Target that no health check can eject."""
 
     def test_model(self, dev_config: StackConfig) -> None:
-        cfg = dev_config.kong
+        config = dev_config.runtimes[0].kong
         model = build_entities(
-            cfg,
-            service_name="rt",
-            runtime_host="rt.rt.svc.cluster.local",
-            runtime_port=8080,
-            runtime_scheme="HTTPS",
+            dev_config.kong,
+            [rt_target("HTTPS")],
         )
-        svc = model.service
+        svc = model.runtimes[0].service
         assert (svc.protocol, svc.host, svc.port) == ("https", "rt.upstream", 8080)
-        assert svc.connect_timeout_ms == cfg.connect_timeout_ms
-        assert svc.read_timeout_ms == cfg.read_timeout_ms
-        assert svc.write_timeout_ms == cfg.write_timeout_ms
-        assert svc.retries == cfg.retries
-        assert model.upstream.name == svc.host
-        assert model.target.target == "rt.rt.svc.cluster.local:8080"
-        assert model.target.weight == 100
-        route = model.route
-        assert route.paths == cfg.route_paths
+        assert svc.connect_timeout_ms == config.connect_timeout_ms
+        assert svc.read_timeout_ms == config.read_timeout_ms
+        assert svc.write_timeout_ms == config.write_timeout_ms
+        assert svc.retries == config.retries
+        assert model.runtimes[0].upstream.name == svc.host
+        assert model.runtimes[0].target.target == "rt.rt.svc.cluster.local:8080"
+        assert model.runtimes[0].target.weight == 100
+        route = model.runtimes[0].route
+        assert route.paths == dev_config.runtimes[0].kong.route_paths
         assert route.protocols == ["http"]
         assert route.strip_path is False
         assert route.preserve_host is True
-        assert route.request_buffering is cfg.request_buffering
+        assert route.request_buffering is dev_config.runtimes[0].kong.request_buffering
         assert route.response_buffering is True
 
     def test_declarative_health_checks_off(self, dev_config: StackConfig) -> None:
@@ -496,16 +488,16 @@ class TestHybridMode:
             assert found is not None, res.urn
             assert (found.chain, found.tier) == ("main", identity.Tier.C), res.urn
         assert svc.props["protocol"] == "https", svc.urn
-        assert svc.props["host"] == model.upstream.name, svc.urn
-        assert svc.props["retries"] == model.service.retries, svc.urn
-        assert svc.props["connectTimeout"] == model.service.connect_timeout_ms, svc.urn
-        assert svc.props["readTimeout"] == model.service.read_timeout_ms, svc.urn
-        assert svc.props["writeTimeout"] == model.service.write_timeout_ms, svc.urn
+        assert svc.props["host"] == model.runtimes[0].upstream.name, svc.urn
+        assert svc.props["retries"] == model.runtimes[0].service.retries, svc.urn
+        assert svc.props["connectTimeout"] == model.runtimes[0].service.connect_timeout_ms, svc.urn
+        assert svc.props["readTimeout"] == model.runtimes[0].service.read_timeout_ms, svc.urn
+        assert svc.props["writeTimeout"] == model.runtimes[0].service.write_timeout_ms, svc.urn
         assert route.props["stripPath"] is False, route.urn
         assert route.props["preserveHost"] is True, route.urn
         assert route.props["requestBuffering"] is True, route.urn
-        assert route.props["paths"] == model.route.paths, route.urn
-        assert target.props["target"] == model.target.target, target.urn
+        assert route.props["paths"] == model.runtimes[0].route.paths, route.urn
+        assert target.props["target"] == model.runtimes[0].target.target, target.urn
         assert target.props["weight"] == 100, target.urn
         checks = upstream.props["healthchecks"]
         assert checks["active"]["healthy"]["interval"] == 0, upstream.urn

@@ -137,7 +137,7 @@ class TestRewrite:
         )
         text = conf.read_text()
         # Kong's tries: set_more_tries(retries) once; each timeout (ms) / 1000 / 5 per try.
-        kong = dev_config.kong
+        kong = dev_config.runtimes[0].kong
         connect, send, read = (
             ms / 1000 / 5
             for ms in (kong.connect_timeout_ms, kong.write_timeout_ms, kong.read_timeout_ms)
@@ -165,13 +165,13 @@ class TestManifests:
 
     def test_rendered_dev_deployments(self, dev_config: StackConfig, rendered: Path) -> None:
         scenario = _scenario(dev_config, rendered)
-        rt = dev_config.runtime
+        rt = dev_config.runtimes[0]
         assert scenario.d.prestop_seconds == rt.prestop_seconds
         assert scenario.d.grace_seconds == rt.termination_grace_seconds
         assert (scenario.d.max_surge, scenario.d.max_unavailable) == (1, 0)
         assert scenario.c.prestop_seconds == dev_config.kong.quit_wait_seconds
         assert scenario.c.quit_timeout_seconds == dev_config.kong.quit_timeout_seconds
-        assert scenario.kong.retries == dev_config.kong.retries
+        assert scenario.kong.retries == dev_config.runtimes[0].kong.retries
         assert scenario.notes == ()
 
     def test_given_manifest_says_which_tiers_use_defaults(

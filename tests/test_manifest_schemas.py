@@ -17,11 +17,11 @@ import pytest
 from kubernetes_validate.utils import all_versions
 
 from hitless.components import kong as kong_component
-from hitless.components import runtime as runtime_component
+from hitless.components.chain import kong_backends
 from hitless.components.config import KongHybridConfig, StackConfig
 from hitless.components.gke_cluster import GkeCluster, GkeClusterArgs
 from hitless.components.kong import KongDataPlane, KongDataPlaneArgs
-from hitless.components.runtime import RuntimeService, RuntimeServiceArgs, service_host
+from hitless.components.runtime import RuntimeService, RuntimeServiceArgs
 from hitless.harness import Capture
 
 Runner = Callable[..., Capture]
@@ -53,11 +53,7 @@ def chain_program(cfg: StackConfig) -> Callable[[], None]:
                 config=cfg.kong,
                 platform=cfg.platform,
                 cluster=cfg.cluster,
-                runtime_host=service_host(cfg.runtime),
-                runtime_port=cfg.runtime.port,
-                runtime_scheme=cfg.runtime.scheme,
-                runtime_namespace=cfg.runtime.namespace,
-                runtime_pod_labels=runtime_component.pod_labels(cfg.runtime, cfg.platform),
+                runtimes=kong_backends(cfg),
                 subnetwork="projects/p/regions/europe-west1/subnetworks/gke",
                 await_timeout_seconds=cfg.await_timeout("kong"),
             ),
@@ -66,7 +62,7 @@ def chain_program(cfg: StackConfig) -> Callable[[], None]:
         RuntimeService(
             "rt",
             RuntimeServiceArgs(
-                config=cfg.runtime,
+                config=cfg.runtimes[0],
                 platform=cfg.platform,
                 cluster=cfg.cluster,
                 kong_namespace=cfg.kong.namespace,
@@ -153,7 +149,7 @@ class TestVariantManifestsValid:
         cfg = prod_config.model_copy(
             update={
                 "kong": prod_config.kong.model_copy(update={"hybrid": hybrid}),
-                "runtime": prod_config.runtime.model_copy(update={"scheme": "HTTP"}),
+                "runtime": prod_config.runtimes[0].model_copy(update={"scheme": "HTTP"}),
             }
         )
         kinds = validate_all(capture(chain_program(cfg), stack="prod"), schema_version(cfg))

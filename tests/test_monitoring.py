@@ -23,7 +23,7 @@ from hitless.components.monitoring import (
 from hitless.harness import Capture
 from hitless_policy import identity
 from hitless_policy.identity import Tier
-from tests.conftest import hitless_values
+from tests.conftest import hitless_values, rt_target
 
 Runner = Callable[..., Capture]
 ALERT = "gcp:monitoring/alertPolicy:AlertPolicy"
@@ -89,18 +89,12 @@ class TestKongExportsMetrics:
     def test_no_plugin_when_observability_is_off(self, dev_config: StackConfig) -> None:
         model = build_entities(
             dev_config.kong,
-            service_name="rt",
-            runtime_host="rt.rt.svc.cluster.local",
-            runtime_port=8080,
-            runtime_scheme="http",
+            [rt_target("http")],
         )
         assert "plugins" not in model.to_declarative()
         on = build_entities(
             dev_config.kong,
-            service_name="rt",
-            runtime_host="rt.rt.svc.cluster.local",
-            runtime_port=8080,
-            runtime_scheme="http",
+            [rt_target("http")],
             with_metrics=True,
         )
         assert on.plugins == (PROMETHEUS_PLUGIN,)
@@ -210,7 +204,7 @@ class TestEveryTierHasItsAlert:
             c.get("conditionPrometheusQueryLanguage", {}).get("query", "")
             for c in alert.props["conditions"]
         ]
-        rt = stack_config.runtime
+        rt = stack_config.runtimes[0]
         # maxUnavailable of the PDB is 1: more than one replica missing is below the PDB.
         assert (
             f'kube_deployment_spec_replicas{{namespace="{rt.namespace}",deployment="{rt.name}"}}'

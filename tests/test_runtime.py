@@ -33,7 +33,7 @@ def rt_program(cfg: StackConfig, name: str = "rt") -> Callable[[], None]:
         RuntimeService(
             name,
             RuntimeServiceArgs(
-                config=cfg.runtime,
+                config=cfg.runtimes[0],
                 platform=cfg.platform,
                 cluster=cfg.cluster,
                 kong_namespace=cfg.kong.namespace,
@@ -91,9 +91,9 @@ class TestRegisteredOutputs:
         component = dev.only(TYPE)
         out = component.outputs
         assert out["service_host"] == "rt.rt.svc.cluster.local", component.urn
-        assert out["service_host"] == service_host(dev_config.runtime), component.urn
-        assert out["service_port"] == dev_config.runtime.port, component.urn
-        assert out["namespace"] == dev_config.runtime.namespace, component.urn
+        assert out["service_host"] == service_host(dev_config.runtimes[0]), component.urn
+        assert out["service_port"] == dev_config.runtimes[0].port, component.urn
+        assert out["namespace"] == dev_config.runtimes[0].namespace, component.urn
         dep = dev.only(DEPLOYMENT)
         assert out["pod_labels"] == dep.props["spec"]["selector"]["matchLabels"], component.urn
 
@@ -134,9 +134,9 @@ class TestDeploymentNameAndReplicas:
 
     def test_name_replicas(self, prod: Capture, prod_config: StackConfig) -> None:
         dep = prod.only(DEPLOYMENT)
-        assert dep.props["metadata"]["name"] == prod_config.runtime.name, dep.urn
-        assert dep.props["metadata"]["namespace"] == prod_config.runtime.namespace, dep.urn
-        assert dep.props["spec"]["replicas"] == prod_config.runtime.replicas >= 2, dep.urn
+        assert dep.props["metadata"]["name"] == prod_config.runtimes[0].name, dep.urn
+        assert dep.props["metadata"]["namespace"] == prod_config.runtimes[0].namespace, dep.urn
+        assert dep.props["spec"]["replicas"] == prod_config.runtimes[0].replicas >= 2, dep.urn
 
 
 class TestHpaOwnsReplicasAfterCreation:
@@ -160,8 +160,8 @@ class TestRollingUpdateSurgeOnly:
             "type": "RollingUpdate",
             "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
         }, dep.urn
-        assert spec["minReadySeconds"] == dev_config.runtime.min_ready_seconds, dep.urn
-        assert spec["progressDeadlineSeconds"] == dev_config.runtime.progress_deadline_seconds
+        assert spec["minReadySeconds"] == dev_config.runtimes[0].min_ready_seconds, dep.urn
+        assert spec["progressDeadlineSeconds"] == dev_config.runtimes[0].progress_deadline_seconds
         assert spec["progressDeadlineSeconds"] > spec["minReadySeconds"], dep.urn
 
 
@@ -172,7 +172,7 @@ class TestProbes:
     def test_readiness(self, dev: Capture, dev_config: StackConfig) -> None:
         dep = dev.only(DEPLOYMENT)
         probe = container(dep)["readinessProbe"]
-        rt = dev_config.runtime
+        rt = dev_config.runtimes[0]
         assert probe["httpGet"] == {"path": rt.health_path, "port": "https", "scheme": "HTTPS"}
         assert probe["periodSeconds"] <= 10, dep.urn
         assert probe["periodSeconds"] == rt.readiness.period_seconds, dep.urn
@@ -183,19 +183,23 @@ class TestProbes:
         dep = dev.only(DEPLOYMENT)
         ctr = container(dep)
         assert ctr["livenessProbe"] != ctr["readinessProbe"], dep.urn
-        assert ctr["livenessProbe"]["httpGet"]["path"] == dev_config.runtime.liveness_path
-        assert ctr["livenessProbe"]["periodSeconds"] == dev_config.runtime.liveness.period_seconds
+        assert ctr["livenessProbe"]["httpGet"]["path"] == dev_config.runtimes[0].liveness_path
+        assert (
+            ctr["livenessProbe"]["periodSeconds"] == dev_config.runtimes[0].liveness.period_seconds
+        )
         assert ctr["livenessProbe"]["successThreshold"] == 1, dep.urn
 
     def test_startup(self, dev: Capture, dev_config: StackConfig) -> None:
         dep = dev.only(DEPLOYMENT)
         probe = container(dep)["startupProbe"]
-        assert probe["failureThreshold"] == dev_config.runtime.startup.failure_threshold, dep.urn
+        assert probe["failureThreshold"] == dev_config.runtimes[0].startup.failure_threshold, (
+            dep.urn
+        )
         assert probe["successThreshold"] == 1, dep.urn
 
     def test_http_scheme(self, capture: Runner, dev_config: StackConfig) -> None:
         cfg = dev_config.model_copy(
-            update={"runtime": dev_config.runtime.model_copy(update={"scheme": "HTTP"})}
+            update={"runtime": dev_config.runtimes[0].model_copy(update={"scheme": "HTTP"})}
         )
         cap = capture(rt_program(cfg), stack="dev")
         dep = cap.only(DEPLOYMENT)
@@ -212,14 +216,14 @@ class TestPreStopAndGrace:
         assert dev_config.cluster.supports_sleep_action
         dep = dev.only(DEPLOYMENT)
         assert container(dep)["lifecycle"]["preStop"] == {
-            "sleep": {"seconds": dev_config.runtime.prestop_seconds}
+            "sleep": {"seconds": dev_config.runtimes[0].prestop_seconds}
         }, dep.urn
 
     def test_exec_sleep_before_1_30(self, capture: Runner, dev_config: StackConfig) -> None:
         old = dev_config.cluster.model_copy(update={"kubernetes_version": "1.29"})
         cap = capture(rt_program(dev_config.model_copy(update={"cluster": old})), stack="dev")
         dep = cap.only(DEPLOYMENT)
-        seconds = dev_config.runtime.prestop_seconds
+        seconds = dev_config.runtimes[0].prestop_seconds
         assert container(dep)["lifecycle"]["preStop"] == {
             "exec": {"command": ["sh", "-c", f"sleep {seconds}"]}
         }, dep.urn
@@ -227,8 +231,8 @@ class TestPreStopAndGrace:
     def test_grace(self, dev: Capture, dev_config: StackConfig) -> None:
         dep = dev.only(DEPLOYMENT)
         grace = pod_spec(dep)["terminationGracePeriodSeconds"]
-        assert grace == dev_config.runtime.termination_grace_seconds, dep.urn
-        assert dev_config.runtime.prestop_seconds < grace <= 3600, dep.urn
+        assert grace == dev_config.runtimes[0].termination_grace_seconds, dep.urn
+        assert dev_config.runtimes[0].prestop_seconds < grace <= 3600, dep.urn
 
 
 class TestSpread:
@@ -261,7 +265,7 @@ class TestResources:
 
     def test_resources(self, prod: Capture, prod_config: StackConfig) -> None:
         dep = prod.only(DEPLOYMENT)
-        res = prod_config.runtime.resources
+        res = prod_config.runtimes[0].resources
         assert container(dep)["resources"] == {
             "requests": {"cpu": res.cpu_request, "memory": res.memory_request},
             "limits": {"memory": res.memory_limit},
@@ -291,7 +295,7 @@ class TestDeclaredSettings:
 
     def test_annotations_and_env(self, dev: Capture, dev_config: StackConfig) -> None:
         dep = dev.only(DEPLOYMENT)
-        rt = dev_config.runtime
+        rt = dev_config.runtimes[0]
         annotations = dep.props["metadata"]["annotations"]
         assert annotations[identity.RT_REQUEST_TIMEOUT_ANNOTATION] == str(
             rt.request_timeout_seconds
@@ -316,14 +320,14 @@ class TestService:
         svc = dev.only(SERVICE)
         dep = dev.only(DEPLOYMENT)
         spec = svc.props["spec"]
-        assert svc.props["metadata"]["name"] == dev_config.runtime.name, svc.urn
+        assert svc.props["metadata"]["name"] == dev_config.runtimes[0].name, svc.urn
         assert spec["type"] == "ClusterIP", svc.urn
         assert spec["sessionAffinity"] == "None", svc.urn
         assert spec["selector"] == dep.props["spec"]["selector"]["matchLabels"], svc.urn
         assert spec["ports"] == [
             {
                 "name": "https",
-                "port": dev_config.runtime.port,
+                "port": dev_config.runtimes[0].port,
                 "targetPort": "https",
                 "protocol": "TCP",
                 "appProtocol": "https",
@@ -352,14 +356,14 @@ class TestHorizontalPodAutoscaler:
     def test_hpa(self, prod: Capture, prod_config: StackConfig) -> None:
         hpa = prod.only(HPA)
         spec = hpa.props["spec"]
-        scaling = prod_config.runtime.autoscaling
+        scaling = prod_config.runtimes[0].autoscaling
         assert hpa.props["apiVersion"] == "autoscaling/v2", hpa.urn
         assert spec["minReplicas"] == scaling.min_replicas >= 2, hpa.urn
         assert spec["maxReplicas"] == scaling.max_replicas, hpa.urn
         assert spec["scaleTargetRef"] == {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "name": prod_config.runtime.name,
+            "name": prod_config.runtimes[0].name,
         }, hpa.urn
         target = spec["metrics"][0]["resource"]
         assert target["name"] == "cpu", hpa.urn
@@ -387,7 +391,7 @@ class TestNetworkPolicy:
                         "podSelector": {"matchLabels": kong.pod_labels(dev_config.platform)},
                     }
                 ],
-                "ports": [{"port": dev_config.runtime.port, "protocol": "TCP"}],
+                "ports": [{"port": dev_config.runtimes[0].port, "protocol": "TCP"}],
             }
         ], pol.urn
 

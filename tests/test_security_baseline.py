@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from hitless.cli import app
 from hitless.components import kong as kong_component
 from hitless.components import runtime as runtime_component
+from hitless.components.chain import kong_backends
 from hitless.components.config import (
     KongHybridConfig,
     StackConfig,
@@ -30,7 +31,7 @@ from hitless.components.kong_entities import build_entities
 from hitless.components.nginx_conf import render_edge_conf
 from hitless.harness import SECRET_MASK, Capture, CapturedResource, mask_text
 from hitless.program import run_stack
-from tests.conftest import ROOT, hitless_values
+from tests.conftest import ROOT, hitless_values, rt_target
 
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -153,22 +154,16 @@ class TestKongVerifiesRuntime:
     def test_http_runtime_has_no_verification(self, dev_config: StackConfig) -> None:
         model = build_entities(
             dev_config.kong,
-            service_name="rt",
-            runtime_host="rt.rt.svc.cluster.local",
-            runtime_port=8080,
-            runtime_scheme="HTTP",
+            [rt_target("HTTP")],
         )
-        assert model.service.tls_verify is None
+        assert model.runtimes[0].service.tls_verify is None
         assert "tls_verify" not in model.to_declarative()["services"][0]
 
     def test_verification_off_is_explicit(self, dev_config: StackConfig) -> None:
         cfg = dev_config.kong.model_copy(update={"upstream_tls_verify": False})
         model = build_entities(
             cfg,
-            service_name="rt",
-            runtime_host="rt.rt.svc.cluster.local",
-            runtime_port=8080,
-            runtime_scheme="HTTPS",
+            [rt_target("HTTPS")],
         )
         assert model.to_declarative()["services"][0]["tls_verify"] is False
 
@@ -256,12 +251,12 @@ class TestNetworkPolicies:
         to_runtime, dns = pol.props["spec"]["egress"]
         peer = to_runtime["to"][0]
         assert peer["podSelector"]["matchLabels"] == runtime_component.pod_labels(
-            dev_config.runtime, dev_config.platform
+            dev_config.runtimes[0], dev_config.platform
         ), pol.urn
         assert peer["namespaceSelector"]["matchLabels"] == {
-            "kubernetes.io/metadata.name": dev_config.runtime.namespace
+            "kubernetes.io/metadata.name": dev_config.runtimes[0].namespace
         }, pol.urn
-        assert to_runtime["ports"] == [{"port": dev_config.runtime.port, "protocol": "TCP"}]
+        assert to_runtime["ports"] == [{"port": dev_config.runtimes[0].port, "protocol": "TCP"}]
         assert {(p["port"], p["protocol"]) for p in dns["ports"]} == {(53, "UDP"), (53, "TCP")}
 
     def test_runtime_egress_dns_only(self, dev: Capture) -> None:
@@ -283,11 +278,7 @@ class TestNetworkPolicies:
             config=cfg.kong,
             platform=cfg.platform,
             cluster=cfg.cluster,
-            runtime_host="rt.rt.svc.cluster.local",
-            runtime_port=cfg.runtime.port,
-            runtime_scheme=cfg.runtime.scheme,
-            runtime_namespace=cfg.runtime.namespace,
-            runtime_pod_labels=runtime_component.pod_labels(cfg.runtime, cfg.platform),
+            runtimes=kong_backends(cfg),
             subnetwork="projects/p/regions/r/subnetworks/gke",
             await_timeout_seconds=cfg.await_timeout("kong"),
         )
@@ -304,8 +295,8 @@ class TestImageDigest:
 
     def test_pinned(self) -> None:
         cfg = with_values("dev", runtime={"image_digest": self.DIGEST})
-        image = image_reference(cfg.runtime.image, cfg.runtime.image_digest)
-        assert image == f"{cfg.runtime.image}@{self.DIGEST}"
+        image = image_reference(cfg.runtimes[0].image, cfg.runtimes[0].image_digest)
+        assert image == f"{cfg.runtimes[0].image}@{self.DIGEST}"
 
     def test_unpinned_and_already_pinned(self) -> None:
         assert image_reference("kong:3.9.1", None) == "kong:3.9.1"

@@ -125,7 +125,10 @@ class TestRetriesAndPrestopTurnRefusedIntoOk:
         assert causes(bare) == {Cause.refused}
         assert all(item.tries == 1 for item in bare.failed)
 
-        assert dev_config.runtime.prestop_seconds >= dev_config.profile.endpoint_propagation_seconds
+        assert (
+            dev_config.runtimes[0].prestop_seconds
+            >= dev_config.profile.endpoint_propagation_seconds
+        )
         fixed = simulate(dev_config, Tier.D, seed=4, overrides=DeploymentOverrides(retries=2))
         assert not fixed.failed
         by_id = {item.id: item for item in fixed.requests}

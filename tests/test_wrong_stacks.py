@@ -15,13 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 
 from hitless.components.chain import compose_chain
 from hitless.components.config import StackConfig, StackConfigError, load_stack_config
 from hitless.harness import Capture
 from hitless.program import judge_capture
 from hitless_policy.profile import PackConfig
-from tests.conftest import hitless_values
+from tests.conftest import hitless_values, set_path
 
 Runner = Callable[..., Capture]
 
@@ -30,15 +31,11 @@ def unchecked(stack: str, path: str, value: object) -> StackConfig:
     """The stack's config with `path` (dotted) set to `value`, every tier model validated but
     not the cross-tier bounds."""
     values: dict[str, Any] = copy.deepcopy(hitless_values(stack))
-    section, *keys = path.split(".")
-    node = values.setdefault(section, {})
-    for key in keys[:-1]:
-        node = node.setdefault(key, {})
-    node[keys[-1]] = value
+    set_path(values, path, value)
     fields = StackConfig.model_fields
     parts = {
         name: (
-            fields[name].annotation.model_validate(values[name])  # type: ignore[union-attr]
+            TypeAdapter(fields[name].annotation).validate_python(values[name])  # type: ignore[arg-type]
             if name in values
             else fields[name].get_default(call_default_factory=True)
         )
@@ -71,7 +68,7 @@ WRONG: list[tuple[str, object, set[str]]] = [
     ),
     # retries: Kong retries beyond the bound, and a GET's worst case (connect + read) x (1 + 5)
     # outlasts A's read timeout
-    ("kong.retries", 5, {"chain-retries-safe", "chain-request-timeouts-ordered"}),
+    ("runtimes.0.kong.retries", 5, {"chain-retries-safe", "chain-request-timeouts-ordered"}),
     # MIG rollout: the updater removes old instances before the LB programs new ones
     ("edge.mig.min_ready_sec", 0, {"mig-update-policy-hitless"}),
     # autohealing: judges instances that are still booting
@@ -84,17 +81,17 @@ WRONG: list[tuple[str, object, set[str]]] = [
     ),
     # grace: the runtime is killed mid-request
     # (the runtime's drain, grace - preStop, has one judge)
-    ("runtime.termination_grace_seconds", 30, {"deployment-grace-covers-drain"}),
+    ("runtimes.0.termination_grace_seconds", 30, {"deployment-grace-covers-drain"}),
     # preStop: the runtime stops accepting before endpoints propagate
-    ("runtime.prestop_seconds", 3, {"deployment-prestop-covers-propagation"}),
+    ("runtimes.0.prestop_seconds", 3, {"deployment-prestop-covers-propagation"}),
     # readiness: a dead pod keeps traffic for several 20 s periods
-    ("runtime.readiness", {"period_seconds": 20}, {"deployment-readiness-probe"}),
+    ("runtimes.0.readiness", {"period_seconds": 20}, {"deployment-readiness-probe"}),
     # progress deadline: shorter than a pod's worst time to Available
-    ("runtime.progress_deadline_seconds", 60, {"deployment-progress-deadline-sufficient"}),
+    ("runtimes.0.progress_deadline_seconds", 60, {"deployment-progress-deadline-sufficient"}),
     # Kong drain: `kong quit --wait` shorter than the LB's propagation
     ("kong.quit_wait_seconds", 5, {"deployment-prestop-covers-propagation"}),
     # await: pulumi-kubernetes' default 10 min is shorter than the RT rollout at its HPA maximum
-    ("runtime.await_timeout_seconds", 600, {"deployment-await-covers-rollout"}),
+    ("runtimes.0.await_timeout_seconds", 600, {"deployment-await-covers-rollout"}),
     # MIG await: 5 minutes is shorter than A's rolling replacement (two batches)
     ("edge.mig.await_timeout_seconds", 300, {"mig-update-awaited"}),
 ]
@@ -107,11 +104,7 @@ class TestConfigModelRefusesTheSame:
     @pytest.mark.parametrize(("path", "value", "expected"), WRONG, ids=[w[0] for w in WRONG])
     def test_refused_with_key(self, path: str, value: object, expected: set[str]) -> None:
         values: dict[str, Any] = copy.deepcopy(hitless_values("dev"))
-        section, *keys = path.split(".")
-        node = values.setdefault(section, {})
-        for key in keys[:-1]:
-            node = node.setdefault(key, {})
-        node[keys[-1]] = value
+        set_path(values, path, value)
         with pytest.raises(StackConfigError, match=re.escape(f"hitless:{path}")):
             load_stack_config(values, "dev")
 

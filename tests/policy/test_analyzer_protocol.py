@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from hitless.components.chain import compose_chain
-from hitless.components.config import StackConfig
+from hitless.components.config import StackConfig, load_stack_config
 from hitless.harness import Capture, contains_unknown, run_program
 from hitless.program import judge_capture
 from hitless_policy.pack import pack_config_document
 from hitless_policy.profile import PackConfig
-from tests.conftest import stack_values
+from tests.conftest import hitless_values, stack_values
 from tests.test_wrong_stacks import WRONG, unchecked
 
 Runner = Callable[..., Capture]
@@ -163,6 +163,7 @@ class TestSameVerdictsAsRunner:
             found = _found(sessions["result"]["cases"][name])
             assert {f for f in found if f[2] == "mandatory"} == set()
             # The stacks name no image digest: only the advisory pinning rule speaks, once per
-            # Deployment (Kong and the runtime).
+            # Deployment (Kong and each runtime service).
             assert {(f[0], f[2]) for f in found} <= {("container-image-pinned", "advisory")}
-            assert len(found) == 2
+            runtimes = len(load_stack_config(hitless_values(name), name).runtimes)
+            assert len(found) == 1 + runtimes

@@ -18,11 +18,13 @@ import pytest
 from hitless.components.chain import compose_chain
 from hitless.components.config import (
     POOL_KEY,
+    RUNTIME_KEY,
     StackConfig,
     StackConfigError,
     catalog_outcomes,
     config_value,
     load_stack_config,
+    stack_key,
 )
 from hitless.harness import Capture
 from hitless.program import judge_capture
@@ -30,7 +32,7 @@ from hitless_policy import catalog
 from hitless_policy.facts import CustomTimeouts
 from hitless_policy.profile import PackConfig
 from hitless_policy.rules import RULE_IDS
-from tests.conftest import hitless_values
+from tests.conftest import hitless_values, set_path
 from tests.test_wrong_stacks import WRONG, failing_rules, unchecked
 
 Runner = Callable[..., Capture]
@@ -53,7 +55,15 @@ class TestOneOwnerPerSetting:
 
     def test_every_key_is_a_config_setting(self, stack_config: StackConfig) -> None:
         """Each key is a number in the config, an await the config sizes from the entry's
-        bound when unset, or a setting every node pool has (judged once per pool)."""
+        bound when unset, a setting every node pool has (judged once per pool), or a setting
+        every runtime service has (judged once per runtime, on its own path)."""
+        runtime_entries = [e for e in catalog.ENTRIES.values() if e.key.startswith(RUNTIME_KEY)]
+        names = [
+            item.where
+            for item in catalog_outcomes(stack_config)
+            if item.entry.key.startswith(RUNTIME_KEY)
+        ]
+        assert names == [rt.name for rt in stack_config.runtimes] * len(runtime_entries)
         for entry in catalog.ENTRIES.values():
             value = config_value(stack_config, entry.key)
             if entry.key.startswith(POOL_KEY):
@@ -72,11 +82,7 @@ class TestOneOwnerPerSetting:
 
 def _with(stack: str, key: str, value: object) -> dict[str, Any]:
     values: dict[str, Any] = copy.deepcopy(hitless_values(stack))
-    section, *keys = key.split(".")
-    node = values.setdefault(section, {})
-    for part in keys[:-1]:
-        node = node.setdefault(part, {})
-    node[keys[-1]] = copy.deepcopy(value)  # the fixes edit it; the table's value stays
+    set_path(values, key, copy.deepcopy(value))  # the fixes edit it; the table's value stays
     return values
 
 
@@ -89,9 +95,10 @@ def _config_lines(stack: str, key: str, value: object) -> list[str]:
     return []
 
 
-def _edges(stack: str, pools: bool = False) -> list[tuple[str, int, int]]:
-    """(entry id, edge value, one step past it) for every entry with a stack key of its own (or,
-    with `pools`, for every node pool's entry, per pool), on the stack's config."""
+def _edges(stack: str, pools: bool = False) -> list[tuple[str, str, int, int]]:
+    """(entry id, stack key, edge value, one step past it) for every entry with a stack key of
+    its own, once per runtime for a runtime's (or, with `pools`, for every node pool's entry,
+    per pool), on the stack's config."""
     cfg = load_stack_config(hitless_values(stack), stack)
     out = []
     for outcome in catalog_outcomes(cfg):
@@ -100,7 +107,7 @@ def _edges(stack: str, pools: bool = False) -> list[tuple[str, int, int]]:
         edge = outcome.threshold
         assert edge is not None, outcome.entry.id
         step = -1 if outcome.entry.op in (">=", ">") else 1
-        out.append((outcome.entry.id, edge, edge + step))
+        out.append((outcome.entry.id, stack_key(cfg, outcome), edge, edge + step))
     return out
 
 
@@ -116,29 +123,32 @@ POOL_CASES = [(stack, *edge) for stack in ("dev", "prod") for edge in _edges(sta
 
 
 class TestBoundaryFlip:
-    """For every entry, on dev and prod: at the edge value the config model has no problem with
-    the key and the entry's rule does not fail; one step past it both refuse it."""
+    """For every entry, on dev and prod (a runtime's entry on each runtime of the stack, with
+    its own path's bound): at the edge value the config model has no problem with the key and
+    the entry's rule does not fail; one step past it both refuse it."""
 
     @pytest.mark.parametrize(
-        ("stack", "entry_id", "edge", "past"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES]
+        ("stack", "entry_id", "key", "edge", "past"),
+        CASES,
+        ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in CASES],
     )
-    def test_config_and_pack_flip_together(
-        self, capture: Runner, stack: str, entry_id: str, edge: int, past: int
+    def test_config_and_pack_flip_together(  # noqa: PLR0917 (one case's five parts)
+        self, capture: Runner, stack: str, entry_id: str, key: str, edge: int, past: int
     ) -> None:
         entry = catalog.entry(entry_id)
-        at_edge = _config_lines(stack, entry.key, edge)
+        at_edge = _config_lines(stack, key, edge)
         assert not [line for line in at_edge if entry.consequence in line], at_edge
-        refused = _config_lines(stack, entry.key, past)
+        refused = _config_lines(stack, key, past)
         assert [line for line in refused if entry.consequence in line] or not _field_allows(
-            stack, entry.key, past
+            stack, key, past
         ), refused
-        if not _field_allows(stack, entry.key, past):
+        if not _field_allows(stack, key, past):
             # The field's own bound refuses it first; no stack can render it.
             return
         if not at_edge:
             # (A sibling entry on the same key may forbid the edge: then only `past` is judged.)
-            assert entry.rule not in failing_rules(capture, unchecked(stack, entry.key, edge))
-        assert entry.rule in failing_rules(capture, unchecked(stack, entry.key, past))
+            assert entry.rule not in failing_rules(capture, unchecked(stack, key, edge))
+        assert entry.rule in failing_rules(capture, unchecked(stack, key, past))
 
 
 class TestBoundaryFlipPerNodePool:
@@ -147,12 +157,12 @@ class TestBoundaryFlipPerNodePool:
     rendered with the edge as its update timeout passes, one second less fails."""
 
     @pytest.mark.parametrize(
-        ("stack", "entry_id", "edge", "past"),
+        ("stack", "entry_id", "key", "edge", "past"),
         POOL_CASES,
         ids=[f"{c[0]}-{c[1]}" for c in POOL_CASES],
     )
-    def test_pack_flips_at_the_config_bound(
-        self, capture: Runner, stack: str, entry_id: str, edge: int, past: int
+    def test_pack_flips_at_the_config_bound(  # noqa: PLR0917 (one case's five parts)
+        self, capture: Runner, stack: str, entry_id: str, key: str, edge: int, past: int
     ) -> None:
         entry = catalog.entry(entry_id)
         cfg = load_stack_config(hitless_values(stack), stack)
@@ -179,11 +189,7 @@ _FIX = re.compile(
 
 
 def _set(values: dict[str, Any], key: str, value: int) -> None:
-    section, *keys = key.split(".")
-    node = values.setdefault(section, {})
-    for part in keys[:-1]:
-        node = node.setdefault(part, {})
-    node[keys[-1]] = value
+    set_path(values, key, value)
 
 
 def _apply_fixes(values: dict[str, Any], message: str) -> int:

@@ -504,7 +504,7 @@ def _image_problems(c: sec.ContainerFact) -> list[str] | list[Unknown]:
     return [
         f"image {c.image or 'unset'} is referenced by tag: the tag can move, so what runs can "
         "change without a deploy. Fix: pin it by digest (image@sha256:...; "
-        "in a hitless stack: image_digest of hitless:kong or hitless:runtime)"
+        "in a hitless stack: image_digest of hitless:kong or of the item of hitless:runtimes)"
     ]
 
 

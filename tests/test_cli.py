@@ -45,10 +45,11 @@ def copy_project(tmp_path: Path) -> Path:
 
 
 def break_stack(root: Path, stack: str, key: str, field: str, value: object) -> None:
-    """Set `hitless:<key>.<field>` of a copied stack file to `value`."""
+    """Set `hitless:<key>.<field>` of a copied stack file to `value` (of a list's first item)."""
     path = root / "stacks" / f"Pulumi.{stack}.yaml"
     doc = yaml.safe_load(path.read_text())
-    doc["config"][f"hitless:{key}"][field] = value
+    node = doc["config"][f"hitless:{key}"]
+    (node[0] if isinstance(node, list) else node)[field] = value
     path.write_text(yaml.safe_dump(doc))
 
 
@@ -85,10 +86,10 @@ class TestExplain:
 
     def test_broken_stack(self, tmp_path: Path) -> None:
         root = copy_project(tmp_path)
-        break_stack(root, "dev", "runtime", "termination_grace_seconds", 20)
+        break_stack(root, "dev", "runtimes", "termination_grace_seconds", 20)
         result = runner.invoke(app, ["explain", "--stack", "dev", "--root", str(root)])
         assert result.exit_code == 2
-        assert "hitless:runtime.termination_grace_seconds = 20" in result.output
+        assert "hitless:runtimes.0.termination_grace_seconds = 20" in result.output
         assert "Traceback" not in result.output
 
     def test_no_project(self, tmp_path: Path) -> None:
@@ -157,7 +158,7 @@ from hitless_policy.identity import Tier, gcp_labels, k8s_labels
 
 values = {{
     key: pulumi.Config(PROJECT).get_object(key)
-    for key in ("platform", "edge", "runtime")
+    for key in ("platform", "edge", "runtimes")
 }}
 load_stack_config({{k: v for k, v in values.items() if v is not None}}, pulumi.get_stack())
 
@@ -242,7 +243,7 @@ class TestLoadStackFile:
     def test_dev(self) -> None:
         values = load_stack_file("dev", ROOT)
         assert values["gcp:project"] == "hitless-dev"
-        assert values["hitless:runtime"]["replicas"] == 2
+        assert values["hitless:runtimes"][0]["replicas"] == 2
 
     def test_missing(self, tmp_path: Path) -> None:
         with pytest.raises(StackFileError, match=r"Pulumi\.qa\.yaml does not exist"):
@@ -273,8 +274,8 @@ class TestRunStack:
     def test_config_error_surfaces(self, small_project: Path) -> None:
         from hitless.components.config import StackConfigError
 
-        break_stack(small_project, "dev", "runtime", "replicas", 1)
-        with pytest.raises(StackConfigError, match=r"hitless:runtime\.replicas = 1"):
+        break_stack(small_project, "dev", "runtimes", "replicas", 1)
+        with pytest.raises(StackConfigError, match=r"hitless:runtimes\.0\.replicas = 1"):
             run_stack("dev", small_project)
 
     def test_restores_cwd(self, small_project: Path) -> None:
@@ -443,12 +444,12 @@ class TestPreview:
 
     def test_broken_stack_exits_2(self, tmp_path: Path) -> None:
         root = copy_project(tmp_path)
-        break_stack(root, "prod", "kong", "retries", 5)
+        break_stack(root, "prod", "runtimes", "termination_grace_seconds", 20)
         result = runner.invoke(
             app, ["preview", "--stack", "prod", "--root", str(root), "--build", str(tmp_path)]
         )
         assert result.exit_code == 2, result.output
-        assert "hitless:kong.retries = 5" in result.output
+        assert "hitless:runtimes.0.termination_grace_seconds = 20" in result.output
         assert "Traceback" not in result.output
         assert not (tmp_path / "prod").exists()
 

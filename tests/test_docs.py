@@ -41,7 +41,7 @@ class TestConfigReferenceIsCurrent:
         assert "| `10` |" in row
 
     def test_required_fields_marked(self) -> None:
-        runtime = config_reference().split("## `hitless:runtime`")[1]
+        runtime = config_reference().split("## `hitless:runtimes`")[1]
         row = next(line for line in runtime.splitlines() if line.startswith("| `image` |"))
         assert "| required |" in row
 
@@ -86,9 +86,9 @@ class TestExplanationFollowsBudget:
 
     def test_short_grace_is_violated(self, dev_config: StackConfig) -> None:
         rt = dev_config.runtimes[0].model_copy(update={"termination_grace_seconds": 40})
-        expl = explain(dev_config.model_copy(update={"runtime": rt}), "dev")
+        expl = explain(dev_config.model_copy(update={"runtimes": [rt]}), "dev")
         keys = [item.key for item in expl.violated]
-        assert keys == ["runtime.termination_grace_seconds"]
+        assert keys == ["runtimes.0.termination_grace_seconds"]
         need = budget.required_grace_seconds(
             rt.prestop_seconds,
             dev_config.longest_requests().d,

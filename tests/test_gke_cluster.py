@@ -89,11 +89,14 @@ class TestRegisteredOutputs:
 
     def test_outputs(self, prod: Capture) -> None:
         component = prod.only(TYPE)
+        kubeconfig = component.outputs.pop("kubeconfig")
         assert component.outputs == {
             "cluster_name": "gke-cluster",
             "endpoint": "172.16.0.2",
             "location": "europe-west1",
         }, component.urn
+        # The provider's own kubeconfig, for stacks that deploy onto the cluster.
+        assert kubeconfig == prod.only(K8S_PROVIDER).props["kubeconfig"], component.urn
 
     def test_provider(self, prod: Capture) -> None:
         provider = prod.only(K8S_PROVIDER)

@@ -67,8 +67,11 @@ def set_stack_value(root: Path, dotted: str, value: Any, stack: str = "dev") -> 
     else:
         node = doc["config"].setdefault(top, {})
         for part in rest[:-1]:
-            node = node.setdefault(part, {})
-        node[rest[-1]] = value
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+        if isinstance(node, list):
+            node[int(rest[-1])] = value
+        else:
+            node[rest[-1]] = value
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
@@ -188,9 +191,9 @@ class TestStackFileCauses:
 
     def test_plain_string_inside_a_structured_key(self, tmp_path: Path) -> None:
         root = copy_project(tmp_path)
-        set_stack_value(root, "hitless:runtime.autoscaling", "auto")
+        set_stack_value(root, "hitless:runtimes.0.autoscaling", "auto")
         code, output = preview(root, tmp_path)
-        assert_wrong_input(code, output, 'hitless:runtime.autoscaling = "auto"')
+        assert_wrong_input(code, output, 'hitless:runtimes.0.autoscaling = "auto"')
 
     def test_date_where_a_number_belongs(self, tmp_path: Path) -> None:
         root = copy_project(tmp_path)
@@ -209,10 +212,8 @@ class TestStackFileCauses:
         root = copy_project(tmp_path)
         path = stack_path(root)
         text = path.read_text()
-        line = text.splitlines().index("  hitless:runtime:") + 2
-        path.write_text(
-            text.replace("  hitless:runtime:\n", f"  hitless:runtime:\n    x: {tagged}\n")
-        )
+        line = text.splitlines().index("    - name: rt") + 2
+        path.write_text(text.replace("    - name: rt\n", f"    - name: rt\n      x: {tagged}\n"))
         code, output = preview(root, tmp_path)
         assert_wrong_input(code, output, f"Pulumi.dev.yaml:{line}: {what}")
 
@@ -268,8 +269,8 @@ class TestStackFileCauses:
             ("hitless:profile.max_body_mib", float("-inf")),
             ("hitless:thresholds.min_maintenance_block_hours", 1e308),
             ("hitless:thresholds.kong_max_connect_timeout_ms", 10**30),
-            ("hitless:kong.read_timeout_ms", 10**30),
-            ("hitless:runtime.max_body_mib", 10**15),
+            ("hitless:runtimes.0.kong.read_timeout_ms", 10**30),
+            ("hitless:runtimes.0.max_body_mib", 10**15),
         ],
     )
     def test_numbers_out_of_range(self, tmp_path: Path, key: str, value: float) -> None:

@@ -389,8 +389,10 @@ class TestDeclarativeConfig:
     def test_config_change_rolls_pods(
         self, capture: Runner, dev_config: StackConfig, dev: Capture
     ) -> None:
+        rt = dev_config.runtimes[0]
+        route = rt.kong.model_copy(update={"retries": 3})
         changed = dev_config.model_copy(
-            update={"kong": dev_config.kong.model_copy(update={"retries": 3})}
+            update={"runtimes": [rt.model_copy(update={"kong": route})]}
         )
         after = capture(kong_program(changed), stack="dev").only(DEPLOYMENT)
         before = dev.only(DEPLOYMENT)

@@ -67,7 +67,7 @@ def chain_program(cfg: StackConfig) -> Callable[[], None]:
                 cluster=cfg.cluster,
                 kong_namespace=cfg.kong.namespace,
                 kong_pod_labels=kong_component.pod_labels(cfg.platform),
-                await_timeout_seconds=cfg.await_timeout("runtime"),
+                await_timeout_seconds=cfg.await_timeout("runtimes.rt"),
             ),
             opts=on_gke,
         )
@@ -149,7 +149,7 @@ class TestVariantManifestsValid:
         cfg = prod_config.model_copy(
             update={
                 "kong": prod_config.kong.model_copy(update={"hybrid": hybrid}),
-                "runtime": prod_config.runtimes[0].model_copy(update={"scheme": "HTTP"}),
+                "runtimes": [prod_config.runtimes[0].model_copy(update={"scheme": "HTTP"})],
             }
         )
         kinds = validate_all(capture(chain_program(cfg), stack="prod"), schema_version(cfg))

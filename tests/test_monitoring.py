@@ -128,7 +128,7 @@ class TestScraping:
         without = capture(chain(with_observability("dev")), preview=True)
         assert not [r for r in without.of_type(POD_MONITORING) if r.name.endswith("-d")]
         cfg = with_observability("dev", runtime_metrics_port=9090)
-        found = capture(chain(cfg), preview=True).named("main-obs-podmonitoring-d")
+        found = capture(chain(cfg), preview=True).named("main-obs-podmonitoring-d-rt")
         assert found.props["spec"]["endpoints"][0]["port"] == 9090, found.name
         assert tier_of(found.props) is Tier.D
 
@@ -204,13 +204,15 @@ class TestEveryTierHasItsAlert:
             c.get("conditionPrometheusQueryLanguage", {}).get("query", "")
             for c in alert.props["conditions"]
         ]
-        rt = stack_config.runtimes[0]
-        # maxUnavailable of the PDB is 1: more than one replica missing is below the PDB.
-        assert (
-            f'kube_deployment_spec_replicas{{namespace="{rt.namespace}",deployment="{rt.name}"}}'
-            in queries[-1]
-        )
-        assert queries[-1].endswith(" - 1 > 0"), alert.name
+        # One condition per runtime service, in the stack's order, after the shared ones.
+        per_runtime = queries[-len(stack_config.runtimes) :]
+        for rt, query in zip(stack_config.runtimes, per_runtime, strict=True):
+            # maxUnavailable of the PDB is 1: more than one replica missing is below the PDB.
+            assert (
+                f'kube_deployment_spec_replicas{{namespace="{rt.namespace}",deployment="{rt.name}"}}'
+                in query
+            ), alert.name
+            assert query.endswith(" - 1 > 0"), alert.name
 
     def test_channels_from_config_notify_every_alert(self, capture: Runner) -> None:
         cfg = with_observability("dev", notification_emails=["oncall@example.com"])

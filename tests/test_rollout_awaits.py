@@ -61,12 +61,20 @@ class TestAwaitsCoverTheRollouts:
             assert item.bound >= item.duration + stack_config.thresholds.margin_seconds, item
 
     def test_prod_runtime_at_hpa_max(self, prod_config: StackConfig) -> None:
-        (rt,) = [item for item in prod_config.rollout_awaits() if item.entry.id == "rt-await"]
+        (rt,) = [
+            item
+            for item in prod_config.rollout_awaits()
+            if item.entry.id == "rt-await" and item.where == "rt"
+        ]
         assert rt.duration == 12 * (192 + 75)
         assert rt.value == 3240
-        assert prod_config.await_timeout("runtime") == 3240
+        assert prod_config.await_timeout("runtimes.rt") == 3240
         expl = explain(prod_config, "prod")
-        (row,) = [item for item in expl.awaits if item.entry == "rt-await"]
+        (row,) = [
+            item
+            for item in expl.awaits
+            if item.entry == "rt-await" and item.key == "runtimes.0.await_timeout_seconds"
+        ]
         assert "12 pods (HPA maximum) in 12 batches of maxSurge 1" in row.basis
 
     def test_unknown_key(self, dev_config: StackConfig) -> None:
@@ -80,11 +88,13 @@ class TestConfigModelRefusesShortAwaits:
     def test_prod_runtime_with_the_default_await(self) -> None:
         """prod's RT at HPA max 12 awaited for pulumi-kubernetes' default 10 minutes."""
         values: dict[str, Any] = copy.deepcopy(hitless_values("prod"))
-        assert values["runtime"]["autoscaling"]["max_replicas"] == 12
-        values["runtime"]["await_timeout_seconds"] = DEPLOYMENT_AWAIT_DEFAULT_SECONDS
+        assert values["runtimes"][0]["autoscaling"]["max_replicas"] == 12
+        values["runtimes"][0]["await_timeout_seconds"] = DEPLOYMENT_AWAIT_DEFAULT_SECONDS
         with pytest.raises(
             StackConfigError,
-            match=re.escape("hitless:runtime.await_timeout_seconds = 600: `pulumi up` gives up"),
+            match=re.escape(
+                "hitless:runtimes.0.await_timeout_seconds = 600: runtime 'rt': `pulumi up` gives up"
+            ),
         ) as error:
             load_stack_config(values, "prod")
         assert "(must be >= 3219: worst-case rollout 3204 s: 12 pods" in str(error.value)
@@ -113,7 +123,9 @@ class TestPackFailsTheWrongProdStack:
     """The same wrong prod stack, composed without the config model's check, fails the pack."""
 
     def test_fails_deployment_await(self, capture: Runner) -> None:
-        cfg = unchecked("prod", "runtime.await_timeout_seconds", DEPLOYMENT_AWAIT_DEFAULT_SECONDS)
+        cfg = unchecked(
+            "prod", "runtimes.0.await_timeout_seconds", DEPLOYMENT_AWAIT_DEFAULT_SECONDS
+        )
         cap = capture(lambda: compose_chain(cfg), stack="prod", preview=True)
         verdicts = judge_capture(cap, PackConfig(profile=cfg.profile, thresholds=cfg.thresholds))
         fails = [v for v in verdicts if v.status == "fail" and v.level == "mandatory"]
@@ -132,7 +144,7 @@ class TestHarnessRecordsResourceOptions:
 
     def test_deployments_and_pools(self, stack_name: str, stack_config: StackConfig) -> None:
         cap = run_stack(stack_name, ROOT)
-        for name, key in (("main-rt-deployment", "runtime"), ("main-kong-deployment", "kong")):
+        for name, key in (("main-rt-deployment", "runtimes.rt"), ("main-kong-deployment", "kong")):
             dep = cap.named(name, DEPLOYMENT)
             want = stack_config.await_timeout(key)
             assert dep.custom_timeouts.create_seconds == want, dep.urn
@@ -199,7 +211,7 @@ class TestExplainShowsAwaits:
             "edge.mig.await_timeout_seconds",
             "relay.mig.await_timeout_seconds",
             "kong.await_timeout_seconds",
-            "runtime.await_timeout_seconds",
+            *(f"runtimes.{i}.await_timeout_seconds" for i in range(len(stack_config.runtimes))),
             *(f"cluster.node_pools.{pool.name}" for pool in stack_config.cluster.node_pools),
         ]
         assert all(item.holds for item in expl.awaits)
@@ -209,8 +221,8 @@ class TestExplainShowsAwaits:
         text = to_markdown(explain(prod_config, "prod"))
         assert "## Rollout durations and the awaits that cover them" in text
         assert (
-            "| D: runtime Deployment rollout: `pulumi up` await (worst case 3204 s) | "
-            "`hitless:runtime.await_timeout_seconds` | 3240 | >= | 3219 |"
+            "| D: runtime Deployment rollout: `pulumi up` await (rt) (worst case 3204 s) | "
+            "`hitless:runtimes.0.await_timeout_seconds` | 3240 | >= | 3219 |"
         ) in text
 
 

@@ -38,7 +38,7 @@ def rt_program(cfg: StackConfig, name: str = "rt") -> Callable[[], None]:
                 cluster=cfg.cluster,
                 kong_namespace=cfg.kong.namespace,
                 kong_pod_labels=kong.pod_labels(cfg.platform),
-                await_timeout_seconds=cfg.await_timeout("runtime"),
+                await_timeout_seconds=cfg.await_timeout("runtimes.rt"),
             ),
             opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
         )
@@ -199,7 +199,7 @@ class TestProbes:
 
     def test_http_scheme(self, capture: Runner, dev_config: StackConfig) -> None:
         cfg = dev_config.model_copy(
-            update={"runtime": dev_config.runtimes[0].model_copy(update={"scheme": "HTTP"})}
+            update={"runtimes": [dev_config.runtimes[0].model_copy(update={"scheme": "HTTP"})]}
         )
         cap = capture(rt_program(cfg), stack="dev")
         dep = cap.only(DEPLOYMENT)

@@ -200,10 +200,12 @@ class TestConnectStallsTimeOut:
     Kong's default 60 s that outlasts A's proxy_read_timeout (design §1's settings)."""
 
     def test_timeout_cause(self, dev_config: StackConfig) -> None:
-        kong = dev_config.kong.model_copy(update={"connect_timeout_ms": 60_000})
+        rt = dev_config.runtimes[0]
+        route = rt.kong.model_copy(update={"connect_timeout_ms": 60_000})
         # A's read timeout below two stalled tries (2 x 60 s), as the user's chain had it.
         edge = dev_config.edge.model_copy(update={"proxy_read_timeout_seconds": 90})
-        cfg = dev_config.model_copy(update={"kong": kong, "edge": edge})
+        runtimes = [rt.model_copy(update={"kong": route})]
+        cfg = dev_config.model_copy(update={"runtimes": runtimes, "edge": edge})
         grace = math.floor(dev_config.profile.endpoint_propagation_seconds) // 2
         sim = simulate(
             cfg,

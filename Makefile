@@ -46,6 +46,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy policy/__main__.py
+	$(VENV)/bin/mypy examples/extra-runtime/__main__.py
 
 unit: $(STAMP) $(CHECKOV_STAMP)
 	$(VENV)/bin/pytest -q

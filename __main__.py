@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as pulumi_config
 
-from hitless.components.chain import compose_chain
+from hitless.components.chain import chain_reference, compose_chain, kong_reference
 from hitless.components.config import (
     PROJECT,
     SECRET_STACK_KEYS,
@@ -62,14 +62,10 @@ def main() -> None:
     pulumi.export("runtime_hosts", {name: rt.service_host for name, rt in chain.runtimes.items()})
     pulumi.export("cluster_name", chain.cluster.cluster_name)
     # What a stack adding a runtime service behind this chain reads by StackReference
-    # (examples/extra-runtime): the chain, the cluster and Kong's mode and namespace.
-    pulumi.export("chain", cfg.platform.chain)
+    # (examples/extra-runtime): the cluster, the chain's identity and promise, Kong's mode.
     pulumi.export("kubeconfig", chain.cluster.kubeconfig)
-    pulumi.export("kong_namespace", chain.kong.namespace)
-    pulumi.export("kong_pod_labels", chain.kong.pod_labels)
-    pulumi.export("kong_mode", "dbless" if cfg.kong.hybrid is None else "hybrid")
-    pulumi.export("kong_admin_url", cfg.kong.hybrid.admin_url if cfg.kong.hybrid else None)
-    pulumi.export("route_paths", {rt.name: rt.kong.route_paths for rt in cfg.runtimes})
+    pulumi.export("chain", chain_reference(cfg))
+    pulumi.export("kong", kong_reference(cfg))
     pulumi.export(
         "longest_request_seconds",
         {

@@ -15,6 +15,7 @@ Decisions:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
@@ -23,6 +24,7 @@ from hitless.components.edge_lb import EdgeLoadBalancer, EdgeLoadBalancerArgs, b
 from hitless.components.gke_cluster import GkeCluster, GkeClusterArgs
 from hitless.components.internal_lb import InternalLoadBalancer, InternalLoadBalancerArgs
 from hitless.components.kong import KongDataPlane, KongDataPlaneArgs, KongRuntimeBackend
+from hitless.components.kong import pod_labels as kong_pod_labels
 from hitless.components.kong_entities import KongRuntimeTarget
 from hitless.components.monitoring import ChainMonitoring, ChainMonitoringArgs, MonitoredRuntime
 from hitless.components.network import Network, NetworkArgs
@@ -55,6 +57,44 @@ class Chain:
     """Tier A's external Application LB."""
     monitoring: ChainMonitoring | None
     """Scraping, log-based metrics, alerts and dashboards (None: `observability.enabled` off)."""
+
+
+def chain_reference(cfg: StackConfig) -> dict[str, Any]:
+    """What another stack needs to add a runtime service behind this chain (plain values).
+
+    Its identity and platform (labels, zones, the cluster's Kubernetes version), the chain's
+    promise, where bodies are buffered and the longest request A, B and Kong carry.
+    """
+    longest = cfg.longest_requests()
+    return {
+        "name": cfg.platform.chain,
+        "region": cfg.platform.region,
+        "zones": list(cfg.platform.zones),
+        "labels": dict(cfg.platform.labels),
+        "kubernetes_version": cfg.cluster.kubernetes_version,
+        "profile": cfg.profile.model_dump(),
+        "thresholds": cfg.thresholds.model_dump(),
+        "buffering_at_a": cfg.edge.proxy_request_buffering,
+        "buffering_at_c": all(rt.kong.request_buffering for rt in cfg.runtimes),
+        "longest": {tier: longest.for_tier(tier) for tier in ("a", "b", "c", "d")},
+    }
+
+
+def kong_reference(cfg: StackConfig) -> dict[str, Any]:
+    """Kong's side of the chain for another stack.
+
+    Its namespace and pods, its mode (DB-less or hybrid, with the control plane's Admin API)
+    and how it verifies runtimes' certificates.
+    """
+    kong = cfg.kong
+    return {
+        "namespace": kong.namespace,
+        "pod_labels": kong_pod_labels(cfg.platform),
+        "mode": "dbless" if kong.hybrid is None else "hybrid",
+        "admin_url": kong.hybrid.admin_url if kong.hybrid is not None else None,
+        "upstream_tls_verify": kong.upstream_tls_verify,
+        "upstream_tls_verify_depth": kong.upstream_tls_verify_depth,
+    }
 
 
 def kong_backends(cfg: StackConfig) -> list[KongRuntimeBackend]:

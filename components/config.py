@@ -1214,7 +1214,7 @@ def config_values(cfg: StackConfig) -> dict[str, float | None]:
             f"{tier}_mig_min_ready": mig.min_ready_sec,
             f"{tier}_mig_drain": drain,
         }
-    values |= _rollout_values(cfg, "kong", kong, None)
+    values |= rollout_values(cfg.thresholds, "kong", kong, None)
     return values
 
 
@@ -1224,18 +1224,41 @@ def _longest_values(longest: budget.LongestRequests) -> dict[str, float | None]:
     return {f"longest_{name}": float(getattr(longest, name)) for name in names}
 
 
-def _rollout_values(
-    cfg: StackConfig, prefix: str, work: RuntimeConfig | KongConfig, startup: ProbeConfig | None
+def rollout_values(
+    thresholds: Thresholds,
+    prefix: str,
+    work: RuntimeConfig | KongConfig,
+    startup: ProbeConfig | None,
 ) -> dict[str, float | None]:
-    """The `<prefix>_rollout_*` inputs of a Deployment's await."""
+    """The `<prefix>_rollout_*` inputs of a Deployment's await (catalog `<prefix>-await`)."""
     return {
         f"{prefix}_rollout_replicas": work.autoscaling.max_replicas,
         f"{prefix}_rollout_surge": ROLLING_MAX_SURGE,
         f"{prefix}_rollout_unavailable": ROLLING_MAX_UNAVAILABLE,
-        f"{prefix}_time_to_available": _time_to_available(cfg, work, startup),
+        f"{prefix}_time_to_available": budget.worst_time_to_available(
+            work.readiness.timing(),
+            startup.timing() if startup is not None else None,
+            work.min_ready_seconds,
+            thresholds.pod_start_seconds,
+        ),
         f"{prefix}_rollout_grace": work.termination_grace_seconds,
         f"{prefix}_progress_deadline": work.progress_deadline_seconds,
     }
+
+
+def runtime_await(
+    runtime: RuntimeConfig, profile: TrafficProfile, thresholds: Thresholds
+) -> catalog.Outcome:
+    """The catalog's `rt-await` judged on one runtime outside a chain's config.
+
+    For a runtime another stack adds: its set await, or the bound in whole minutes when unset
+    (`outcome.value`).
+    """
+    pack = PackConfig(
+        profile=path_profile(profile, runtime.profile.overrides()), thresholds=thresholds
+    )
+    values = rollout_values(thresholds, "rt", runtime, runtime.startup)
+    return _outcome(catalog.entry("rt-await"), runtime.await_timeout_seconds, pack, values)
 
 
 def runtime_values(cfg: StackConfig, runtime: RuntimeConfig) -> dict[str, float | None]:
@@ -1259,7 +1282,7 @@ def runtime_values(cfg: StackConfig, runtime: RuntimeConfig) -> dict[str, float 
             runtime.min_ready_seconds,
             cfg.thresholds.pod_start_seconds,
         ),
-        **_rollout_values(cfg, "rt", runtime, runtime.startup),
+        **rollout_values(cfg.thresholds, "rt", runtime, runtime.startup),
     }
 
 

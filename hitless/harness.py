@@ -218,6 +218,10 @@ def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")[:63]
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+"""Type token of a `pulumi.StackReference`."""
+
+
 class ChainMocks(pulumi_mocks.Mocks):
     """Mocks that return realistic computed outputs, or none at all in preview mode.
 
@@ -226,15 +230,29 @@ class ChainMocks(pulumi_mocks.Mocks):
     an endpoint and CA. In preview mode only the inputs come back, so computed outputs are unknown.
     """
 
-    def __init__(self, project: str, *, preview: bool) -> None:
+    def __init__(
+        self,
+        project: str,
+        *,
+        preview: bool,
+        stack_references: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         self.project = project
         self.preview = preview
+        self.stack_references = dict(stack_references or {})
 
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
         """Answer a registration."""
         state = dict(args.inputs)
+        if args.typ == STACK_REFERENCE:
+            # Another stack's outputs are read, known in a preview too (the engine reads them).
+            referenced = str(state.get("name", args.name))
+            if referenced not in self.stack_references:
+                raise KeyError(f"no outputs given for the stack reference {referenced!r}")
+            outputs = dict(self.stack_references[referenced])
+            return referenced, {"name": referenced, "outputs": outputs, "secretOutputNames": []}
         if self.preview:
             return None, state
         name = state.get("name") or _slug(args.name)
@@ -329,10 +347,12 @@ def run_program(
     stack: str,
     config: Mapping[str, Any],
     preview: bool,
+    stack_references: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Capture:
     """Run `program` under the mock runtime with `config` (full keys, e.g. `hitless:runtimes`).
 
     Structured values are passed to the program as JSON strings, as the engine does.
+    `stack_references` answers each `pulumi.StackReference` by stack name with its outputs.
     """
     pulumi.runtime.set_all_config(
         {
@@ -341,7 +361,7 @@ def run_program(
         }
     )
     gcp_project = config.get("gcp:project", project)
-    mocks = ChainMocks(str(gcp_project), preview=preview)
+    mocks = ChainMocks(str(gcp_project), preview=preview, stack_references=stack_references)
     monitor = CapturingMonitor(mocks)
     pulumi_settings.ROOT.set(None)  # a fresh root stack per run
     pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)

@@ -58,10 +58,13 @@ def named(capture: Capture, suffix: str, type_token: str) -> CapturedResource:
 
 
 def with_values(stack: str, **changes: dict[str, Any]) -> StackConfig:
-    """The stack's config with some keys' fields replaced."""
+    """The stack's config with some keys' fields replaced (`runtimes`: of the first runtime)."""
     values = hitless_values(stack)
     for key, fields in changes.items():
-        values[key] = {**values.get(key, {}), **fields}
+        if key == "runtimes":
+            values[key][0] = {**values[key][0], **fields}
+        else:
+            values[key] = {**values.get(key, {}), **fields}
     return load_stack_config(values, stack)
 
 
@@ -294,7 +297,7 @@ class TestImageDigest:
     DIGEST = "sha256:" + "ab" * 32
 
     def test_pinned(self) -> None:
-        cfg = with_values("dev", runtime={"image_digest": self.DIGEST})
+        cfg = with_values("dev", runtimes={"image_digest": self.DIGEST})
         image = image_reference(cfg.runtimes[0].image, cfg.runtimes[0].image_digest)
         assert image == f"{cfg.runtimes[0].image}@{self.DIGEST}"
 

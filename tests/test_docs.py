@@ -11,7 +11,13 @@ import re
 import pytest
 
 from hitless.components.config import STACK_KEYS, StackConfig
-from hitless.explain import GENERATED_BEGIN, GENERATED_END, explain, refresh_generated
+from hitless.explain import (
+    GENERATED_BEGIN,
+    GENERATED_END,
+    explain,
+    refresh_generated,
+    to_markdown,
+)
 from hitless.render import config_reference
 from hitless_policy import budget
 from tests.conftest import ROOT
@@ -134,3 +140,29 @@ class TestReadme:
         text = (ROOT / "README.md").read_text()
         for target in re.findall(r"\]\(([^)#]+)\)", text):
             assert (ROOT / target).exists(), target
+
+
+class TestExplanationPerPath:
+    """`hitless explain` prints the longest requests of every path A -> B -> C -> runtime and
+    each runtime pod's timeline; the shared rows are the longest over the paths."""
+
+    def test_prod_paths(self, prod_config: StackConfig) -> None:
+        expl = explain(prod_config, "prod")
+        assert [path.runtime for path in expl.paths] == ["rt", "quote"]
+        for path in expl.paths:
+            own = prod_config.longest_requests(prod_config.runtime_named(path.runtime))
+            assert [hold.seconds for hold in path.holds] == pytest.approx(
+                [own.for_tier(tier) for tier in "abcd"]
+            )
+            # The quote API's pod drains its own 5 s request, not the upload's.
+            assert (
+                path.timeline[-1].at
+                == prod_config.runtime_named(path.runtime).termination_grace_seconds
+            )
+        shared = [hold.seconds for hold in expl.holds]
+        assert shared == pytest.approx(
+            [max(p.holds[i].seconds for p in expl.paths) for i in range(4)]
+        )
+        text = to_markdown(expl)
+        assert "| A -> B -> C -> quote | D |" in text
+        assert "## Rollout timeline of one quote pod" in text

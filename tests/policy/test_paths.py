@@ -9,7 +9,9 @@ right for one API fails on the other; A, B and Kong's globals carry the longest 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +167,46 @@ class TestPromiseFromAnnotations:
         assert grace.status == "not-judged", grace.message
         # The upload API's path is still judged.
         assert _of(verdicts, "deployment-grace-covers-drain", RT).status == "pass"
+
+
+class TestCheckOnRenderedManifests:
+    """`hitless check` on the rendered manifests (no Pulumi, plain YAML) judges each path as
+    `hitless preview` does: the promise travels in the runtime's annotations."""
+
+    def test_same_path_verdicts(self, tmp_path: Path) -> None:
+        from typer.testing import CliRunner
+
+        from hitless.cli import app
+
+        cli = CliRunner()
+        built = cli.invoke(app, ["preview", "--stack", "prod", "--build", str(tmp_path)])
+        assert built.exit_code == 0, built.output
+        k8s = tmp_path / "prod" / "k8s"
+        quote = k8s / "quote" / "deployment-quote.yaml"
+        # The short API's grace that fits its own path (36 >= 35) but not the upload's (60.4).
+        quote.write_text(
+            quote.read_text().replace(
+                "terminationGracePeriodSeconds: 45", "terminationGracePeriodSeconds: 36"
+            )
+        )
+        result = cli.invoke(
+            app,
+            [
+                "check",
+                "-f",
+                str(k8s),
+                "--config",
+                str(tmp_path / "prod" / "policy-pack-config.json"),
+                "--format",
+                "json",
+            ],
+        )
+        document = json.loads(result.output)
+        grace = [
+            v
+            for v in document["verdicts"]
+            if v["rule"] == "deployment-grace-covers-drain" and "quote" in v["resource"]
+        ]
+        assert grace, result.output
+        assert {v["status"] for v in grace} == {"pass"}, grace
+        assert any("36 >= 35" in v["message"] for v in grace), grace

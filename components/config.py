@@ -1385,17 +1385,19 @@ def catalog_outcomes(cfg: StackConfig) -> list[catalog.Outcome]:
     """
     shared = PackConfig(profile=cfg.shared_profile(), thresholds=cfg.thresholds)
     values = config_values(cfg)
+    paths = {
+        runtime.name: (
+            PackConfig(profile=cfg.path_profile(runtime), thresholds=cfg.thresholds),
+            runtime_values(cfg, runtime),
+        )
+        for runtime in cfg.runtimes
+    }
     out: list[catalog.Outcome] = []
     for item in catalog.ENTRIES.values():
         if item.key.startswith(RUNTIME_KEY):
             for runtime in cfg.runtimes:
-                pack = PackConfig(profile=cfg.path_profile(runtime), thresholds=cfg.thresholds)
-                judged = _outcome(
-                    item,
-                    config_value(cfg, item.key, runtime),
-                    pack,
-                    runtime_values(cfg, runtime),
-                )
+                pack, own = paths[runtime.name]
+                judged = _outcome(item, config_value(cfg, item.key, runtime), pack, own)
                 out.append(dataclasses.replace(judged, where=runtime.name))
             continue
         if not item.key.startswith(POOL_KEY):

@@ -421,15 +421,22 @@ def budget_tables(expl: Explanation) -> list[Table]:
             f"{seconds(expl.client_upload)} s, internal hop {seconds(expl.internal_transfer)} s)"
         )
     )
-    for column in ("tier", "first byte at (s)", "response at (s)", "longest request (s)"):
+    for column in ("path", "tier", "first byte at (s)", "response at (s)", "longest request (s)"):
         longest.add_column(column)
-    for hold in expl.holds:
-        longest.add_row(hold.tier, seconds(hold.start), seconds(hold.end), seconds(hold.seconds))
-    timeline = Table(title="rollout timeline of one RT pod")
-    timeline.add_column("t (s)", justify="right")
-    timeline.add_column("event")
-    for event in expl.timeline:
-        timeline.add_row(seconds(event.at), event.what)
+    rows = [("every path", hold) for hold in expl.holds]
+    rows += [(f"A -> B -> C -> {path.runtime}", hold) for path in expl.paths for hold in path.holds]
+    for path_name, hold in rows:
+        longest.add_row(
+            path_name, hold.tier, seconds(hold.start), seconds(hold.end), seconds(hold.seconds)
+        )
+    timelines = []
+    for runtime, events in [(p.runtime, p.timeline) for p in expl.paths] or [("RT", expl.timeline)]:
+        timeline = Table(title=f"rollout timeline of one {runtime} pod")
+        timeline.add_column("t (s)", justify="right")
+        timeline.add_column("event")
+        for event in events:
+            timeline.add_row(seconds(event.at), event.what)
+        timelines.append(timeline)
     return [
         longest,
         _bound_table("drain windows", expl.drains),
@@ -437,5 +444,5 @@ def budget_tables(expl: Explanation) -> list[Table]:
         _bound_table("keepalive ordering per hop", expl.keepalives),
         _bound_table("body limits, rollout pacing, probes, maintenance", expl.others),
         _bound_table("rollout durations and the awaits that cover them", expl.awaits),
-        timeline,
+        *timelines,
     ]

@@ -517,3 +517,35 @@ class TestCheck:
         result = runner.invoke(app, ["check", "-f", str(bad)])
         assert result.exit_code == 2, result.output
         assert f"{bad}:" in result.output
+
+
+class TestRuntimeOption:
+    """`--runtime NAME` picks the path a tier D command replays; an unknown name exits 2."""
+
+    def test_simulate_the_short_api(self) -> None:
+        result = runner.invoke(
+            app,
+            [
+                "simulate",
+                "--stack",
+                "prod",
+                "--tier",
+                "d",
+                "--runtime",
+                "quote",
+                "--format",
+                "json",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        document = json.loads(result.output)
+        settings = {item["what"]: item for item in document["settings"]}
+        assert settings["killed after Terminating (s)"]["value"] == "45"
+        assert settings["replicas"]["source"] == "runtimes[quote].replicas"
+        assert document["summary"]["failed"] == 0
+
+    def test_unknown_runtime(self) -> None:
+        result = runner.invoke(app, ["simulate", "--stack", "prod", "--runtime", "nope"])
+        assert result.exit_code == 2, result.output
+        assert "no runtime service named 'nope'" in result.output
+        assert "known: rt, quote" in result.output

@@ -24,7 +24,7 @@ import json
 import shutil
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +167,14 @@ def _type_name(annotation: Any) -> str:
     args = typing.get_args(annotation)
     if origin is typing.Literal:
         return " \\| ".join(json.dumps(arg) for arg in args)
+    if origin is typing.Annotated:
+        # A bounded type inside a union (`BodyMiB | None`): the type with its bounds.
+        bounds = _bounds(
+            item
+            for meta in annotation.__metadata__
+            for item in (meta.metadata if isinstance(meta, FieldInfo) else [meta])
+        )
+        return f"{_type_name(args[0])} ({bounds})" if bounds else _type_name(args[0])
     if origin in (typing.Union, types.UnionType):
         return " \\| ".join(_type_name(arg) for arg in args)
     if origin is list:
@@ -188,8 +196,13 @@ def _type_name(annotation: Any) -> str:
 
 def _constraints(field: FieldInfo) -> str:
     """A field's bounds and pattern, e.g. `>= 1, <= 65535`."""
+    return _bounds(field.metadata)
+
+
+def _bounds(metadata: Iterable[Any]) -> str:
+    """Bounds and pattern of constraint objects (annotated-types, pydantic's), as text."""
     parts: list[str] = []
-    for item in field.metadata:
+    for item in metadata:
         parts.extend(
             f"{symbol} {getattr(item, attr):g}"
             for attr, symbol in _BOUNDS

@@ -15,21 +15,25 @@ from pydantic import BaseModel, ConfigDict, Field
 Seconds = Annotated[float, Field(ge=0)]
 
 
+BodyMiB = Annotated[float, Field(gt=0, le=10240)]
+"""A request body size (MiB): the chain's promise and a runtime service's own."""
+ClientMbps = Annotated[float, Field(ge=0.01, le=100_000)]
+"""A slowest client's upload bandwidth (Mbit/s)."""
+ProcessingSeconds = Annotated[float, Field(gt=0, le=3600)]
+"""The runtime's longest processing of one request (s)."""
+
+
 class TrafficProfile(BaseModel):
     """What the chain promises to carry while any tier rolls."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    max_body_mib: float = Field(
+    max_body_mib: BodyMiB = Field(
         default=50,
-        gt=0,
-        le=10240,
         description="Largest request body (MiB) that must survive a rollout of any tier.",
     )
-    min_client_mbps: float = Field(
+    min_client_mbps: ClientMbps = Field(
         default=8,
-        ge=0.01,
-        le=100_000,
         description=(
             "Upload bandwidth (Mbit/s) of the slowest client the chain serves; it sets how long a "
             "body takes to reach tier A. 8 Mbit/s moves 50 MiB in about 52 s."
@@ -41,10 +45,8 @@ class TrafficProfile(BaseModel):
         le=1_000_000,
         description="Bandwidth (Mbit/s) of one request between tiers inside the VPC.",
     )
-    rt_max_processing_seconds: float = Field(
+    rt_max_processing_seconds: ProcessingSeconds = Field(
         default=30,
-        gt=0,
-        le=3600,
         description="Longest time the runtime (D) works on a request after its body arrived.",
     )
     endpoint_propagation_seconds: float = Field(
@@ -100,22 +102,16 @@ class PathProfile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    max_body_mib: float | None = Field(
+    max_body_mib: BodyMiB | None = Field(
         default=None,
-        gt=0,
-        le=10240,
         description="Largest request body (MiB) this service receives; null: the chain's.",
     )
-    min_client_mbps: float | None = Field(
+    min_client_mbps: ClientMbps | None = Field(
         default=None,
-        ge=0.01,
-        le=100_000,
         description="Upload bandwidth (Mbit/s) of this service's slowest client; null: chain's.",
     )
-    rt_max_processing_seconds: float | None = Field(
+    rt_max_processing_seconds: ProcessingSeconds | None = Field(
         default=None,
-        gt=0,
-        le=3600,
         description="Longest time this service works on a request; null: the chain's.",
     )
 

@@ -1,0 +1,123 @@
+"""The whole chain as one component of the hitless component package (`hitless:index:Chain`).
+
+Owns nothing of its own: it validates its inputs as the stack config model
+(`hitless.components.config.StackConfig`), then builds the chain with
+`hitless.components.chain.compose_chain`, the same function the hitless program calls, so a
+chain built from TypeScript, Go or YAML has the very resources `make preview` judges.
+Deliberately not here: a default (an input left unset takes the model's default), a wiring
+decision (`components/chain.py`), a provider (the stack's default GCP provider and the
+cluster's Kubernetes provider are used).
+
+The module does not use `from __future__ import annotations`: Pulumi's schema inference reads
+the evaluated annotations of `Chain.__init__` and of the class attributes.
+"""
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pulumi
+from pulumi.runtime import settings
+
+from hitless.components.chain import compose_chain
+from hitless.components.config import StackConfigError, load_stack_config
+from hitless.package.inputs import StackConfig
+
+PACKAGE_NAME = "hitless"
+"""The package's name: the first part of its type tokens and of `pulumi package add`'s SDK."""
+CHAIN_TYPE = f"{PACKAGE_NAME}:index:Chain"
+"""Type token of `Chain`. The component provider host accepts only the `index` module and the
+class's own name (`pulumi.provider.experimental.component.ComponentProvider.construct`)."""
+
+
+class ChainInputError(ValueError):
+    """Inputs that would not give a hitless chain; the message lists every problem."""
+
+
+@contextlib.contextmanager
+def _parent_of_new_resources(component: pulumi.ComponentResource) -> Iterator[None]:
+    """Make `component` the parent of every resource created without one in this block.
+
+    `compose_chain` registers the tier components without a parent; Pulumi parents such a
+    resource to the root resource (`pulumi.runtime.settings.get_root_resource()`, read when the
+    resource is created, in `pulumi/resource.py` and `pulumi/runtime/resource.py`), so pointing
+    the root at the component for the duration of the call puts the whole chain under it.
+    """
+    token = settings.ROOT.set(component)
+    try:
+        yield
+    finally:
+        settings.ROOT.reset(token)
+
+
+def _plain_values(args: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    """`args` as plain values, refusing Outputs: the model validates numbers before any resource."""
+    plain: dict[str, Any] = {}
+    for key, value in args.items():
+        where = f"{path}.{key}" if path else key
+        if isinstance(value, pulumi.Output):
+            raise ChainInputError(
+                f"input {where} is an Output: the chain's settings are validated and judged "
+                "before any resource is registered, so they must be known during a preview. "
+                "Fix: pass a plain value (a literal or stack config), not another resource's "
+                "output."
+            )
+        plain[key] = _plain_values(value, where) if isinstance(value, Mapping) else value
+    return plain
+
+
+class Chain(pulumi.ComponentResource):
+    """The hitless request chain, from the edge load balancer to the runtime.
+
+    A (nginx L7 MIG behind the external Application LB) -> B (nginx L4 MIG behind an internal
+    passthrough NLB) -> C (Kong data plane on GKE) -> D (the runtime Deployment), with the
+    network, the GKE cluster and the chain's monitoring. The inputs are the hitless stack keys;
+    every setting is validated against the chain's bounds before any resource is registered.
+    """
+
+    edge_address: pulumi.Output[str]
+    """The external Application LB's address (tier A's public entry)."""
+    relay_address: pulumi.Output[str]
+    """Tier B's internal passthrough NLB address."""
+    kong_address: pulumi.Output[str]
+    """Kong's internal LoadBalancer Service address (tier C)."""
+    kong_namespace: pulumi.Output[str]
+    """Namespace of Kong's pods, which the runtimes' NetworkPolicies admit."""
+    cluster_name: pulumi.Output[str]
+    """The GKE cluster's name."""
+    cluster_endpoint: pulumi.Output[str]
+    """The GKE control plane's endpoint IP."""
+    network_self_link: pulumi.Output[str]
+    """The chain's VPC network."""
+
+    def __init__(
+        self, name: str, args: StackConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(CHAIN_TYPE, name, None, opts)
+        try:
+            cfg = load_stack_config(_plain_values(args), stack=name)
+        except StackConfigError as error:
+            raise ChainInputError(
+                f"{CHAIN_TYPE} {name!r}: the inputs are the hitless stack keys, named as "
+                f"hitless:<input> below.\n{error}"
+            ) from None
+        with _parent_of_new_resources(self):
+            chain = compose_chain(cfg)
+        self.edge_address = chain.edge_lb.address
+        self.relay_address = chain.relay_lb.address
+        self.kong_address = chain.kong.service_address
+        self.kong_namespace = chain.kong.namespace
+        self.cluster_name = chain.cluster.cluster_name
+        self.cluster_endpoint = chain.cluster.endpoint
+        self.network_self_link = chain.network.network_self_link
+        self.register_outputs(
+            {
+                "edge_address": self.edge_address,
+                "relay_address": self.relay_address,
+                "kong_address": self.kong_address,
+                "kong_namespace": self.kong_namespace,
+                "cluster_name": self.cluster_name,
+                "cluster_endpoint": self.cluster_endpoint,
+                "network_self_link": self.network_self_link,
+            }
+        )

@@ -95,7 +95,7 @@ class Chain(pulumi.ComponentResource):
     ) -> None:
         super().__init__(CHAIN_TYPE, name, None, opts)
         try:
-            cfg = load_stack_config(_plain_values(args), stack=name)
+            cfg = load_stack_config(_plain_values(args), stack=pulumi.get_stack())
         except StackConfigError as error:
             raise ChainInputError(
                 f"{CHAIN_TYPE} {name!r}: the inputs are the hitless stack keys, named as "

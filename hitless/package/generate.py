@@ -183,6 +183,13 @@ def _formatted(source: str) -> str:
     return result.stdout
 
 
+def models() -> list[type[BaseModel]]:
+    """Every model the inputs mirror: `ROOT_MODEL` and the models its fields refer to."""
+    generator = _Generator()
+    generator.model(ROOT_MODEL)
+    return sorted(generator.done, key=lambda model: model.__name__)
+
+
 def render() -> str:
     """The text `inputs.py` must hold."""
     return _formatted(_Generator().render())

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.experimental.util import camel_case
+from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from hitless import package_version
@@ -94,7 +95,7 @@ class TestGeneratedInputs:
             "hitless/package/inputs.py is stale: run `python -m hitless.package.generate`"
         )
 
-    def test_check_mode_exit_codes(self) -> None:
+    def test_check_mode_passes_when_current(self) -> None:
         check = [sys.executable, "-m", "hitless.package.generate", "--check"]
         assert subprocess.run(check, cwd=ROOT, check=False).returncode == 0
 
@@ -291,6 +292,16 @@ class TestChainInputErrors:
         ):
             _run_chain(values)
 
+    def test_wrong_type_names_the_input_not_a_stack_file(self) -> None:
+        values = hitless_values("dev")
+        values["platform"] = {**values["platform"], "zones": "europe-west1-b"}
+        with pytest.raises(ChainInputError) as caught:
+            _run_chain(values)
+        message = str(caught.value)
+        assert 'hitless:platform.zones = "europe-west1-b"' in message
+        assert "in the inputs of 'edge'" in message
+        assert "stacks/Pulumi" not in message
+
     def test_output_refused(self) -> None:
         import pulumi
 
@@ -319,3 +330,70 @@ def test_enum_types_are_the_models() -> None:
     enums = {v for v in vars(inputs).values() if isinstance(v, type) and issubclass(v, enum.Enum)}
     assert UpgradeStrategy in enums
     assert all(e.__module__ == "hitless.components.config" for e in enums)
+
+
+def _wire(value: Any, model: type[BaseModel] | None) -> Any:
+    """`value` (a section as the stack file holds it) as the engine sends it to the plugin:
+    camelCase keys, every number a float (protobuf's Struct knows only doubles)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, list):
+        return [_wire(item, model) for item in value]
+    if isinstance(value, dict) and model is not None:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            field = model.model_fields[key]
+            nested = _model_of(field.annotation)
+            out[camel_case(key)] = _wire(item, nested)
+        return out
+    if isinstance(value, dict):
+        return {key: _wire(item, None) for key, item in value.items()}
+    return value
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (itself, in a list, or optional), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+class TestConstructFromAnotherLanguage:
+    """The provider's construct path: wire inputs (camelCase, numbers as doubles, enums as
+    strings) mapped by the SDK's `ComponentProvider` build the same chain."""
+
+    def test_construct(self) -> None:
+        values = hitless_values("prod")
+        wire = _wire(values, StackConfig)
+        assert "nodePools" in json.dumps(wire) or "cluster" not in values
+        provider = ComponentProvider(components(), "hitless", None, package_version())
+        states: list[dict[str, Any]] = []
+
+        def program() -> None:
+            result = provider.construct("edge", CHAIN_TYPE, wire, None)
+            states.append(dict(result.state))
+
+        cap = run_program(
+            program, project="consumer", stack="prod", config=stack_values("prod"), preview=True
+        )
+        direct = _run_chain(values, "prod")
+        assert {(r.type, r.name) for r in cap.resources} == {
+            (r.type, r.name) for r in direct.resources
+        }
+        by_name = {(r.type, r.name): r.props for r in direct.resources}
+        for res in cap.resources:
+            assert res.props == by_name[(res.type, res.name)], res.urn
+        assert set(states[0]) == {camel_case(n) for n in Chain.__annotations__}
+
+    def test_missing_required_input(self) -> None:
+        provider = ComponentProvider(components(), "hitless", None, package_version())
+        wire = _wire(hitless_values("dev"), StackConfig)
+        del wire["runtime"]
+        with pytest.raises(Exception, match="Missing required input 'runtime'"):
+            provider.construct("edge", CHAIN_TYPE, wire, None)

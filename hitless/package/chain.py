@@ -13,6 +13,7 @@ the evaluated annotations of `Chain.__init__` and of the class attributes.
 """
 
 import contextlib
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -66,6 +67,15 @@ def _plain_values(args: Mapping[str, Any], path: str = "") -> dict[str, Any]:
     return plain
 
 
+def _input_error(name: str, text: str) -> str:
+    """The stack config's error text, told of this component's inputs instead of a stack file."""
+    text = re.sub(r"stacks/Pulumi\.[^ ]*\.yaml", f"the inputs of {name!r}", text)
+    return (
+        f"{CHAIN_TYPE} {name!r}: its inputs are the hitless stack keys, named hitless:<input> "
+        f"below in snake_case (camelCase in TypeScript, Go and YAML).\n{text}"
+    )
+
+
 class Chain(pulumi.ComponentResource):
     """The hitless request chain, from the edge load balancer to the runtime.
 
@@ -97,10 +107,7 @@ class Chain(pulumi.ComponentResource):
         try:
             cfg = load_stack_config(_plain_values(args), stack=pulumi.get_stack())
         except StackConfigError as error:
-            raise ChainInputError(
-                f"{CHAIN_TYPE} {name!r}: the inputs are the hitless stack keys, named as "
-                f"hitless:<input> below.\n{error}"
-            ) from None
+            raise ChainInputError(_input_error(name, str(error))) from None
         with _parent_of_new_resources(self):
             chain = compose_chain(cfg)
         self.edge_address = chain.edge_lb.address

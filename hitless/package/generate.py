@@ -79,7 +79,16 @@ class _Generator:
             notes.append("One of: " + ", ".join(f"`{json.dumps(value)}`" for value in values) + ".")
             return type(values[0]).__name__
         if origin is list:
-            return f"list[{self.type_text(get_args(annotation)[0], notes)}]"
+            item, _ = _strip(get_args(annotation)[0])
+            if isinstance(item, type) and issubclass(item, enum.Enum):
+                # The SDK's provider maps each item of a list whose items are a named type as
+                # an object (`ComponentProvider.map_input_properties`, "arrays of complex
+                # types"), which turns enum values into `{}`: a list of enums travels as
+                # strings, the model checks them.
+                allowed = ", ".join(f"`{json.dumps(member.value)}`" for member in item)
+                notes.append(f"Each one of: {allowed}.")
+                return "list[str]"
+            return f"list[{self.type_text(item, notes)}]"
         if origin is dict:
             key, value = get_args(annotation)
             return f"dict[{self.type_text(key, notes)}, {self.type_text(value, notes)}]"

@@ -8,7 +8,7 @@ must be known during a preview.
 
 from typing import NotRequired, TypedDict
 
-from hitless.components.config import UpgradeStrategy, Weekday
+from hitless.components.config import UpgradeStrategy
 
 
 class NetworkConfig(TypedDict):
@@ -419,8 +419,11 @@ class MaintenanceWindowConfig(TypedDict):
     duration_hours: NotRequired[int]
     """Length of each window; GKE counts only blocks of 4 h or more. Default: `6`."""
 
-    days: NotRequired[list[Weekday]]
-    """Weekly days (UTC); null for a daily window. Default: `[\"SA\", \"SU\"]`."""
+    days: NotRequired[list[str]]
+    (
+        'Weekly days (UTC); null for a daily window. Each one of: `"MO"`, `"TU"`, `"WE"`, `"TH"`,'
+        ' `"FR"`, `"SA"`, `"SU"`. Default: `["SA", "SU"]`.'
+    )
 
 
 class NodePoolConfig(TypedDict):

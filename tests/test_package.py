@@ -397,3 +397,56 @@ class TestConstructFromAnotherLanguage:
         del wire["runtime"]
         with pytest.raises(Exception, match="Missing required input 'runtime'"):
             provider.construct("edge", CHAIN_TYPE, wire, None)
+
+
+def _yaml_example() -> dict[str, Any]:
+    """The YAML program of docs/package.md."""
+    import yaml
+
+    text = (ROOT / "docs" / "package.md").read_text()
+    (block,) = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    program: dict[str, Any] = yaml.safe_load(block)
+    return program
+
+
+class TestDocumentedExample:
+    """The YAML program in docs/package.md builds a chain the pack accepts, as YAML sends it."""
+
+    def test_yaml_program(self) -> None:
+        program = _yaml_example()
+        (resource,) = program["resources"].values()
+        assert resource["type"] == CHAIN_TYPE
+        wire = _wire_numbers(resource["properties"])
+        provider = ComponentProvider(components(), "hitless", None, package_version())
+
+        def run() -> None:
+            provider.construct("shop", CHAIN_TYPE, wire, None)
+
+        cap = run_program(
+            run,
+            project="shop",
+            stack="dev",
+            config={"gcp:project": "acme-shop", "gcp:region": "europe-west1"},
+            preview=True,
+        )
+        # The program sets no profile or thresholds: the pack judges with the defaults.
+        verdicts = judge_capture(cap, PackConfig())
+        assert [v for v in verdicts if v.status == "fail" and v.level == "mandatory"] == []
+        assert cap.of_type("kubernetes:apps/v1:Deployment")
+        for output in program["outputs"].values():
+            name = re.fullmatch(r"\$\{shop\.(\w+)\}", output)
+            assert name
+            assert name.group(1) in _schema()["resources"][CHAIN_TYPE]["properties"]
+
+
+def _wire_numbers(value: Any) -> Any:
+    """Numbers as the engine sends them (doubles); keys as written."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, list):
+        return [_wire_numbers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _wire_numbers(item) for key, item in value.items()}
+    return value

@@ -309,6 +309,11 @@ class TestChainInputErrors:
         values["platform"] = {**values["platform"], "region": pulumi.Output.from_input("x")}
         with pytest.raises(ChainInputError, match=r"platform\.region is an Output.*Fix"):
             _run_chain(values)
+        values = hitless_values("dev")
+        zones = [pulumi.Output.from_input("europe-west1-b")]
+        values["platform"] = {**values["platform"], "zones": zones}
+        with pytest.raises(ChainInputError, match=r"platform\.zones\[0\] is an Output"):
+            _run_chain(values)
 
     def test_enum_instance_accepted(self) -> None:
         # The provider hands enum inputs over as the Python enum (ComponentProvider.map_inputs).

@@ -51,20 +51,19 @@ def _parent_of_new_resources(component: pulumi.ComponentResource) -> Iterator[No
         settings.ROOT.reset(token)
 
 
-def _plain_values(args: Mapping[str, Any], path: str = "") -> dict[str, Any]:
-    """`args` as plain values, refusing Outputs: the model validates numbers before any resource."""
-    plain: dict[str, Any] = {}
-    for key, value in args.items():
-        where = f"{path}.{key}" if path else key
-        if isinstance(value, pulumi.Output):
-            raise ChainInputError(
-                f"input {where} is an Output: the chain's settings are validated and judged "
-                "before any resource is registered, so they must be known during a preview. "
-                "Fix: pass a plain value (a literal or stack config), not another resource's "
-                "output."
-            )
-        plain[key] = _plain_values(value, where) if isinstance(value, Mapping) else value
-    return plain
+def _plain_values(value: Any, path: str) -> Any:
+    """`value` as plain data, refusing Outputs: the model validates numbers before any resource."""
+    if isinstance(value, pulumi.Output):
+        raise ChainInputError(
+            f"input {path} is an Output: the chain's settings are validated and judged before "
+            "any resource is registered, so they must be known during a preview. Fix: pass a "
+            "plain value (a literal or stack config), not another resource's output."
+        )
+    if isinstance(value, Mapping):
+        return {key: _plain_values(item, f"{path}.{key}") for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_values(item, f"{path}[{index}]") for index, item in enumerate(value)]
+    return value
 
 
 def _input_error(name: str, text: str) -> str:
@@ -105,7 +104,8 @@ class Chain(pulumi.ComponentResource):
     ) -> None:
         super().__init__(CHAIN_TYPE, name, None, opts)
         try:
-            cfg = load_stack_config(_plain_values(args), stack=pulumi.get_stack())
+            values = {key: _plain_values(value, key) for key, value in args.items()}
+            cfg = load_stack_config(values, stack=pulumi.get_stack())
         except StackConfigError as error:
             raise ChainInputError(_input_error(name, str(error))) from None
         with _parent_of_new_resources(self):

@@ -9,6 +9,7 @@ from pyproject's `build-system`), creates `python -m venv` and installs the whee
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -225,3 +226,25 @@ class TestFreshVenv:
         assert "py.typed" not in result.stdout
         assert "import-not-found" not in result.stdout
         assert "import-untyped" not in result.stdout
+
+    def test_component_package_served_from_the_wheel(self, installed: Installed) -> None:
+        """`package/__main__.py` run by the venv's Python serves the schema over gRPC."""
+        out = installed.workdir / "schema.json"
+        subprocess.run(
+            [
+                "unshare",
+                "-rn",
+                "sh",
+                "-c",
+                'ip link set lo up && exec "$0" -m tests.package_client "$1" "$2"',
+                sys.executable,
+                str(installed.venv / "bin" / "python"),
+                str(out),
+            ],
+            cwd=ROOT,
+            check=True,
+            timeout=300,
+        )
+        answer = json.loads(out.read_text())
+        assert answer["version"] == VERSION
+        assert "hitless:index:Chain" in answer["schema"]["resources"]

@@ -45,21 +45,19 @@ from typing import NotRequired, TypedDict
 '''
 
 
-def _strip(annotation: Any) -> tuple[Any, bool]:
-    """`annotation` without `Annotated[...]` and `| None`, and whether it allowed None."""
-    optional = False
+def _strip(annotation: Any) -> Any:
+    """`annotation` without `Annotated[...]` and `| None` (optional inputs are `NotRequired`)."""
     while True:
         origin = get_origin(annotation)
         if origin is Annotated:
             annotation = get_args(annotation)[0]
         elif origin in (Union, types.UnionType):
             members = [arg for arg in get_args(annotation) if arg is not type(None)]
-            optional = optional or len(members) < len(get_args(annotation))
             if len(members) != 1:
                 raise TypeError(f"unsupported union {annotation!r}: one type besides None")
             annotation = members[0]
         else:
-            return annotation, optional
+            return annotation
 
 
 class _Generator:
@@ -72,14 +70,14 @@ class _Generator:
 
     def type_text(self, annotation: Any, notes: list[str]) -> str:
         """The TypedDict annotation of a field's type; facts the type loses go to `notes`."""
-        annotation, _ = _strip(annotation)
+        annotation = _strip(annotation)
         origin = get_origin(annotation)
         if origin is Literal:
             values = get_args(annotation)
             notes.append("One of: " + ", ".join(f"`{json.dumps(value)}`" for value in values) + ".")
             return type(values[0]).__name__
         if origin is list:
-            item, _ = _strip(get_args(annotation)[0])
+            item = _strip(get_args(annotation)[0])
             if isinstance(item, type) and issubclass(item, enum.Enum):
                 # The SDK's provider maps each item of a list whose items are a named type as
                 # an object (`ComponentProvider.map_input_properties`, "arrays of complex

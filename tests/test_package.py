@@ -112,6 +112,8 @@ class TestChainSchema:
         assert schema["version"] == PYPROJECT_VERSION
         assert set(schema["resources"]) == {CHAIN_TYPE}
         assert schema["resources"][CHAIN_TYPE]["isComponent"] is True
+        # Copied as written: an indented continuation would render as code in the SDKs' docs.
+        assert "\n" not in schema["resources"][CHAIN_TYPE]["description"]
 
     def test_inputs_are_the_stack_keys(self, schema: dict[str, Any]) -> None:
         chain = schema["resources"][CHAIN_TYPE]
@@ -328,13 +330,17 @@ class TestChainInputErrors:
         assert cap.only(CHAIN_TYPE)
 
 
-def test_enum_types_are_the_models() -> None:
+class TestEnumsAreTheModels:
     """The schema's enums are the config model's own enum classes, not copies."""
-    from hitless.package import inputs
 
-    enums = {v for v in vars(inputs).values() if isinstance(v, type) and issubclass(v, enum.Enum)}
-    assert UpgradeStrategy in enums
-    assert all(e.__module__ == "hitless.components.config" for e in enums)
+    def test_enum_classes(self) -> None:
+        from hitless.package import inputs
+
+        enums = {
+            v for v in vars(inputs).values() if isinstance(v, type) and issubclass(v, enum.Enum)
+        }
+        assert UpgradeStrategy in enums
+        assert all(e.__module__ == "hitless.components.config" for e in enums)
 
 
 def _wire(value: Any, model: type[BaseModel] | None) -> Any:

@@ -76,13 +76,7 @@ def _input_error(name: str, text: str) -> str:
 
 
 class Chain(pulumi.ComponentResource):
-    """The hitless request chain, from the edge load balancer to the runtime.
-
-    A (nginx L7 MIG behind the external Application LB) -> B (nginx L4 MIG behind an internal
-    passthrough NLB) -> C (Kong data plane on GKE) -> D (the runtime Deployment), with the
-    network, the GKE cluster and the chain's monitoring. The inputs are the hitless stack keys;
-    every setting is validated against the chain's bounds before any resource is registered.
-    """
+    """The hitless chain A -> B -> C -> D with its LBs, network, cluster, from the stack keys."""
 
     edge_address: pulumi.Output[str]
     """The external Application LB's address (tier A's public entry)."""

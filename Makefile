@@ -10,7 +10,7 @@ CHECKOV_VENV  ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_REQ   := checkov>=3.2,<4
 
-.PHONY: preview test setup lint typecheck unit fuzz check bench lab clean checkov-env
+.PHONY: preview test setup lint typecheck unit fuzz check bench lab clean checkov-env wheel
 
 $(STAMP): pyproject.toml policy/requirements.txt
 	python3 -m venv $(VENV)
@@ -70,5 +70,12 @@ LAB_JOBS ?= 5
 lab: setup $(STAMP)
 	$(VENV)/bin/hitless lab --matrix --runs $(LAB_RUNS) --jobs $(LAB_JOBS)
 
+## The library's wheel in dist/ (tests/test_wheel.py builds one from a clean copy and installs
+## it into a fresh virtualenv). setuptools stages files in build/lib: cleared first, so a file
+## deleted from the source cannot ship from an earlier build.
+wheel: $(STAMP)
+	rm -rf dist build/lib build/bdist.*
+	$(PY) -m pip wheel --quiet --no-deps -w dist .
+
 clean:
-	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache

@@ -109,6 +109,15 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:  # noqa: FBT001 (typer passes the flag positionally)
+    """`--version`: print the installed distribution's version and exit 0, before any command."""
+    if value:
+        from hitless import package_version
+
+        typer.echo(f"hitless {package_version()}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _options(
     *,
@@ -118,6 +127,15 @@ def _options(
             "--debug",
             envvar="HITLESS_DEBUG",
             help="On an internal error (exit 3), print the traceback too.",
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the installed hitless version (pyproject's `version`) and exit.",
         ),
     ] = False,
 ) -> None:

@@ -115,16 +115,18 @@ def kong_backends(cfg: StackConfig) -> list[KongRuntimeBackend]:
     ]
 
 
-def compose_chain(cfg: StackConfig) -> Chain:
+def compose_chain(cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> Chain:
     """Build the four tiers, their load balancers, the network and the cluster from `cfg`.
 
     `cfg` is a validated `StackConfig` (see `hitless.components.config.load_stack_config`);
     child names derive from the chain's name, so two chains in one stack do not collide.
+    `opts` applies to every tier component (e.g. `parent=` a component that wraps the chain).
     """
+    base = opts or pulumi.ResourceOptions()
     platform, chain = cfg.platform, cfg.platform.chain
     net = platform.network
 
-    network = Network(chain, NetworkArgs(platform=platform))
+    network = Network(chain, NetworkArgs(platform=platform), opts=base)
 
     cluster = GkeCluster(
         f"{chain}-gke",
@@ -141,8 +143,11 @@ def compose_chain(cfg: StackConfig) -> Chain:
                 for pool in cfg.cluster.node_pools
             },
         ),
+        opts=base,
     )
-    on_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
+    on_cluster = pulumi.ResourceOptions.merge(
+        base, pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
+    )
 
     kong = KongDataPlane(
         f"{chain}-kong",
@@ -195,6 +200,7 @@ def compose_chain(cfg: StackConfig) -> Chain:
             stream_module=True,
             await_timeout_seconds=cfg.await_timeout("relay.mig"),
         ),
+        opts=base,
     )
     relay_lb = InternalLoadBalancer(
         f"{chain}-b-ilb",
@@ -206,6 +212,7 @@ def compose_chain(cfg: StackConfig) -> Chain:
             subnetwork=network.b_subnet_self_link,
             health_port=cfg.relay.mig.health_port,
         ),
+        opts=base,
     )
 
     edge = NginxMigTier(
@@ -225,6 +232,7 @@ def compose_chain(cfg: StackConfig) -> Chain:
             stream_module=False,
             await_timeout_seconds=cfg.await_timeout("edge.mig"),
         ),
+        opts=base,
     )
     edge_lb = EdgeLoadBalancer(
         edge_lb_name,
@@ -234,6 +242,7 @@ def compose_chain(cfg: StackConfig) -> Chain:
             instance_group=edge.instance_group,
             health_port=cfg.edge.mig.health_port,
         ),
+        opts=base,
     )
 
     monitoring = (

@@ -12,13 +12,11 @@ The module does not use `from __future__ import annotations`: Pulumi's schema in
 the evaluated annotations of `Chain.__init__` and of the class attributes.
 """
 
-import contextlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-from pulumi.runtime import settings
 
 from hitless.components.chain import compose_chain
 from hitless.components.config import StackConfigError, load_stack_config
@@ -33,22 +31,6 @@ class's own name (`pulumi.provider.experimental.component.ComponentProvider.cons
 
 class ChainInputError(ValueError):
     """Inputs that would not give a hitless chain; the message lists every problem."""
-
-
-@contextlib.contextmanager
-def _parent_of_new_resources(component: pulumi.ComponentResource) -> Iterator[None]:
-    """Make `component` the parent of every resource created without one in this block.
-
-    `compose_chain` registers the tier components without a parent; Pulumi parents such a
-    resource to the root resource (`pulumi.runtime.settings.get_root_resource()`, read when the
-    resource is created, in `pulumi/resource.py` and `pulumi/runtime/resource.py`), so pointing
-    the root at the component for the duration of the call puts the whole chain under it.
-    """
-    token = settings.ROOT.set(component)
-    try:
-        yield
-    finally:
-        settings.ROOT.reset(token)
 
 
 def _plain_values(value: Any, path: str) -> Any:
@@ -102,8 +84,7 @@ class Chain(pulumi.ComponentResource):
             cfg = load_stack_config(values, stack=pulumi.get_stack())
         except StackConfigError as error:
             raise ChainInputError(_input_error(name, str(error))) from None
-        with _parent_of_new_resources(self):
-            chain = compose_chain(cfg)
+        chain = compose_chain(cfg, pulumi.ResourceOptions(parent=self))
         self.edge_address = chain.edge_lb.address
         self.relay_address = chain.relay_lb.address
         self.kong_address = chain.kong.service_address

@@ -672,27 +672,6 @@ class KongConfig(TypedDict):
     client_max_body_mib: NotRequired[int]
     """Kong nginx client_max_body_size (MiB); 0 is unlimited. Default: `0`."""
 
-    connect_timeout_ms: NotRequired[int]
-    """Kong Service connect_timeout (ms), per try. Default: `2000`."""
-
-    write_timeout_ms: NotRequired[int]
-    """Kong Service write_timeout (ms): gap between two writes. Default: `60000`."""
-
-    read_timeout_ms: NotRequired[int]
-    """Kong Service read_timeout (ms); above the runtime's timeout. Default: `50000`."""
-
-    retries: NotRequired[int]
-    (
-        "Kong Service retries: after a failed connect for every request, and after a read timeout"
-        " or reset too for an idempotent one (a GET), nginx's default. Default: `2`."
-    )
-
-    request_buffering: NotRequired[bool]
-    """Kong route request_buffering; keeps POSTs retryable. Default: `true`."""
-
-    route_paths: NotRequired[list[str]]
-    """Paths routed to the runtime. Default: `[\"/\"]`."""
-
     hybrid: NotRequired[KongHybridConfig]
     """Hybrid mode (control plane); null for DB-less declarative config. Default: unset."""
 
@@ -716,14 +695,52 @@ class KongConfig(TypedDict):
     )
 
 
+class RuntimeKongConfig(TypedDict):
+    """The Kong Service, Route and Upstream in front of one runtime service."""
+
+    connect_timeout_ms: NotRequired[int]
+    """Kong Service connect_timeout (ms), per try. Default: `2000`."""
+
+    write_timeout_ms: NotRequired[int]
+    """Kong Service write_timeout (ms): gap between two writes. Default: `60000`."""
+
+    read_timeout_ms: NotRequired[int]
+    """Kong Service read_timeout (ms); above the runtime's timeout. Default: `50000`."""
+
+    retries: NotRequired[int]
+    (
+        "Kong Service retries: after a failed connect for every request, and after a read timeout"
+        " or reset too for an idempotent one (a GET), nginx's default. Default: `2`."
+    )
+
+    request_buffering: NotRequired[bool]
+    """Kong route request_buffering; keeps POSTs retryable. Default: `true`."""
+
+    route_paths: NotRequired[list[str]]
+    """Path prefixes Kong routes to this runtime (unique across runtimes). Default: `[\"/\"]`."""
+
+
+class PathProfile(TypedDict):
+    """One runtime service's own traffic promise, where it differs from the chain's profile."""
+
+    max_body_mib: NotRequired[float]
+    """Largest request body (MiB) this service receives; null: the chain's. Default: unset."""
+
+    min_client_mbps: NotRequired[float]
+    """Upload bandwidth (Mbit/s) of this service's slowest client; null: chain's. Default: unset."""
+
+    rt_max_processing_seconds: NotRequired[float]
+    """Longest time this service works on a request; null: the chain's. Default: unset."""
+
+
 class RuntimeConfig(TypedDict):
-    """Tier D: the runtime (RT) Deployment (`hitless:runtime`)."""
+    """Tier D: one runtime service (RT) behind Kong, an item of `hitless:runtimes`."""
 
     name: NotRequired[str]
-    """Name of the runtime's Deployment/Service. Default: `\"rt\"`."""
+    """Name of the runtime's Deployment, Service and Kong Service (unique). Default: `\"rt\"`."""
 
     namespace: NotRequired[str]
-    """Namespace of the runtime's objects. Default: `\"rt\"`."""
+    """Namespace of the runtime's objects; each runtime owns its namespace. Default: `\"rt\"`."""
 
     image: str
     """The runtime's container image (required)."""
@@ -804,6 +821,19 @@ class RuntimeConfig(TypedDict):
         "other services); empty: DNS only. An IPv4 CIDR range. Default: `[]`."
     )
 
+    kong: NotRequired[RuntimeKongConfig]
+    (
+        "Kong's Service, Route and Upstream for this runtime (timeouts, paths). Default: each of "
+        "its fields' defaults."
+    )
+
+    profile: NotRequired[PathProfile]
+    (
+        "This service's own traffic promise where it differs from `hitless:profile` "
+        "(max_body_mib, min_client_mbps, rt_max_processing_seconds); it sets the longest request "
+        "of the path A -> B -> C -> this runtime. Default: each of its fields' defaults."
+    )
+
 
 class ObservabilityConfig(TypedDict):
     """What the chain exports about its rollouts (`hitless:observability`)."""
@@ -873,8 +903,12 @@ class StackConfig(TypedDict):
     kong: NotRequired[KongConfig]
     """Tier C (`hitless:kong`). Default: each of its fields' defaults."""
 
-    runtime: RuntimeConfig
-    """Tier D (`hitless:runtime`)."""
+    runtimes: list[RuntimeConfig]
+    (
+        "Tier D: the runtime services behind Kong (`hitless:runtimes`), each with its own "
+        "Deployment, Kong Service and Route; names, namespaces and route paths unique. Each makes"
+        " one path A -> B -> C -> runtime the chain rules judge."
+    )
 
     observability: NotRequired[ObservabilityConfig]
     (

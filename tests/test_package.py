@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,11 @@ class TestChainSchema:
             prop = chain["inputProperties"][camel_case(name)]
             assert prop["description"].startswith(str(field.description)), name
             assert prop["plain"] is True, f"{name}: the chain's settings are plain values"
-            assert _ref_name(prop) == getattr(field.annotation, "__name__", None), name
+            annotation = field.annotation
+            if typing.get_origin(annotation) is list:  # hitless:runtimes, a list of models
+                assert prop["type"] == "array", name
+                prop, annotation = prop["items"], typing.get_args(annotation)[0]
+            assert _ref_name(prop) == getattr(annotation, "__name__", None), name
 
     def test_every_model_is_a_type_with_its_fields(self, schema: dict[str, Any]) -> None:
         for model in generate.models():
@@ -287,10 +292,10 @@ class TestChainInputErrors:
 
     def test_out_of_bounds_value(self) -> None:
         values = hitless_values("dev")
-        values["runtime"] = {**values["runtime"], "termination_grace_seconds": 1}
+        values["runtimes"] = [{**values["runtimes"][0], "termination_grace_seconds": 1}]
         with pytest.raises(
             ChainInputError,
-            match=r"(?s)Chain 'edge'.*hitless:runtime\.termination_grace_seconds = 1.*Fix",
+            match=r"(?s)Chain 'edge'.*hitless:runtimes\.0\.termination_grace_seconds = 1.*Fix",
         ):
             _run_chain(values)
 
@@ -405,8 +410,8 @@ class TestConstructFromAnotherLanguage:
     def test_missing_required_input(self) -> None:
         provider = ComponentProvider(components(), "hitless", None, package_version())
         wire = _wire(hitless_values("dev"), StackConfig)
-        del wire["runtime"]
-        with pytest.raises(Exception, match="Missing required input 'runtime'"):
+        del wire["runtimes"]
+        with pytest.raises(Exception, match="Missing required input 'runtimes'"):
             provider.construct("edge", CHAIN_TYPE, wire, None)
 
 

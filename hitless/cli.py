@@ -549,6 +549,10 @@ def verify(
             "verify: --kubeconfig needs the Deployment to watch. Fix: --deployment <name> -n <ns>"
         )
     _config(stack, _root(root))  # a wrong stack config is exit 2 before any request
+    from hitless.sim_inputs import stack_facts
+
+    # Rendered before the load's event loop runs: the mock runtime needs its own loop.
+    prediction = predict(stack_facts(stack, _root(root)), options)
     cluster: Cluster | None = None
     if kubeconfig is not None and watched is not None:
         try:
@@ -572,9 +576,6 @@ def verify(
         kube = by_second(samples)
     else:
         measurement = asyncio.run(run_verify(options))
-    from hitless.sim_inputs import stack_facts
-
-    prediction = predict(stack_facts(stack, _root(root)), options)
     for line in report_lines(measurement, options, prediction, kube):
         typer.echo(line)
     raise typer.Exit(RULE_FAILS if measurement.failures() else 0)

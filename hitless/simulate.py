@@ -33,6 +33,7 @@ limits (§2.5), races of a request with a keepalive close (§2.4), GKE node-pool
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import random
@@ -411,6 +412,15 @@ class _Conn:
     reusable: bool = True
 
 
+@dataclass
+class _Pool:
+    """One caller's keepalive pool: connections in use (by when they free up) and idle ones."""
+
+    busy: list[tuple[float, int, _Conn]] = field(default_factory=list)
+    idle: list[_Conn] = field(default_factory=list)
+    pushed: int = 0
+
+
 @dataclass(frozen=True)
 class _Timing:
     """One request's offsets from its arrival at A (seconds)."""
@@ -506,32 +516,46 @@ class _Run:
     chain: ChainModel
     schedule: _Schedule
     rng: random.Random
-    pools: list[list[_Conn]]
+    pools: list[_Pool]
     outcomes: list[RequestOutcome] = field(default_factory=list)
     spans: list[tuple[float, float]] = field(default_factory=list)
+    changes: list[float] = field(default_factory=list)
+    by_slot: dict[int, list[_Backend]] = field(default_factory=dict)
 
     def backends(self) -> list[_Backend]:
         return self.schedule.old + self.schedule.new
 
-    def _pooled(self, pool: list[_Conn], now: float) -> _Conn | None:
+    def routed(self, now: float) -> list[_Backend]:
+        """The backends in rotation at `now` (cached per interval between routing changes)."""
+        if not self.changes:
+            marks = {b.routed_from for b in self.backends()} | {
+                b.routed_until for b in self.backends()
+            }
+            self.changes = sorted(m for m in marks if math.isfinite(m))
+        slot = bisect.bisect_right(self.changes, now)
+        found = self.by_slot.get(slot)
+        if found is None:
+            found = [b for b in self.backends() if b.routed(now)]
+            self.by_slot[slot] = found
+        return found
+
+    def _pooled(self, pool: _Pool, now: float) -> _Conn | None:
         """The most recently freed idle connection still open (LIFO, as nginx's cache)."""
         p = self.model.pooling
-        keep: list[_Conn] = []
-        for conn in pool:
-            b = conn.backend
+        while pool.busy and pool.busy[0][0] <= now:
+            pool.idle.append(heapq.heappop(pool.busy)[2])  # in free_at order
+        while pool.idle:
+            conn = pool.idle[-1]
             idle = now - conn.free_at
-            closed = (
-                not conn.reusable
-                or now >= b.cut_at
-                or (conn.free_at <= now and idle >= p.caller_idle_seconds)
-                or (conn.free_at <= now and idle >= p.far_idle_seconds)
-                or (p.closes_idle_on_quit and now >= b.accepting_until)
-            )
-            if not closed:
-                keep.append(conn)
-        pool[:] = keep
-        idle_conns = [c for c in pool if c.free_at <= now]
-        return max(idle_conns, key=lambda c: c.free_at) if idle_conns else None
+            if idle >= p.caller_idle_seconds or idle >= p.far_idle_seconds:
+                pool.idle.clear()  # the older ones have been idle longer still
+                return None
+            b = conn.backend
+            pool.idle.pop()
+            if now >= b.cut_at or (p.closes_idle_on_quit and now >= b.accepting_until):
+                continue  # closed by the far side when it quit or was killed
+            return conn
+        return None
 
     def request(self, rid: int, arrival: float, kind: RequestKind, *, worst: bool) -> None:
         m, chain = self.model, self.chain
@@ -547,7 +571,7 @@ class _Run:
             req.pooled = conn is not None
             if conn is None:
                 req.tries += 1
-                routed = [b for b in self.backends() if b.routed(now)]
+                routed = self.routed(now)
                 if not routed:
                     self._fail(req, now, backend=None, cause=Cause.refused, detail="none")
                     return
@@ -567,8 +591,6 @@ class _Run:
                         return
                     continue
                 conn = _Conn(backend, created=now, free_at=now)
-                if pool is not None:
-                    pool.append(conn)
             backend = conn.backend
             held = timing.end - timing.start
             finish = now + held
@@ -608,6 +630,9 @@ class _Run:
             conn.reusable = finish - conn.created < m.pooling.lifetime_seconds and not (
                 m.pooling.closes_idle_on_quit and finish >= backend.accepting_until
             )
+            if pool is not None and conn.reusable:
+                pool.pushed += 1
+                heapq.heappush(pool.busy, (finish, pool.pushed, conn))
             self.spans.append((req.arrived, finish))
             self.outcomes.append(
                 RequestOutcome(
@@ -763,7 +788,7 @@ def simulate_model(
             f"{expected:.0f} requests, more than the {MAX_REQUESTS} one run simulates; the load "
             "must cover the whole rollout. Fix: lower --rate."
         )
-    pools: list[list[_Conn]] = [[] for _ in range(max(1, model.pooling.callers))]
+    pools = [_Pool() for _ in range(max(1, model.pooling.callers))]
     run = _Run(model, chain, schedule, rng, pools)
     arrival = 0.0
     rid = 0

@@ -63,6 +63,7 @@ from hitless_policy.identity import Tier
 from hitless_policy.profile import PackConfig
 
 __all__ = [
+    "NOT_MODELLED",
     "Cause",
     "RequestKind",
     "RunSummary",
@@ -103,6 +104,13 @@ class Cause(StrEnum):
     """In flight when its backend was killed, deleted or ended its graceful shutdown."""
     timeout = "timeout"
     """A response timeout fired before the request finished."""
+
+
+NOT_MODELLED: dict[str, str] = {
+    "reset": "§2.4 a request sent on a keepalive connection its far side closes meanwhile",
+    "rejected": "§2.5 a body refused by a size limit (413)",
+}
+"""Failures rules guard against (`Rule.failure`) that the simulator does not model."""
 
 
 FAILURE_MODES: dict[Cause, str] = {

@@ -293,7 +293,10 @@ class _Backend:
         return self.routed_from <= now < self.routed_until
 
 
-def _lag(model: TierModel, rng: random.Random) -> float:
+def _lag(model: TierModel, rng: random.Random, *, worst: bool) -> float:
+    """The routers' lag: the largest of lags drawn in [0, each] (`worst`: the largest bound)."""
+    if worst:
+        return max(model.lag_max_seconds)
     return max(rng.uniform(0, lag) for lag in model.lag_max_seconds)
 
 
@@ -327,6 +330,7 @@ class _Schedule:
     new: list[_Backend] = field(default_factory=list)
     events: list[tuple[float, str, str]] = field(default_factory=list)
     done_at: float = math.inf
+    full_lags: bool = False
 
     def run(self) -> None:
         m = self.model
@@ -382,7 +386,7 @@ class _Schedule:
         backend = _Backend(f"{m.name}-new-{len(self.new) + 1}", old=False, created=now)
         backend.ready = now + _ready_after(m, self.rng)
         backend.available = backend.ready + m.min_ready_seconds
-        backend.routed_from = backend.ready + _lag(m, self.rng)
+        backend.routed_from = backend.ready + _lag(m, self.rng, worst=self.full_lags)
         self.new.append(backend)
         heapq.heappush(pending, (backend.available, len(self.new) - 1))
         self.events += [
@@ -395,7 +399,7 @@ class _Schedule:
     def _terminate(self, backend: _Backend, now: float) -> None:
         m = self.model
         backend.terminating = now
-        backend.routed_until = now + _lag(m, self.rng)
+        backend.routed_until = now + _lag(m, self.rng, worst=self.full_lags)
         backend.accepting_until = now + m.accepts_for_seconds
         backend.killed_at = now + m.killed_after_seconds
         backend.cut_at = min(backend.killed_at, backend.accepting_until + m.shutdown_seconds)
@@ -772,12 +776,12 @@ def simulate_model(
     seed: int = 1,
     source: str = "",
     defaulted: tuple[str, ...] = (),
-    worst_uploads: bool = False,
+    worst_case: bool = False,
 ) -> Simulation:
     """Replay one rolling upgrade of `model` under `rate` requests/s; deterministic per `seed`.
 
-    `worst_uploads`: every upload from the slowest client with the longest work (the lab's
-    load), instead of drawn speeds and work.
+    `worst_case`: every upload from the slowest client with the longest work and every routing
+    lag at the profile's full value (the lab's load and routers), instead of drawn ones.
     """
     if not rate > 0 or math.isinf(rate):
         raise SimulationInputError(f"rate {rate}: must be a finite number > 0 requests/s")
@@ -786,7 +790,12 @@ def simulate_model(
     rng = random.Random(seed)  # noqa: S311 - a reproducible simulation, not security
     slowest = _timing(chain, model.tier, RequestKind.upload, rng, worst=True)
     lead_in = slowest.end - slowest.start
-    schedule = _Schedule(model, random.Random(f"{seed}:rollout"), start=lead_in)  # noqa: S311
+    schedule = _Schedule(
+        model,
+        random.Random(f"{seed}:rollout"),  # noqa: S311 - as above
+        start=lead_in,
+        full_lags=worst_case,
+    )
     schedule.run()
     horizon = schedule.done_at
     expected = rate * horizon
@@ -805,7 +814,7 @@ def simulate_model(
         if arrival >= horizon:
             break
         kind = RequestKind.upload if rng.random() < upload_share else RequestKind.get
-        run.request(rid, arrival, kind, worst=worst_uploads)
+        run.request(rid, arrival, kind, worst=worst_case)
         rid += 1
     run_end = max([horizon, *(e for _, e in run.spans)])
     trace, least = _trace(run, lead_in, run_end)
@@ -841,7 +850,7 @@ def simulate_facts(
     seed: int = 1,
     source: str = "",
     defaulted: tuple[str, ...] = (),
-    worst_uploads: bool = False,
+    worst_case: bool = False,
 ) -> Simulation:
     """Simulate rolling `tier` of the chain the `facts` describe; `.trace` is its `TierTrace`.
 
@@ -862,7 +871,7 @@ def simulate_facts(
         seed=seed,
         source=source,
         defaulted=defaulted,
-        worst_uploads=worst_uploads,
+        worst_case=worst_case,
     )
 
 

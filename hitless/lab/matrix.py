@@ -71,7 +71,7 @@ def simulated(
     *,
     rate: float,
     share: float,
-    worst_uploads: bool = False,
+    worst_case: bool = False,
 ) -> Prediction:
     """The simulator's mean counts over `PREDICTION_SEEDS` for rolling `tier` of `inputs`."""
     runs = [
@@ -82,7 +82,7 @@ def simulated(
             rate=rate,
             upload_share=share,
             seed=seed,
-            worst_uploads=worst_uploads,
+            worst_case=worst_case,
         )
         for seed in PREDICTION_SEEDS
     ]
@@ -133,8 +133,8 @@ def predict(
 
     The lab sends `rate` requests per lab second, so `rate / time_scale` per real second: the
     simulator, which runs in real seconds, gets that rate, so both see as many requests per
-    window. The lab's uploads all come from the slowest client and take the longest work, so the
-    prediction draws neither (`worst_uploads`).
+    window. The lab's uploads all come from the slowest client and take the longest work, and its
+    routers apply the profile's whole lag, so the prediction draws none of them (`worst_case`).
     """
     rate = rate / scenario.time_scale
     facts = inputs.facts
@@ -147,7 +147,7 @@ def predict(
     changed = dataclasses.replace(inputs, facts=facts)
     if scenario.tier is RollingTier.d and "given" in scenario.name:
         changed = file_facts([Path(scenario.d.source)], None, None, None, changed)
-    return simulated(changed, scenario.tier.value, rate=rate, share=share, worst_uploads=True)
+    return simulated(changed, scenario.tier.value, rate=rate, share=share, worst_case=True)
 
 
 @dataclass

@@ -38,6 +38,7 @@ import heapq
 import math
 import random
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from statistics import quantiles
@@ -455,22 +456,20 @@ class _Timing:
 
 
 def _timing(
-    chain: ChainModel, tier: Tier, kind: RequestKind, rng: random.Random, *, worst: bool = False
+    chain: ChainModel, tier: Tier, kind: RequestKind, speed_draw: float, work_draw: float
 ) -> _Timing:
-    """A request's offsets; `worst`: the slowest client and the longest work (nothing drawn)."""
+    """A request's offsets; an upload's speed and work from draws in [0, 1].
+
+    A speed draw of 0 is the slowest client, a work draw of 1 the longest work.
+    """
     if kind is RequestKind.get:
         upload = transfer = 0.0
         work = GET_SECONDS
     else:
-        spread = 0.0 if worst else rng.random()
-        speed = chain.min_client_mbps * CLIENT_SPEED_SPREAD**spread
+        speed = chain.min_client_mbps * CLIENT_SPEED_SPREAD**speed_draw
         upload = budget.transfer_seconds(chain.body_mib, speed)
         transfer = budget.transfer_seconds(chain.body_mib, chain.internal_mbps)
-        work = (
-            chain.rt_max_processing_seconds
-            if worst
-            else rng.uniform(0, chain.rt_max_processing_seconds)
-        )
+        work = chain.rt_max_processing_seconds * work_draw
     b_start = upload if chain.a_buffers else 0.0
     kong_has = max(b_start + transfer, upload)
     d_start = kong_has if chain.kong_buffers else b_start
@@ -569,9 +568,10 @@ class _Run:
             return conn
         return None
 
-    def request(self, rid: int, arrival: float, kind: RequestKind, *, worst: bool) -> None:
+    def request(self, item: _Arrival) -> None:
         m, chain = self.model, self.chain
-        timing = _timing(chain, m.tier, kind, self.rng, worst=worst)
+        rid, arrival, kind = item.rid, item.at, item.kind
+        timing = _timing(chain, m.tier, kind, item.speed_draw, item.work_draw)
         pool = self.pools[self.rng.randrange(len(self.pools))] if m.pooling.enabled else None
         now = arrival + timing.start
         req = _Attempt(rid, kind, now)
@@ -720,41 +720,51 @@ def _phases(b: _Backend, t0: float, end: float) -> tuple[Phase, ...]:
     return tuple(Phase(name, s, e) for name, s, e in marks if e > s)
 
 
-def _trace(run: _Run, lead_in: float, run_end: float) -> tuple[TierTrace, int]:
-    """The trace (times from the start of the simulated run) and the least serving count."""
-    sched = run.schedule
-    t0 = sched.start - lead_in  # the run starts with the traffic
+def _trace(runs: list[_Run], lead_in: float, run_end: float, tier: str) -> tuple[TierTrace, int]:
+    """The trace (times from the start of the simulated run) and the least serving count.
+
+    Several runs (a node pool upgrade: Kong's and the runtime's pods) share one clock; their
+    backends, in-flight requests and failures add up.
+    """
+    start = runs[0].schedule.start
+    done = max(r.schedule.done_at for r in runs)
+    t0 = start - lead_in  # the run starts with the traffic
     end = run_end - t0
     lives = tuple(
         BackendLife(b.name, Generation.OLD if b.old else Generation.NEW, _phases(b, t0, end))
-        for b in (*sched.old, *sched.new)
+        for r in runs
+        for b in (*r.schedule.old, *r.schedule.new)
     )
     seconds = math.ceil(end)
     delta = [0] * (seconds + 2)
-    for a, e in run.spans:
-        first = max(0, math.ceil(a - t0))
-        last = min(seconds + 1, math.ceil(e - t0))
-        if first < last:
-            delta[first] += 1
-            delta[last] -= 1
-    failed = Counter(
-        min(seconds, math.ceil(o.ended + lead_in)) for o in run.outcomes if o.cause is not None
-    )
+    failed: Counter[int] = Counter()
+    causes: Counter[str] = Counter()
+    for run in runs:
+        for a, e in run.spans:
+            first = max(0, math.ceil(a - t0))
+            last = min(seconds + 1, math.ceil(e - t0))
+            if first < last:
+                delta[first] += 1
+                delta[last] -= 1
+        for o in run.outcomes:
+            if o.cause is not None:
+                failed[min(seconds, math.ceil(o.ended + lead_in))] += 1
+                causes[o.cause.value] += 1
     samples: list[Sample] = []
     flight = 0
-    least = len(run.backends())
+    backends = [b for r in runs for b in r.backends()]
+    least = len(backends)
     for second in range(seconds + 1):
         flight += delta[second]
         now = t0 + second
-        serving = sum(1 for b in run.backends() if b.routed(now))
-        if now >= sched.start:
+        serving = sum(1 for b in backends if b.routed(now))
+        if start <= now <= done:
             least = min(least, serving)
         samples.append(Sample(float(second), serving, flight, failed.get(second, 0)))
-    causes = Counter(o.cause.value for o in run.outcomes if o.cause is not None)
     trace = TierTrace(
-        tier=run.model.tier.value,
+        tier=tier,
         rollout_start=lead_in,
-        rollout_end=round(sched.done_at - t0, 6),
+        rollout_end=round(done - t0, 6),
         backends=lives,
         samples=tuple(samples),
         failures_by_cause=dict(causes),
@@ -765,6 +775,44 @@ def _trace(run: _Run, lead_in: float, run_end: float) -> tuple[TierTrace, int]:
 # --------------------------------------------------------------------------------------------
 # Entry points
 # --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    """One request as the client sends it: when, what, and its draws."""
+
+    rid: int
+    at: float
+    kind: RequestKind
+    speed_draw: float
+    work_draw: float
+
+
+def _arrivals(
+    seed: int, rate: float, upload_share: float, horizon: float, *, worst: bool
+) -> Iterator[_Arrival]:
+    """Poisson arrivals from 0 until `horizon` (the same for every run with this seed)."""
+    rng = random.Random(f"{seed}:arrivals")  # noqa: S311 - a reproducible simulation
+    at, rid = 0.0, 0
+    while True:
+        at += rng.expovariate(rate)
+        if at >= horizon:
+            return
+        kind = RequestKind.upload if rng.random() < upload_share else RequestKind.get
+        speed, work = rng.random(), rng.random()
+        yield _Arrival(rid, at, kind, 0.0 if worst else speed, 1.0 if worst else work)
+        rid += 1
+
+
+def _check_load(title: str, rate: float, lead_in: float, horizon: float) -> None:
+    """Refuse a run whose load over the whole rollout exceeds `MAX_REQUESTS` (exit 2)."""
+    expected = rate * horizon
+    if expected > MAX_REQUESTS:
+        raise SimulationInputError(
+            f"{title}: {rate:g} requests/s over the {horizon - lead_in:.0f} s rollout are "
+            f"{expected:.0f} requests, more than the {MAX_REQUESTS} one run simulates; the load "
+            "must cover the whole rollout. Fix: lower --rate."
+        )
 
 
 def simulate_model(
@@ -788,7 +836,7 @@ def simulate_model(
     if not 0 <= upload_share <= 1:
         raise SimulationInputError(f"upload_share {upload_share}: must be within 0..1")
     rng = random.Random(seed)  # noqa: S311 - a reproducible simulation, not security
-    slowest = _timing(chain, model.tier, RequestKind.upload, rng, worst=True)
+    slowest = _timing(chain, model.tier, RequestKind.upload, 0.0, 1.0)
     lead_in = slowest.end - slowest.start
     schedule = _Schedule(
         model,
@@ -798,26 +846,12 @@ def simulate_model(
     )
     schedule.run()
     horizon = schedule.done_at
-    expected = rate * horizon
-    if expected > MAX_REQUESTS:
-        raise SimulationInputError(
-            f"{model.title}: {rate:g} requests/s over the {horizon - lead_in:.0f} s rollout are "
-            f"{expected:.0f} requests, more than the {MAX_REQUESTS} one run simulates; the load "
-            "must cover the whole rollout. Fix: lower --rate."
-        )
-    pools = [_Pool() for _ in range(max(1, model.pooling.callers))]
-    run = _Run(model, chain, schedule, rng, pools)
-    arrival = 0.0
-    rid = 0
-    while True:
-        arrival += rng.expovariate(rate)
-        if arrival >= horizon:
-            break
-        kind = RequestKind.upload if rng.random() < upload_share else RequestKind.get
-        run.request(rid, arrival, kind, worst=worst_case)
-        rid += 1
+    _check_load(model.title, rate, lead_in, horizon)
+    run = _Run(model, chain, schedule, rng, [_Pool() for _ in range(max(1, model.pooling.callers))])
+    for item in _arrivals(seed, rate, upload_share, horizon, worst=worst_case):
+        run.request(item)
     run_end = max([horizon, *(e for _, e in run.spans)])
-    trace, least = _trace(run, lead_in, run_end)
+    trace, least = _trace([run], lead_in, run_end, model.tier.value)
     events = sorted(
         (RolloutEvent(round(at - lead_in, 6), name, what) for at, name, what in schedule.events),
         key=lambda e: e.at,

@@ -350,6 +350,7 @@ class SimulatedTier(StrEnum):
     b = "b"
     c = "c"
     d = "d"
+    nodes = "nodes"
     all = "all"
 
 
@@ -378,7 +379,8 @@ def simulate(
         typer.Option(
             "--tier",
             "-t",
-            help="Tier to roll: a (A's MIG), b (B's MIG), c (Kong), d (each runtime), all.",
+            help="Tier to roll: a (A's MIG), b (B's MIG), c (Kong), d (each runtime), nodes (a "
+            "GKE node pool upgrade), all.",
         ),
     ] = SimulatedTier.d,
     runtime: Annotated[
@@ -611,6 +613,7 @@ class LabTier(StrEnum):
     b = "b"
     c = "c"
     d = "d"
+    nodes = "nodes"
     all = "all"
 
 

@@ -27,13 +27,16 @@ or a read timeout, never a POST once sent; nginx with one upstream address retri
 whose pooled connection failed (nginx passes a request on after an error on a cached connection
 without counting a try: `ngx_http_upstream_next`, `u->peer.cached`). Uploads: client speeds
 drawn log-uniformly from the profile's slowest up to `CLIENT_SPEED_SPREAD` times faster, runtime
-work drawn in [0, the profile's longest]. Not modelled: capacity and queueing (§2.6), body
-limits (§2.5), races of a request with a keepalive close (§2.4), GKE node-pool upgrades.
+work drawn in [0, the profile's longest]. A GKE node pool upgrade (`simulate_nodes`) drains
+nodes batch by batch, evicting Kong's and the runtime's pods as their PDBs allow. Not modelled:
+capacity and queueing (§2.6), body limits (§2.5), races of a request with a keepalive close
+(§2.4).
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import heapq
 import math
 import random
@@ -50,6 +53,7 @@ from rich.table import Table
 from hitless.sim_inputs import (
     ROLLING_TIERS,
     ChainModel,
+    Setting,
     SimInputs,
     SimulationInputError,
     TierModel,
@@ -59,7 +63,7 @@ from hitless.sim_inputs import (
 )
 from hitless.trace import BackendLife, Generation, Phase, PhaseName, Sample, TierTrace
 from hitless_policy import budget
-from hitless_policy.facts import Deployment, Facts
+from hitless_policy.facts import Deployment, Facts, Unknown
 from hitless_policy.identity import Tier
 from hitless_policy.profile import PackConfig
 
@@ -200,6 +204,13 @@ class Simulation:
     """Every request, in arrival order."""
     trace: TierTrace
     """Backend phases and per-second samples (the report's gantt and capacity charts)."""
+    rolled: str = ""
+    """What rolled: `a`..`d`, or `nodes` for a node pool upgrade ("": the model's tier)."""
+
+    @property
+    def tier(self) -> str:
+        """What rolled (`a`..`d` or `nodes`)."""
+        return self.rolled or self.model.tier.value
 
     @property
     def failed(self) -> tuple[RequestOutcome, ...]:
@@ -231,7 +242,7 @@ class Simulation:
         return {
             "source": self.source,
             "defaulted_tiers": list(self.defaulted),
-            "tier": self.model.tier.value,
+            "tier": self.tier,
             "title": self.model.title,
             "rate": self.rate,
             "upload_share": self.upload_share,
@@ -365,7 +376,7 @@ class _Schedule:
                 available_new = sum(1 for b in self.new if b.available <= now)
                 removable = len(live_old) + available_new - (m.replicas - m.max_unavailable)
                 for _ in range(max(0, min(removable, len(live_old)))):
-                    self._terminate(live_old.pop(0), now)
+                    self.terminate(live_old.pop(0), now)
                     changed = True
             if not live_old and available_new == m.replicas:
                 break
@@ -382,6 +393,10 @@ class _Schedule:
         self.done_at = last
         self.events.append((last, "", "rollout complete: every old backend gone, new serving"))
 
+    def live_replacement(self, now: float) -> None:
+        """A replacement pod created at `now` (a node drain's eviction)."""
+        self._create(now, [])
+
     def _create(self, now: float, pending: list[tuple[float, int]]) -> None:
         m = self.model
         backend = _Backend(f"{m.name}-new-{len(self.new) + 1}", old=False, created=now)
@@ -397,7 +412,8 @@ class _Schedule:
             (backend.available, backend.name, "available: counts for the rollout"),
         ]
 
-    def _terminate(self, backend: _Backend, now: float) -> None:
+    def terminate(self, backend: _Backend, now: float) -> None:
+        """Start `backend`'s termination at `now` (Terminating, or removed from the group)."""
         m = self.model
         backend.terminating = now
         backend.routed_until = now + _lag(m, self.rng, worst=self.full_lags)
@@ -873,6 +889,257 @@ def simulate_model(
     )
 
 
+# --------------------------------------------------------------------------------------------
+# GKE node pool upgrade: Kong's and the runtime's pods evicted under their PDBs
+# --------------------------------------------------------------------------------------------
+
+EVICTION_RETRY_SECONDS = 5.0
+"""A drain retries an eviction the PodDisruptionBudget refused this often (`kubectl drain`'s
+5 s; GKE does not state its own interval)."""
+
+
+@dataclass(frozen=True)
+class NodeUpgrade:
+    """A node pool upgrade, read from the pool's facts."""
+
+    pool: str
+    """The node pool."""
+    strategy: str
+    """SURGE or BLUE_GREEN."""
+    nodes: int
+    """Nodes in the pool (zones x nodes per zone)."""
+    max_surge: int
+    """SURGE: nodes created ahead of each batch."""
+    max_unavailable: int
+    """SURGE: nodes drained without a replacement."""
+    soak_seconds: float
+    """BLUE_GREEN: the blue pool soaks this long after its drain before deletion."""
+    node_boot_seconds: float
+    """A new node is Ready after a time drawn in [0, this] (thresholds.node_boot_seconds)."""
+
+
+def _duration_seconds(value: object) -> float:
+    text = str(value)
+    return float(text[:-1]) if text.endswith("s") else float(text)
+
+
+def node_upgrade(facts: Facts, config: PackConfig) -> NodeUpgrade:
+    """The first node pool's upgrade (SimulationInputError when it cannot be read)."""
+    if not facts.node_pools:
+        raise SimulationInputError("tier nodes: no GKE node pool among the facts")
+    pool = facts.node_pools[0]
+    where = str(pool.ref)
+    upgrade = pool.upgrade
+    if isinstance(upgrade, Unknown):
+        raise SimulationInputError(f"{where}: upgradeSettings {upgrade}")
+    # GKE's default upgrade is SURGE with maxSurge 1, maxUnavailable 0 (UpgradeSettings).
+    settings: dict[str, object] = upgrade or {"strategy": "SURGE", "maxSurge": 1}
+    zones, per_zone = (
+        pool.zones,
+        (pool.min_nodes_per_zone if pool.autoscaled else pool.max_nodes_per_zone),
+    )
+    if not isinstance(zones, int) or not isinstance(per_zone, int):
+        raise SimulationInputError(f"{where}: the node count (zones x nodes per zone) is unknown")
+    strategy = str(settings.get("strategy", "SURGE"))
+    blue_green = settings.get("blueGreenSettings")
+    soak = (
+        _duration_seconds(blue_green.get("nodePoolSoakDuration", "0s"))
+        if isinstance(blue_green, dict)
+        else 0.0
+    )
+
+    def count(key: str, default: int) -> int:
+        value = settings.get(key, default)
+        return int(value) if isinstance(value, int | float) else default
+
+    return NodeUpgrade(
+        pool=pool.ref.name,
+        strategy=strategy,
+        nodes=max(1, zones * per_zone),
+        max_surge=count("maxSurge", 1),
+        max_unavailable=count("maxUnavailable", 0),
+        soak_seconds=soak if strategy == "BLUE_GREEN" else 0.0,
+        node_boot_seconds=config.thresholds.node_boot_seconds,
+    )
+
+
+def _disruptions(facts: Facts, name: str, replicas: int) -> int:
+    """Evictions the PodDisruptionBudget of Deployment `name` allows (no PDB: all)."""
+    for dep in facts.deployments:
+        if name not in (dep.object_name, dep.ref.name) or isinstance(dep.pod_labels, Unknown):
+            continue
+        for pdb in facts.pdb_candidates(dep):
+            if isinstance(pdb.selector, Unknown) or not pdb.selector.matches(dep.pod_labels):
+                continue
+            low, high = pdb.min_available, pdb.max_unavailable
+            if isinstance(low, Unknown) or isinstance(high, Unknown):
+                raise SimulationInputError(f"{pdb.ref}: minAvailable/maxUnavailable is unknown")
+            return budget.pdb_allowed_disruptions(replicas, low, high)
+    return replicas
+
+
+@dataclass
+class _NodeDrain:
+    """The node pool upgrade's clock: cordon, evict under the PDBs, delete, batch by batch."""
+
+    upgrade: NodeUpgrade
+    schedules: list[_Schedule]
+    allowed: list[int]
+    rng: random.Random
+
+    def run(self) -> float:
+        u = self.upgrade
+        node_of: dict[str, int] = {}
+        for s_index, sched in enumerate(self.schedules):
+            m = sched.model
+            sched.old = [_Backend(f"{m.name}-old-{i + 1}", old=True) for i in range(m.replicas)]
+            for i, b in enumerate(sched.old):
+                node_of[b.name] = (i + s_index) % u.nodes  # spread across nodes
+        now = self.schedules[0].start
+        log = self.schedules[0].events
+        blue_green = u.strategy == "BLUE_GREEN"
+        batch = 1 if blue_green else max(1, u.max_surge + u.max_unavailable)
+        created = u.nodes if blue_green else u.max_surge
+        log.append((now, "", f"{u.strategy} upgrade of node pool {u.pool}: {u.nodes} nodes"))
+        if blue_green:
+            now += self.rng.uniform(0, u.node_boot_seconds)
+            log.append((now, "", f"green pool ready: {created} nodes"))
+        for first in range(0, u.nodes, batch):
+            nodes = set(range(first, min(u.nodes, first + batch)))
+            if not blue_green and created:
+                now += self.rng.uniform(0, u.node_boot_seconds)
+                log.append((now, "", f"{created} surge node(s) ready"))
+            log.append((now, "", f"nodes {sorted(nodes)} cordoned and drained"))
+            now = self._drain(nodes, node_of, now)
+            log.append((now, "", f"nodes {sorted(nodes)} deleted"))
+        done = max(
+            [b.killed_at for s in self.schedules for b in s.old]
+            + [max(b.available, b.routed_from) for s in self.schedules for b in s.new]
+            + [now]
+        )
+        return done + u.soak_seconds
+
+    def _drain(self, nodes: set[int], node_of: dict[str, int], now: float) -> float:
+        pending = [
+            (sched, allowed, b)
+            for sched, allowed in zip(self.schedules, self.allowed, strict=True)
+            for b in sched.old
+            if node_of[b.name] in nodes
+        ]
+        while pending:
+            left = []
+            for sched, allowed, b in pending:
+                m = sched.model
+                healthy = sum(1 for o in sched.old if o.terminating == math.inf) + sum(
+                    1 for n in sched.new if n.ready <= now
+                )
+                if healthy - (m.replicas - allowed) > 0:
+                    sched.terminate(b, now)  # the eviction: the pod's termination
+                    sched.live_replacement(now)  # its ReplicaSet creates a replacement
+                else:
+                    left.append((sched, allowed, b))
+            pending = left
+            if pending:
+                now += EVICTION_RETRY_SECONDS
+                if now - self.schedules[0].start > MAX_SIMULATED_SECONDS:
+                    raise RuntimeError("the node pool upgrade did not complete in a day")
+        return max(b.killed_at for s in self.schedules for b in s.old if node_of[b.name] in nodes)
+
+
+def simulate_nodes(
+    facts: Facts,
+    *,
+    config: PackConfig | None = None,
+    rate: float = 20.0,
+    upload_share: float = 0.05,
+    seed: int = 1,
+    source: str = "",
+    defaulted: tuple[str, ...] = (),
+) -> Simulation:
+    """Simulate a node pool upgrade draining Kong's and the runtime's pods under their PDBs.
+
+    An eviction is the pod's termination (preStop, grace); its ReplicaSet creates the
+    replacement at once, scheduled on a surge (or green) node. Requests reach Kong through A's
+    pool and the runtime through Kong, as for tiers c and d; a request counts as failed at the
+    outer tier where it first fails.
+    """
+    config = config or PackConfig()
+    dep = pick_runtime(facts, None)
+    models = [tier_model(facts, config, Tier.C), tier_model(facts, config, Tier.D, dep)]
+    chain = chain_model(facts, config, dep)
+    upgrade = node_upgrade(facts, config)
+    slowest = _timing(chain, Tier.A, RequestKind.upload, 0.0, 1.0)
+    lead_in = slowest.end - slowest.start
+    rng = random.Random(f"{seed}:nodes")  # noqa: S311 - a reproducible simulation
+    schedules = [_Schedule(m, rng, start=lead_in) for m in models]
+    allowed = [_disruptions(facts, m.name, m.replicas) for m in models]
+    horizon = _NodeDrain(upgrade, schedules, allowed, rng).run()
+    for sched in schedules:
+        sched.done_at = horizon
+    title = f"nodes: GKE {upgrade.strategy} upgrade of node pool {upgrade.pool}"
+    _check_load(title, rate, lead_in, horizon)
+    runs = []
+    for m, sched in zip(models, schedules, strict=True):
+        picks = random.Random(f"{seed}:{m.tier.value}")  # noqa: S311 - as above
+        pools = [_Pool() for _ in range(max(1, m.pooling.callers))]
+        runs.append(_Run(m, chain, sched, picks, pools))
+    for item in _arrivals(seed, rate, upload_share, horizon, worst=False):
+        for run in runs:
+            run.request(item)
+    outcomes: dict[int, RequestOutcome] = {}
+    for run in runs:  # outer tier first: a request failed at Kong never reached the runtime
+        for o in run.outcomes:
+            if o.id not in outcomes or (outcomes[o.id].ok and not o.ok):
+                outcomes[o.id] = o
+    run_end = max([horizon, *(e for r in runs for _, e in r.spans)])
+    trace, least = _trace(runs, lead_in, run_end, "nodes")
+    events = sorted(
+        (
+            RolloutEvent(round(at - lead_in, 6), name, what)
+            for sched in schedules
+            for at, name, what in sched.events
+        ),
+        key=lambda e: e.at,
+    )
+    settings = (
+        Setting("node pool", upgrade.pool, str(facts.node_pools[0].ref)),
+        Setting(
+            "strategy, nodes, surge / unavailable",
+            f"{upgrade.strategy}, {upgrade.nodes}, {upgrade.max_surge} / {upgrade.max_unavailable}",
+            str(facts.node_pools[0].ref),
+        ),
+        Setting(
+            "evictions the PDBs allow (Kong / runtime)",
+            f"{allowed[0]} / {allowed[1]}",
+            "PodDisruptionBudgets",
+        ),
+        Setting(
+            "a new node is Ready after (s)",
+            f"drawn in [0, {upgrade.node_boot_seconds:g}]",
+            "thresholds.node_boot_seconds",
+        ),
+        *models[0].settings,
+        *models[1].settings,
+    )
+    model = dataclasses.replace(models[1], title=title, settings=settings)
+    return Simulation(
+        source=source,
+        defaulted=defaulted,
+        model=model,
+        chain=chain,
+        rate=rate,
+        upload_share=upload_share,
+        seed=seed,
+        lead_in=lead_in,
+        rollout_seconds=round(horizon - lead_in, 6),
+        min_serving=least,
+        events=tuple(events),
+        requests=tuple(outcomes[k] for k in sorted(outcomes)),
+        trace=trace,
+        rolled="nodes",
+    )
+
+
 def simulate_facts(
     facts: Facts,
     tier: Tier | str,
@@ -923,12 +1190,12 @@ def pick_runtime(facts: Facts, runtime: Deployment | str | None) -> Deployment |
     raise SimulationInputError(f"--runtime {runtime}: no such runtime Deployment (found: {names})")
 
 
-def rolls(facts: Facts, tier: str, runtime: str | None) -> list[tuple[Tier, Deployment | None]]:
-    """What `--tier` rolls, in turn: one tier, or a..d, tier d once per runtime."""
-    tiers = list(ROLLING_TIERS) if tier == "all" else [Tier(tier)]
-    out: list[tuple[Tier, Deployment | None]] = []
+def rolls(facts: Facts, tier: str, runtime: str | None) -> list[tuple[str, Deployment | None]]:
+    """What `--tier` rolls, in turn: one tier, or a..d and nodes, tier d once per runtime."""
+    tiers = [*(t.value for t in ROLLING_TIERS), "nodes"] if tier == "all" else [tier]
+    out: list[tuple[str, Deployment | None]] = []
     for t in tiers:
-        if t is Tier.D:
+        if t == Tier.D.value:
             chosen = [pick_runtime(facts, runtime)] if runtime else runtimes(facts)
             if not chosen:
                 raise SimulationInputError("tier D: no runtime Deployment among the facts")
@@ -949,20 +1216,20 @@ def simulate_inputs(
 ) -> list[list[Simulation]]:
     """Per rolled tier (and runtime), one simulation per seed."""
     out: list[list[Simulation]] = []
+    common: dict[str, Any] = {
+        "config": inputs.config,
+        "rate": rate,
+        "upload_share": upload_share,
+        "source": inputs.source,
+        "defaulted": inputs.defaulted,
+    }
     for rolled, dep in rolls(inputs.facts, tier, runtime):
+        if rolled == "nodes":
+            out.append([simulate_nodes(inputs.facts, seed=seed, **common) for seed in seeds])
+            continue
         out.append(
             [
-                simulate_facts(
-                    inputs.facts,
-                    rolled,
-                    config=inputs.config,
-                    runtime=dep,
-                    rate=rate,
-                    upload_share=upload_share,
-                    seed=seed,
-                    source=inputs.source,
-                    defaulted=inputs.defaulted,
-                )
+                simulate_facts(inputs.facts, rolled, runtime=dep, seed=seed, **common)
                 for seed in seeds
             ]
         )
@@ -1044,7 +1311,7 @@ def summarize(sims: list[Simulation]) -> RunSummary:
     """Percentiles of one tier's runs."""
     first = sims[0]
     return RunSummary(
-        tier=first.model.tier.value,
+        tier=first.tier,
         title=first.model.title,
         runs=len(sims),
         rollout_seconds=Spread.of([s.rollout_seconds for s in sims]),

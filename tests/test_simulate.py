@@ -21,7 +21,14 @@ from hitless.sim_inputs import (
     stack_facts,
     tier_model,
 )
-from hitless.simulate import Cause, Simulation, simulate_facts, simulate_model, summarize
+from hitless.simulate import (
+    Cause,
+    Simulation,
+    simulate_facts,
+    simulate_model,
+    simulate_nodes,
+    summarize,
+)
 from hitless.trace import Generation, PhaseName
 from hitless_policy.identity import Tier
 from tests.conftest import ROOT
@@ -120,6 +127,43 @@ class TestKongRetries:
         assert without > with_retries
 
 
+class TestNodePoolUpgrade:
+    """A GKE surge upgrade drains nodes under the PDBs: evictions are terminations, and the next
+    pod of a Deployment goes only once its PDB allows it."""
+
+    def test_checked_in_stacks_hitless(self, dev: SimInputs, prod: SimInputs) -> None:
+        for inputs in (dev, prod):
+            sim = simulate_nodes(inputs.facts, config=inputs.config, seed=1)
+            assert sim.tier == "nodes"
+            assert sim.trace.tier == "nodes"
+            assert sim.requests
+            assert not sim.failed, (inputs.source, sim.failed[:3])
+
+    def test_every_pod_replaced(self, dev: SimInputs) -> None:
+        sim = simulate_nodes(dev.facts, config=dev.config, seed=1)
+        old = [b for b in sim.trace.backends if b.generation is Generation.OLD]
+        new = [b for b in sim.trace.backends if b.generation is Generation.NEW]
+        assert len(old) == len(new) == 4  # 2 Kong + 2 RT pods
+        assert all(b.phases[-1].name is PhaseName.KILLED for b in old)
+
+    def test_pdb_holds_evictions(self, dev: SimInputs) -> None:
+        """Both runtime pods on one node: with maxUnavailable 1 the second is evicted only once
+        the first one's replacement is ready."""
+        pool = dev.facts.node_pools[0]
+        one_node = dataclasses.replace(
+            dev.facts, node_pools=[dataclasses.replace(pool, min_nodes_per_zone=1)], _index={}
+        )
+        sim = simulate_nodes(one_node, config=dev.config, seed=2)
+        starts = sorted(
+            e.at for e in sim.events if e.backend.startswith("rt-old") and "termination" in e.what
+        )
+        ready = sorted(
+            e.at for e in sim.events if e.backend.startswith("rt-new") and "ready" in e.what
+        )
+        assert len(starts) == 2
+        assert starts[1] >= ready[0] > starts[0]
+
+
 class TestLoadCoversTheRollout:
     """No silent truncation: arrivals reach the rollout's end, or the run is refused."""
 
@@ -178,7 +222,7 @@ class TestCli:
         )
         assert result.exit_code == 0, result.output
         data = json.loads(result.output)
-        assert [t["summary"]["tier"] for t in data["tiers"]] == ["a", "b", "c", "d"]
+        assert [t["summary"]["tier"] for t in data["tiers"]] == ["a", "b", "c", "d", "nodes"]
         assert all(t["summary"]["failed"]["max"] == 0 for t in data["tiers"])
 
     def test_manifest_fails_and_says_what_was_defaulted(self) -> None:

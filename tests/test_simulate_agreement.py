@@ -1,9 +1,10 @@
 """Agreement of the simulator with the rules, property-based (hypothesis).
 
 Settings generated around the dev stack's facts that pass every mandatory rule fail no request in
-the simulation of any tier; for each rule that guards against a request failure (`Rule.failure`),
-settings that break only that rule make the simulation fail requests of that cause. The settings
-are changed on the extracted facts, the simulator's and the rules' common input.
+the simulation of any tier or of a node pool upgrade; for each rule that guards against a request
+failure (`Rule.failure`), settings that break only that rule make the simulation fail requests of
+that cause. The settings are changed on the extracted facts, the simulator's and the rules'
+common input.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from hitless.sim_inputs import SimInputs, stack_facts
-from hitless.simulate import NOT_MODELLED, Cause, simulate_facts
+from hitless.simulate import NOT_MODELLED, Cause, simulate_facts, simulate_nodes
 from hitless_policy.facts import Deployment, Facts, NginxSource, Unknown
 from hitless_policy.identity import Tier
 from hitless_policy.rules import RULES
@@ -120,7 +121,11 @@ def failures(facts: Facts, tier: str) -> dict[str, int]:
     """Failed requests per cause over `SEEDS` rolling `tier`."""
     total: dict[str, int] = {}
     for seed in SEEDS:
-        sim = simulate_facts(facts, tier, config=DEV.config, rate=RATE, seed=seed)
+        sim = (
+            simulate_nodes(facts, config=DEV.config, rate=RATE, seed=seed)
+            if tier == "nodes"
+            else simulate_facts(facts, tier, config=DEV.config, rate=RATE, seed=seed)
+        )
         for cause, count in sim.by_cause().items():
             total[cause] = total.get(cause, 0) + count
     return total
@@ -190,7 +195,7 @@ def test_dev_passes_every_mandatory_rule() -> None:
 @given(facts=passing())
 def test_passing_settings_fail_no_request(facts: Facts) -> None:
     assume(not failing_rules(facts))
-    for tier in ("a", "b", "c", "d"):
+    for tier in ("a", "b", "c", "d", "nodes"):
         assert failures(facts, tier) == {}, tier
 
 

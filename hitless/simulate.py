@@ -312,22 +312,28 @@ def _lag(model: TierModel, rng: random.Random, *, worst: bool) -> float:
     return max(rng.uniform(0, lag) for lag in model.lag_max_seconds)
 
 
-def _first_tick(rng: random.Random, period: float, after: float) -> float:
-    """The first tick at or after `after` of a check running every `period` from a random phase."""
+def _first_tick(rng: random.Random, period: float, after: float, *, worst: bool) -> float:
+    """The first tick at or after `after` of a check running every `period` from a random phase.
+
+    `worst`: the phase is a full period (the kubelet's worst case).
+    """
     if period <= 0:
         return after
-    phase = rng.uniform(0, period)
+    phase = period if worst else rng.uniform(0, period)
     return phase + math.ceil(max(0.0, after - phase) / period) * period
 
 
-def _ready_after(model: TierModel, rng: random.Random) -> float:
-    """Seconds from creation until the backend passes its readiness check (drawn)."""
-    up = rng.uniform(0, model.start_max_seconds)
+def _ready_after(model: TierModel, rng: random.Random, *, worst: bool) -> float:
+    """Seconds from creation until the backend passes its readiness check.
+
+    Drawn; `worst`: the longest start and the latest probe phase.
+    """
+    up = model.start_max_seconds if worst else rng.uniform(0, model.start_max_seconds)
     if model.startup is not None:
         s = model.startup
-        up = _first_tick(rng, s.period_seconds, max(up, s.initial_delay_seconds))
+        up = _first_tick(rng, s.period_seconds, max(up, s.initial_delay_seconds), worst=worst)
     r = model.readiness
-    first = _first_tick(rng, r.period_seconds, max(up, r.initial_delay_seconds))
+    first = _first_tick(rng, r.period_seconds, max(up, r.initial_delay_seconds), worst=worst)
     return first + (r.success_threshold - 1) * r.period_seconds
 
 
@@ -343,6 +349,7 @@ class _Schedule:
     events: list[tuple[float, str, str]] = field(default_factory=list)
     done_at: float = math.inf
     full_lags: bool = False
+    """Whether nothing is drawn: the longest starts, the latest probe phases, the full lags."""
 
     def run(self) -> None:
         m = self.model
@@ -400,7 +407,7 @@ class _Schedule:
     def _create(self, now: float, pending: list[tuple[float, int]]) -> None:
         m = self.model
         backend = _Backend(f"{m.name}-new-{len(self.new) + 1}", old=False, created=now)
-        backend.ready = now + _ready_after(m, self.rng)
+        backend.ready = now + _ready_after(m, self.rng, worst=self.full_lags)
         backend.available = backend.ready + m.min_ready_seconds
         backend.routed_from = backend.ready + _lag(m, self.rng, worst=self.full_lags)
         self.new.append(backend)
@@ -844,8 +851,9 @@ def simulate_model(
 ) -> Simulation:
     """Replay one rolling upgrade of `model` under `rate` requests/s; deterministic per `seed`.
 
-    `worst_case`: every upload from the slowest client with the longest work and every routing
-    lag at the profile's full value (the lab's load and routers), instead of drawn ones.
+    `worst_case`: nothing drawn: every upload from the slowest client with the longest work,
+    every new backend's start at its longest and its first probe a full period later, every
+    routing lag at the profile's full value (the lab's load, probes and routers).
     """
     if not rate > 0 or math.isinf(rate):
         raise SimulationInputError(f"rate {rate}: must be a finite number > 0 requests/s")

@@ -133,8 +133,9 @@ def predict(
 
     The lab sends `rate` requests per lab second, so `rate / time_scale` per real second: the
     simulator, which runs in real seconds, gets that rate, so both see as many requests per
-    window. The lab's uploads all come from the slowest client and take the longest work, and its
-    routers apply the profile's whole lag, so the prediction draws none of them (`worst_case`).
+    window. The lab's uploads all come from the slowest client and take the longest work, its
+    processes start at once with their first probe a period later, and its routers apply the
+    profile's whole lag, so the prediction draws none of them (`worst_case`).
     """
     rate = rate / scenario.time_scale
     facts = inputs.facts
@@ -144,7 +145,13 @@ def predict(
         facts = _replace_drain(facts, Tier.B, variant.drain_b)
     if variant.kong_quit_wait is not None:
         facts = _replace_deployment(facts, Tier.C, variant.kong_quit_wait)
-    changed = dataclasses.replace(inputs, facts=facts)
+    # The lab starts processes, not pods or VMs: they answer at once, and the lab measures that
+    # start instead of scaling it; its probes run a full period after start.
+    thresholds = inputs.config.thresholds.model_copy(
+        update={"pod_start_seconds": 0.0, "mig_boot_seconds": 0.0}
+    )
+    config = inputs.config.model_copy(update={"thresholds": thresholds})
+    changed = dataclasses.replace(inputs, facts=facts, config=config)
     if scenario.tier is RollingTier.d and "given" in scenario.name:
         changed = file_facts([Path(scenario.d.source)], None, None, None, changed)
     return simulated(changed, scenario.tier.value, rate=rate, share=share, worst_case=True)

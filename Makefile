@@ -56,11 +56,12 @@ fuzz: $(STAMP)
 	$(VENV)/bin/pytest -q -m fuzz --hypothesis-profile=nightly --hypothesis-show-statistics
 
 ## Benchmarks (not part of make test): the policy pack (prod, 200 RT services), check on 1 000
-## Deployments, the loader on hostile input.
+## Deployments, the loader on hostile input, the simulator at 200 rps over a 10-minute rollout.
 bench: $(STAMP)
 	$(PY) benchmarks/bench_policy.py
 	$(PY) benchmarks/bench_check.py
 	$(PY) benchmarks/bench_input.py
+	$(PY) benchmarks/bench_simulate.py
 
 ## Rollout lab matrix (root; real nginx, iptables, a network namespace): every tier of dev and
 ## prod, the users' original RT and each tier's broken variant. Fails when a hitless run fails

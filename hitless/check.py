@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hitless_policy.extract import NGINX_FILE, ResourceInput
+from hitless_policy.extract import NGINX_FILE, ResourceInput, collect_facts
 from hitless_policy.extract import k8s as k8s_extract
 from hitless_policy.extract.kong import (
     FORMAT_KEY,
@@ -34,7 +34,7 @@ from hitless_policy.extract.kong import (
 )
 from hitless_policy.extract.nginx import ParsedConf, parse_file, reach_ports
 from hitless_policy.extract.props import Props
-from hitless_policy.facts import LabelSelector
+from hitless_policy.facts import Facts, LabelSelector
 from hitless_policy.identity import Tier
 from hitless_policy.loader import InputError, clip, load_file, load_one_file
 from hitless_policy.profile import PackConfig
@@ -720,24 +720,14 @@ def load_config(path: Path) -> tuple[PackConfig, dict[str, Level | None]]:
     return configs[0], levels
 
 
-def check(
-    manifest_paths: Sequence[Path] = (),
-    nginx_a: Path | None = None,
-    nginx_b: Path | None = None,
-    config_file: Path | None = None,
-    *,
-    runtime_selector: str | None = None,
-    nginx_prefix: Path | None = None,
-    strict: bool = False,
-) -> CheckResult:
-    """Read and judge every input (InputError on bad or empty input)."""
-    if not manifest_paths and nginx_a is None and nginx_b is None:
-        raise InputError(
-            "hitless check",
-            0,
-            "nothing to check: give -f (files or folders), --nginx-a or --nginx-b",
-        )
-    config, levels = load_config(config_file) if config_file else (PackConfig(), {})
+def _read(
+    manifest_paths: Sequence[Path],
+    nginx_a: Path | None,
+    nginx_b: Path | None,
+    runtime_selector: str | None,
+    nginx_prefix: Path | None,
+) -> tuple[_Inputs, list[ResourceInput], dict[str, Location]]:
+    """Read every input: the manifests (scoped) and the nginx configs as resources."""
     inputs = _Inputs()
     _read_manifests(manifest_paths, inputs)
     resources: list[ResourceInput] = []
@@ -758,6 +748,42 @@ def check(
             where, 0, "no Kubernetes object, Kong config or nginx config found (empty input)"
         )
     _scope(inputs, runtime_selector)
+    return inputs, resources, locations
+
+
+def read_facts(
+    manifest_paths: Sequence[Path],
+    nginx_a: Path | None = None,
+    nginx_b: Path | None = None,
+    *,
+    runtime_selector: str | None = None,
+) -> Facts:
+    """The facts of the given files, read as `check` reads them (InputError on bad input)."""
+    inputs, resources, _ = _read(manifest_paths, nginx_a, nginx_b, runtime_selector, None)
+    return collect_facts([*resources, *(obj.input for obj in inputs.objects.values())])
+
+
+def check(
+    manifest_paths: Sequence[Path] = (),
+    nginx_a: Path | None = None,
+    nginx_b: Path | None = None,
+    config_file: Path | None = None,
+    *,
+    runtime_selector: str | None = None,
+    nginx_prefix: Path | None = None,
+    strict: bool = False,
+) -> CheckResult:
+    """Read and judge every input (InputError on bad or empty input)."""
+    if not manifest_paths and nginx_a is None and nginx_b is None:
+        raise InputError(
+            "hitless check",
+            0,
+            "nothing to check: give -f (files or folders), --nginx-a or --nginx-b",
+        )
+    config, levels = load_config(config_file) if config_file else (PackConfig(), {})
+    inputs, resources, locations = _read(
+        manifest_paths, nginx_a, nginx_b, runtime_selector, nginx_prefix
+    )
     ignores = _ignores(inputs)
     primary = set(locations)  # the nginx configs
     for obj in inputs.objects.values():

@@ -370,7 +370,7 @@ MAX_SIMULATED_RATE = 200.0
 
 
 class RollingTier(StrEnum):
-    """The tier `hitless simulate` rolls."""
+    """The tier `hitless verify` watches roll."""
 
     a = "a"
     b = "b"
@@ -378,51 +378,118 @@ class RollingTier(StrEnum):
     d = "d"
 
 
+class SimulatedTier(StrEnum):
+    """What `hitless simulate` rolls: one tier, or each in turn."""
+
+    a = "a"
+    b = "b"
+    c = "c"
+    d = "d"
+    nodes = "nodes"
+    all = "all"
+
+
+MAX_SIMULATED_RUNS = 100
+"""Most `simulate --runs`: seeds simulated per tier."""
+
+
 @app.command()
 def simulate(
     *,
     stack: StackOption = "dev",
+    files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Kubernetes manifests or kong.yml (as `check` reads them); tiers not given "
+            "take the stack's rendering.",
+        ),
+    ] = None,
+    nginx_a: Annotated[Path | None, typer.Option(help="Tier A's nginx.conf.")] = None,
+    nginx_b: Annotated[Path | None, typer.Option(help="Tier B's nginx.conf (stream).")] = None,
+    kong: Annotated[Path | None, typer.Option(help="Kong's declarative kong.yml.")] = None,
     tier: Annotated[
-        RollingTier,
+        SimulatedTier,
         typer.Option(
             "--tier",
             "-t",
-            help="Tier to roll: a (A's MIG), b (B's MIG), c (Kong Deployment), d (RT Deployment).",
+            help="Tier to roll: a (A's MIG), b (B's MIG), c (Kong), d (each runtime), nodes (a "
+            "GKE node pool upgrade), all.",
         ),
-    ] = RollingTier.d,
+    ] = SimulatedTier.d,
+    runtime: Annotated[
+        str | None, typer.Option(help="Tier d: the runtime Deployment to roll (default: each).")
+    ] = None,
     rate: Annotated[
         float,
         typer.Option(
             min=0.001,
             max=MAX_SIMULATED_RATE,
-            help="Requests per second reaching the tier (every request is simulated).",
+            help="Requests per second reaching the chain (every request is simulated).",
         ),
     ] = 20.0,
     upload_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of requests that are uploads.")
     ] = 0.05,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same run.")] = 1,
+    seed: Annotated[int, typer.Option(help="First random seed: the same seed, the same run.")] = 1,
+    runs: Annotated[
+        int,
+        typer.Option(min=1, max=MAX_SIMULATED_RUNS, help="Seeds per tier (percentiles over them)."),
+    ] = 1,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="Tables or JSON (every request).")
+        OutputFormat, typer.Option("--format", help="Tables or JSON (every failed request).")
     ] = OutputFormat.table,
     root: RootOption = None,
-    runtime: RuntimeOption = None,
 ) -> None:
-    """Replay one rolling upgrade of a tier under load; exit 1 when any request fails."""
-    from hitless.simulate import simulate as run_simulation
-    from hitless.simulate import tables
+    """Replay rolling upgrades under load from the extracted facts; exit 1 when a request fails."""
+    from hitless.check import CheckInputError
+    from hitless.sim_inputs import SimulationInputError, file_facts, stack_facts
+    from hitless.simulate import simulate_inputs, summarize, tables
 
-    cfg = _path_config(stack, _root(root), runtime)
-    sim = run_simulation(
-        cfg, tier.value, stack=stack, rate=rate, upload_share=upload_share, seed=seed
-    )
+    project = _root(root)
+    try:
+        inputs = stack_facts(stack, project)
+        if files or nginx_a or nginx_b or kong:
+            inputs = file_facts(files or [], nginx_a, nginx_b, kong, inputs)
+        results = simulate_inputs(
+            inputs,
+            tier.value,
+            runtime=runtime,
+            rate=rate,
+            upload_share=upload_share,
+            seeds=tuple(range(seed, seed + runs)),
+        )
+    except CheckInputError as error:
+        _bad_input(f"{error.file}:{error.line}: {error.reason}")
+    except SimulationInputError as error:
+        _bad_input(f"hitless simulate: {error}")
+    failed = any(sim.failed for sims in results for sim in sims)
     if output_format is OutputFormat.json:
-        typer.echo(json.dumps(sim.to_json(), indent=2))
+        data = {
+            "source": inputs.source,
+            "defaulted_tiers": list(inputs.defaulted),
+            "tiers": [
+                {
+                    "summary": summarize(sims).to_json(),
+                    "runs": [sim.to_json(every_request=False) for sim in sims],
+                }
+                for sims in results
+            ],
+        }
+        typer.echo(json.dumps(data, indent=2))
     else:
         console = _console()
-        for table in tables(sim):
-            console.print(table)
-    raise typer.Exit(RULE_FAILS if sim.failed else 0)
+        if inputs.defaulted:
+            console.print(
+                f"tiers {', '.join(t.upper() for t in inputs.defaulted)} not given: their facts "
+                f"come from stack {stack}'s rendering",
+                markup=False,
+            )
+        for sims in results:
+            for table in tables(sims):
+                console.print(table)
+    raise typer.Exit(RULE_FAILS if failed else 0)
 
 
 @app.command()
@@ -519,7 +586,12 @@ def verify(
         _bad_input(
             "verify: --kubeconfig needs the Deployment to watch. Fix: --deployment <name> -n <ns>"
         )
-    cfg = _path_config(stack, _root(root), runtime)
+    # A wrong stack config or runtime name is exit 2 before any request.
+    path = _path_config(stack, _root(root), runtime)
+    from hitless.sim_inputs import stack_facts
+
+    # Rendered before the load's event loop runs: the mock runtime needs its own loop.
+    prediction = predict(stack_facts(stack, _root(root)), options, path.runtimes[0].name)
     cluster: Cluster | None = None
     if kubeconfig is not None and watched is not None:
         try:
@@ -543,7 +615,7 @@ def verify(
         kube = by_second(samples)
     else:
         measurement = asyncio.run(run_verify(options))
-    for line in report_lines(measurement, options, predict(cfg, stack, options), kube):
+    for line in report_lines(measurement, options, prediction, kube):
         typer.echo(line)
     raise typer.Exit(RULE_FAILS if measurement.failures() else 0)
 
@@ -578,6 +650,7 @@ class LabTier(StrEnum):
     b = "b"
     c = "c"
     d = "d"
+    nodes = "nodes"
     all = "all"
 
 
@@ -665,6 +738,7 @@ def lab(
             rate=rate,
             upload_share=upload_share,
             matrix=matrix,
+            root=project,
             manifests=files,
             nginx_a=nginx_a,
             nginx_b=nginx_b,

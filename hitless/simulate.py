@@ -1,450 +1,129 @@
-"""A discrete-event simulation (simpy) of one rolling upgrade of one tier under steady load.
+"""A simulation of one rolling upgrade of one tier under steady load, driven by extracted facts.
 
 The third explanation, after the budget and the timeline (`hitless.explain`): instead of
-comparing each number with its bound, replay the rollout and watch every request. A rollout
-controller replaces the tier's backends as Kubernetes (C, D) or the MIG updater (A, B) does;
-each old backend goes through its termination; requests arrive as a Poisson stream, are routed
-to a backend the routers still list, and end ok or failed with one of design §2's modes:
+comparing each number with its bound, replay the rollout and watch every request. The inputs are
+the facts `check`, `preview` and the lab read (`hitless.sim_inputs`), never a rule's bound. A
+rollout controller replaces the tier's backends as Kubernetes (C, D) or the MIG updater (A, B)
+does; each old backend goes through its termination; requests arrive as a Poisson stream, reach
+the rolling tier through its caller (a pooled keepalive connection when one is idle, else a new
+connection routed to a backend the routers still list), and end ok or failed:
 
-- `refused` (§2.1): routed to a backend that stopped accepting, and no retry left or allowed;
-- `cut` (§2.2): the backend was killed or deleted before the request finished;
-- `timeout` (§2.3): an outer tier's response timeout fired before the request finished.
+- `refused` (design §2.1): a new connection reached a backend that stopped accepting (or none
+  was in rotation), with no retry left or allowed;
+- `cut` (§2.2): the backend was killed, deleted or ended its graceful shutdown
+  (`worker_shutdown_timeout`, `kong quit --timeout`) before the request finished;
+- `timeout` (§2.3): a response timeout fired before the request finished.
 
-Every time comes from the stack's `StackConfig` and the formulas of `hitless_policy.budget`
-(worst cases: a new pod takes `worst_time_to_available`, an upload holds the tier for its
-longest request); the constants below are simulation parameters only. Not modelled: capacity and
-queueing (§2.6), keepalive races of pooled connections (§2.4), body limits (§2.5), node pools.
+Mechanisms (each from its own physics): a new backend's app answers after a time drawn in
+[0, thresholds' worst start]; its probe (or the LB health check) runs at its period with a random
+phase; routers add and drop backends after lags drawn in [0, the profile's lag]; a terminating
+backend keeps its listener for its preStop / `kong quit --wait` / LB draining, then closes it
+(closing idle keepalive connections, except nginx stream sessions), and is killed at its grace /
+quit timeout / draining end. Callers pool connections (nginx `keepalive`, `keepalive_timeout`,
+`keepalive_time`; Kong's upstream pool and idle timeout; GFE's keepalive): a pooled flow is not
+re-routed, so it keeps reaching a backend the routers dropped until the far side closes it.
+Retries: Kong retries a failed connect for any method and an idempotent request after an error
+or a read timeout, never a POST once sent; nginx with one upstream address retries only a GET
+whose pooled connection failed (nginx passes a request on after an error on a cached connection
+without counting a try: `ngx_http_upstream_next`, `u->peer.cached`). Uploads: client speeds
+drawn log-uniformly from the profile's slowest up to `CLIENT_SPEED_SPREAD` times faster, runtime
+work drawn in [0, the profile's longest]. A GKE node pool upgrade (`simulate_nodes`) drains
+nodes batch by batch, evicting Kong's and the runtime's pods as their PDBs allow. Not modelled:
+capacity and queueing (§2.6), body limits (§2.5), races of a request with a keepalive close
+(§2.4).
 """
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
+import heapq
+import math
 import random
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from statistics import quantiles
 from typing import Any
 
-import simpy
 from rich.markup import escape
 from rich.table import Table
 
-from hitless.components import k8s_common as kc
-from hitless.components.config import MigConfig, ProbeConfig, StackConfig
-from hitless.explain import seconds
+from hitless.sim_inputs import (
+    ROLLING_TIERS,
+    ChainModel,
+    Setting,
+    SimInputs,
+    SimulationInputError,
+    TierModel,
+    chain_model,
+    runtimes,
+    tier_model,
+)
+from hitless.trace import BackendLife, Generation, Phase, PhaseName, Sample, TierTrace
 from hitless_policy import budget
+from hitless_policy.facts import Deployment, Facts, Unknown
 from hitless_policy.identity import Tier
+from hitless_policy.profile import PackConfig
+
+__all__ = [
+    "NOT_MODELLED",
+    "Cause",
+    "RequestKind",
+    "RunSummary",
+    "Simulation",
+    "SimulationInputError",
+    "simulate_facts",
+    "simulate_inputs",
+    "summarize",
+]
 
 GET_SECONDS = 0.2
-"""Time a short GET holds the rolling tier: a small fixed processing time, far below every drain
+"""Time a short GET spends in the runtime: a small fixed processing time, far below every drain
 window. GETs exist to be routed while backends come and go, so they reveal refusals."""
-MAX_REQUESTS = 100_000
-"""Most requests one simulation starts; arrivals stop there so a run stays fast (well under a
-second for a whole rollout at 20 requests/s). `Simulation.truncated` says when it was reached."""
+CLIENT_SPEED_SPREAD = 16.0
+"""Upload speeds are drawn log-uniformly in [slowest, slowest x this] (a simulation parameter)."""
+MAX_REQUESTS = 5_000_000
+"""Most requests one run simulates. A run whose load (rate x rollout) needs more is refused
+before it starts (`SimulationInputError`, exit 2): the load always covers the whole rollout."""
 MAX_SIMULATED_SECONDS = 86_400.0
-"""Bound on simulated time: a rollout still running after a day is a model error, not a result."""
-KONG_MIN_READY_SECONDS = 0
-"""`hitless.components.kong` sets no `minReadySeconds` on Kong's Deployment (Kubernetes: 0)."""
-MIG_MAX_UNAVAILABLE = 0
-"""`hitless.components.nginx_tier` sets `max_unavailable_fixed=0` (mig-update-policy-hitless)."""
+"""Bound on simulated time: a rollout still running after a day is a model error (exit 3)."""
 
 
 class RequestKind(StrEnum):
     """What a simulated request is."""
 
     get = "get"
-    """A short GET (`GET_SECONDS` in the tier)."""
+    """A short GET (`GET_SECONDS` in the runtime)."""
     upload = "upload"
-    """A `profile.max_body_mib` POST: holds the tier for its longest request."""
+    """A `profile.max_body_mib` POST from a client of drawn speed."""
 
 
 class Cause(StrEnum):
     """Why a request failed: design §2's failure modes a rollout can cause."""
 
     refused = "refused"
-    """Routed to a backend that stopped accepting (or was gone), with no retry left."""
+    """A new connection reached a backend that stopped accepting (or none), no retry left."""
     cut = "cut"
-    """In flight when its backend was killed or deleted; never retried (the body was sent)."""
+    """In flight when its backend was killed, deleted or ended its graceful shutdown."""
     timeout = "timeout"
-    """An outer tier's response timeout fired before the request finished."""
+    """A response timeout fired before the request finished."""
+
+
+NOT_MODELLED: dict[str, str] = {
+    "reset": "§2.4 a request sent on a keepalive connection its far side closes meanwhile",
+    "rejected": "§2.5 a body refused by a size limit (413)",
+}
+"""Failures rules guard against (`Rule.failure`) that the simulator does not model."""
 
 
 FAILURE_MODES: dict[Cause, str] = {
     Cause.refused: "§2.1 routed to a backend that stopped accepting",
     Cause.cut: "§2.2 in-flight request cut",
-    Cause.timeout: "§2.3 an outer tier gave up first",
+    Cause.timeout: "§2.3 a timeout fired first",
 }
 """The design §2 failure mode of each cause."""
-
-
-@dataclass(frozen=True)
-class DeploymentOverrides:
-    """Settings that replace the stack's for a simulated Deployment (tier c or d).
-
-    `None` keeps the stack's value. They replay configurations the config model refuses, such as
-    the user's original RT (`ORIGINAL_RT`).
-    """
-
-    replicas: int | None = None
-    """Deployment replicas."""
-    max_surge: int | str | None = None
-    """RollingUpdate maxSurge (int or percent)."""
-    max_unavailable: int | str | None = None
-    """RollingUpdate maxUnavailable (int or percent)."""
-    readiness_period_seconds: int | None = None
-    """Readiness probe periodSeconds."""
-    prestop_seconds: int | None = None
-    """Seconds the app keeps accepting after Terminating (RT preStop sleep, `kong quit --wait`);
-    0 is no preStop."""
-    termination_grace_seconds: int | None = None
-    """Pod terminationGracePeriodSeconds."""
-    retries: int | None = None
-    """Kong's retries (tier d's caller)."""
-
-
-ORIGINAL_RT = DeploymentOverrides(
-    replicas=2,
-    max_surge=2,
-    max_unavailable=1,
-    readiness_period_seconds=20,
-    prestop_seconds=0,
-    termination_grace_seconds=30,
-    retries=5,
-)
-"""The user's RT before hitless (design §1): maxUnavailable 1, maxSurge 2, readiness every 20 s,
-no preStop, the default 30 s grace, Kong `retries: 5`."""
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One input of the model, with where it comes from."""
-
-    what: str
-    """What the value is."""
-    value: str
-    """The value as printed."""
-    source: str
-    """The stack key, budget formula or override it comes from."""
-
-
-@dataclass(frozen=True)
-class OuterTimeout:
-    """A response timeout of an outer tier that the rolling tier's requests must finish within."""
-
-    name: str
-    """Which timeout (e.g. `A proxy_read_timeout`)."""
-    limit: float
-    """Its value in seconds."""
-    per_try: bool
-    """True when it runs per try (Kong's read_timeout), so connect stalls do not count."""
-    overhead: dict[RequestKind, float]
-    """Seconds it measures besides the stalls and the time in the rolling tier, per kind."""
-
-
-@dataclass(frozen=True)
-class TierPlan:
-    """Everything the simulation needs about the rolling tier, resolved from the stack config."""
-
-    tier: Tier
-    """The rolling tier."""
-    title: str
-    """What rolls, in the chain's terms."""
-    unit: str
-    """`pod` or `instance`."""
-    prefix: str
-    """Prefix of backend names."""
-    replicas: int
-    """Backends before and after the rollout."""
-    max_surge: int
-    """Resolved surge: backends above `replicas` during the rollout."""
-    max_unavailable: int
-    """Resolved unavailability: backends below `replicas` that may be missing."""
-    time_to_ready: float
-    """From creation until the backend passes its health/readiness check (routers may add it)."""
-    time_to_available: float
-    """From creation until the controller counts it available."""
-    routing_lag: float
-    """Lag before the routers add or drop a backend (new connections)."""
-    stops_accepting: float
-    """After the termination starts: when the backend closes its listener."""
-    killed: float
-    """After the termination starts: when the backend is killed or deleted."""
-    router: str
-    """Who picks the backend for a new connection."""
-    caller: str
-    """Who connects to the backend and may retry a failed connect."""
-    retries: int
-    """Connect-phase retries of the caller (each on a freshly picked backend)."""
-    connect_stall: float
-    """Seconds a try to a vanished backend costs before the caller retries (connect timeout)."""
-    held: dict[RequestKind, float]
-    """Seconds each kind of request holds the rolling tier."""
-    timeouts: tuple[OuterTimeout, ...]
-    """The outer response timeouts its requests must finish within."""
-    settings: tuple[Setting, ...]
-    """The inputs, for the report."""
-
-
-def _timing(probe: ProbeConfig, period: int | None = None) -> budget.ProbeTiming:
-    """A stack probe as the budget's `ProbeTiming` (optionally with another period)."""
-    return budget.ProbeTiming(
-        initial_delay_seconds=probe.initial_delay_seconds,
-        period_seconds=probe.period_seconds if period is None else period,
-        timeout_seconds=probe.timeout_seconds,
-        success_threshold=probe.success_threshold,
-        failure_threshold=probe.failure_threshold,
-    )
-
-
-def _held(cfg: StackConfig, tier: Tier) -> dict[RequestKind, float]:
-    return {
-        RequestKind.get: GET_SECONDS,
-        RequestKind.upload: cfg.longest_requests().for_tier(tier.value),
-    }
-
-
-def _outer_timeouts(cfg: StackConfig, tier: Tier) -> tuple[OuterTimeout, ...]:
-    """The outer response timeouts, each with the part of its measure outside the rolling tier.
-
-    An upload's chain time is A's longest request (first body byte at A to response); the LB's
-    timeoutSec measures all of it, A's proxy_read_timeout all but the client upload, Kong's
-    read_timeout the runtime's part per try.
-    """
-    longest = cfg.longest_requests()
-    held = _held(cfg, tier)
-    chain = {RequestKind.get: GET_SECONDS, RequestKind.upload: longest.a}
-    after_upload = {
-        RequestKind.get: GET_SECONDS,
-        RequestKind.upload: longest.a - longest.client_upload,
-    }
-    out = [
-        OuterTimeout(
-            "external LB timeoutSec",
-            cfg.edge.backend_timeout_sec,
-            per_try=False,
-            overhead={kind: chain[kind] - held[kind] for kind in RequestKind},
-        )
-    ]
-    if tier is not Tier.A:
-        out.append(
-            OuterTimeout(
-                "A proxy_read_timeout",
-                cfg.edge.proxy_read_timeout_seconds,
-                per_try=False,
-                overhead={kind: max(0.0, after_upload[kind] - held[kind]) for kind in RequestKind},
-            )
-        )
-    if tier is Tier.D:
-        out.append(
-            OuterTimeout(
-                "Kong read_timeout",
-                cfg.runtimes[0].kong.read_timeout_ms / 1000,
-                per_try=True,
-                overhead=dict.fromkeys(RequestKind, 0.0),
-            )
-        )
-    return tuple(out)
-
-
-def _deployment_plan(cfg: StackConfig, tier: Tier, over: DeploymentOverrides) -> TierPlan:
-    """Tier C (Kong) or D (RT): a Deployment rolled by the Deployment controller."""
-    rolling = kc.surge_only_strategy()["rollingUpdate"]
-    t, p = cfg.thresholds, cfg.profile
-    if tier is Tier.D:
-        rt = cfg.runtimes[0]
-        title, prefix = "D: runtime RT Deployment", rt.name
-        replicas, readiness = rt.replicas, rt.readiness
-        startup: budget.ProbeTiming | None = _timing(kc.single_success(rt.startup))
-        min_ready, lag = rt.min_ready_seconds, budget.runtime_prestop_bound_seconds(p)
-        lag_key = "profile.endpoint_propagation_seconds"
-        accept, accept_key = rt.prestop_seconds, f"runtimes[{rt.name}].prestop_seconds"
-        grace, grace_key = (
-            rt.termination_grace_seconds,
-            f"runtimes[{rt.name}].termination_grace_seconds",
-        )
-        drain_limit: float | None = None
-        router = "kube-proxy on Kong's nodes (Kong's target is the RT Service)"
-        replicas_key = f"runtimes[{rt.name}].replicas"
-        caller, retries = "Kong", rt.kong.retries
-        connect_stall = rt.kong.connect_timeout_ms / 1000
-    else:
-        kong = cfg.kong
-        title, prefix = "C: Kong data plane Deployment", "kong"
-        replicas, readiness, startup = kong.replicas, kong.readiness, None
-        # New connections stop reaching a terminating Kong pod once both the internal LB and
-        # kube-proxy have caught up: the same lag `kong quit --wait` must cover.
-        min_ready, lag = KONG_MIN_READY_SECONDS, budget.kong_quit_wait_bound_seconds(p)
-        lag_key = "max(profile.kong_lb_propagation_seconds, profile.endpoint_propagation_seconds)"
-        accept, accept_key = kong.quit_wait_seconds, "kong.quit_wait_seconds"
-        grace, grace_key = kong.termination_grace_seconds, "kong.termination_grace_seconds"
-        drain_limit = kong.quit_wait_seconds + kong.quit_timeout_seconds
-        router = "the GKE internal LB (Kong's LoadBalancer Service)"
-        replicas_key = "kong.replicas"
-        # B's stream upstream holds one server, Kong's ILB address: nginx has no next server to
-        # pass a refused connection to (proxy_next_upstream, reference §4.4).
-        caller, retries = "B (nginx stream, one upstream address)", 0
-        connect_stall = 0.0  # no retry, so no connect timeout is waited out before one
-    replicas = over.replicas if over.replicas is not None else replicas
-    surge, unavailable = budget.resolve_rolling_update(
-        replicas,
-        over.max_surge if over.max_surge is not None else rolling["maxSurge"],
-        over.max_unavailable if over.max_unavailable is not None else rolling["maxUnavailable"],
-    )
-    probe = _timing(readiness, over.readiness_period_seconds)
-    ready = budget.worst_time_to_available(probe, startup, 0, t.pod_start_seconds)
-    available = budget.worst_time_to_available(probe, startup, min_ready, t.pod_start_seconds)
-    if over.prestop_seconds is not None:
-        accept, accept_key = over.prestop_seconds, "override"
-        if tier is Tier.C:
-            drain_limit = over.prestop_seconds + cfg.kong.quit_timeout_seconds
-    if over.termination_grace_seconds is not None:
-        grace, grace_key = over.termination_grace_seconds, "override"
-    retries = over.retries if over.retries is not None and tier is Tier.D else retries
-    killed = float(grace if drain_limit is None else min(grace, drain_limit))
-    stops = float(min(accept, grace))
-    rolled = (
-        "override"
-        if over.max_surge is not None or over.max_unavailable is not None
-        else "hitless.components.k8s_common.surge_only_strategy"
-    )
-    settings = (
-        Setting(
-            "replicas", str(replicas), "override" if over.replicas is not None else replicas_key
-        ),
-        Setting("routers", router, "components"),
-        Setting("maxSurge / maxUnavailable (resolved)", f"{surge} / {unavailable}", rolled),
-        Setting(
-            "new pod ready / available after (s)",
-            f"{seconds(ready)} / {seconds(available)}",
-            f"budget.worst_time_to_available (scheduling thresholds.pod_start_seconds "
-            f"{seconds(t.pod_start_seconds)}, readiness period {probe.period_seconds}, "
-            f"minReadySeconds {min_ready})",
-        ),
-        Setting("routers add/drop a pod after (s)", seconds(lag), lag_key),
-        Setting("stops accepting after Terminating (s)", seconds(stops), accept_key),
-        Setting(
-            "killed after Terminating (s)",
-            seconds(killed),
-            grace_key
-            if drain_limit is None
-            else f"min({grace_key}, quit wait + kong.quit_timeout_seconds)",
-        ),
-        Setting(
-            f"{caller} retries",
-            str(retries),
-            "override" if over.retries is not None else "runtimes[].kong.retries",
-        )
-        if tier is Tier.D
-        else Setting("retries of a refused connection", "0", caller),
-    )
-    return TierPlan(
-        tier=tier,
-        title=title,
-        unit="pod",
-        prefix=prefix,
-        replicas=replicas,
-        max_surge=surge,
-        max_unavailable=unavailable,
-        time_to_ready=ready,
-        time_to_available=available,
-        routing_lag=lag,
-        stops_accepting=stops,
-        killed=killed,
-        router=router,
-        caller=caller,
-        retries=retries,
-        connect_stall=connect_stall,
-        held=_held(cfg, tier),
-        timeouts=_outer_timeouts(cfg, tier),
-        settings=settings,
-    )
-
-
-def _mig_plan(cfg: StackConfig, tier: Tier) -> TierPlan:
-    """Tier A or B: a regional MIG rolled by the MIG updater (SUBSTITUTE, surge, draining)."""
-    t, p = cfg.thresholds, cfg.profile
-    mig: MigConfig
-    if tier is Tier.A:
-        mig, drain, key = cfg.edge.mig, cfg.edge.connection_draining_timeout_sec, "edge"
-        title, prefix = "A: nginx L7 MIG", "edge"
-        router = "the external Application LB"
-        # GCP's retry behaviour in front of A is not in the references: count every refusal.
-        caller = "the external Application LB (no retry modelled)"
-    else:
-        mig, drain, key = cfg.relay.mig, cfg.relay.connection_draining_timeout_sec, "relay"
-        title, prefix = "B: nginx stream MIG", "relay"
-        router = "the internal passthrough NLB"
-        # A's upstream is one address (B's NLB): no next server for a refused connect.
-        caller = "A (nginx, one upstream address)"
-    hc = mig.lb_health_check
-    # `healthy_threshold` consecutive passes of the LB check, after boot: a probe's worst pass.
-    healthy = budget.ProbeTiming(
-        period_seconds=hc.check_interval_sec,
-        timeout_seconds=hc.timeout_sec,
-        success_threshold=hc.healthy_threshold,
-    ).worst_time_to_pass(t.mig_boot_seconds)
-    available = healthy + mig.min_ready_sec
-    settings = (
-        Setting("instances", str(mig.target_size), f"{key}.mig.target_size"),
-        Setting("routers", router, "components"),
-        Setting(
-            "max surge / max unavailable",
-            f"{mig.max_surge_fixed} / {MIG_MAX_UNAVAILABLE}",
-            f"{key}.mig.max_surge_fixed / hitless.components.nginx_tier",
-        ),
-        Setting(
-            "new instance healthy / available after (s)",
-            f"{seconds(healthy)} / {seconds(available)}",
-            f"thresholds.mig_boot_seconds {seconds(t.mig_boot_seconds)} + LB check "
-            f"{hc.healthy_threshold} x {hc.check_interval_sec} s + {hc.timeout_sec} s; "
-            f"+ {key}.mig.min_ready_sec",
-        ),
-        Setting(
-            "LB adds/drops an instance after (s)",
-            seconds(p.lb_propagation_seconds),
-            "profile.lb_propagation_seconds",
-        ),
-        Setting(
-            "deleted after draining starts (s)",
-            seconds(drain),
-            f"{key}.connection_draining_timeout_sec",
-        ),
-        Setting("retries of a refused connection", "0", caller),
-    )
-    return TierPlan(
-        tier=tier,
-        title=title,
-        unit="instance",
-        prefix=prefix,
-        replicas=mig.target_size,
-        max_surge=mig.max_surge_fixed,
-        max_unavailable=MIG_MAX_UNAVAILABLE,
-        time_to_ready=healthy,
-        time_to_available=available,
-        routing_lag=p.lb_propagation_seconds,
-        stops_accepting=float(drain),
-        killed=float(drain),
-        router=router,
-        caller=caller,
-        retries=0,
-        connect_stall=0.0,  # no retry, so no connect timeout is waited out before one
-        held=_held(cfg, tier),
-        timeouts=_outer_timeouts(cfg, tier),
-        settings=settings,
-    )
-
-
-def plan_for(
-    cfg: StackConfig, tier: Tier, overrides: DeploymentOverrides | None = None
-) -> TierPlan:
-    """The simulation's inputs for rolling `tier` of `cfg` (overrides apply to tiers c and d)."""
-    if tier in (Tier.A, Tier.B):
-        if overrides is not None:
-            raise ValueError(f"overrides apply to Deployments (tiers c, d), not tier {tier.value}")
-        return _mig_plan(cfg, tier)
-    if tier in (Tier.C, Tier.D):
-        return _deployment_plan(cfg, tier, overrides or DeploymentOverrides())
-    raise ValueError(f"tier {tier.value!r} does not roll; pick a, b, c or d")
 
 
 # --------------------------------------------------------------------------------------------
@@ -477,11 +156,15 @@ class RequestOutcome:
     ended: float
     """When it finished or failed."""
     tries: int
-    """Connection attempts (1 + retries used)."""
+    """Connections tried (1 + retries used)."""
+    pooled: bool
+    """Whether its last try used a pooled keepalive connection."""
     backend: str | None
     """The backend of the last try (None when none was in rotation)."""
     cause: Cause | None
     """Why it failed; None when it succeeded."""
+    failed_at: str
+    """The tier where it failed (`a`..`d`; "" when ok)."""
     detail: str
     """The failure in the chain's terms ("" when ok)."""
 
@@ -493,33 +176,54 @@ class RequestOutcome:
 
 @dataclass(frozen=True)
 class Simulation:
-    """One simulated rollout: its inputs, the rollout's events and every request's outcome."""
+    """One simulated rollout: its inputs, events, every request's outcome and its trace."""
 
-    stack: str
-    """Stack name."""
-    plan: TierPlan
+    source: str
+    """Where the facts come from (`stack dev`, or the files)."""
+    defaulted: tuple[str, ...]
+    """Tiers whose facts were not given and come from the stack."""
+    model: TierModel
     """The rolling tier's inputs."""
+    chain: ChainModel
+    """The chain's buffering and timeouts."""
     rate: float
-    """Requests per second reaching the rolling tier."""
+    """Requests per second reaching the chain."""
     upload_share: float
     """Share of requests that are uploads."""
     seed: int
-    """Random seed of arrivals, kinds and routing."""
+    """Random seed of everything drawn."""
     lead_in: float
-    """Seconds of traffic before the rollout starts (the tier's longest request)."""
+    """Seconds of traffic before the rollout starts."""
     rollout_seconds: float
-    """From the rollout's start until the last old backend is gone and every new one available."""
+    """From the rollout's start until the last old backend is gone and every new one serves."""
+    min_serving: int
+    """Fewest backends in rotation at any second of the run."""
     events: tuple[RolloutEvent, ...]
     """The rollout's events, in time order."""
     requests: tuple[RequestOutcome, ...]
     """Every request, in arrival order."""
-    truncated: bool
-    """Whether arrivals stopped at `MAX_REQUESTS` before the rollout completed."""
+    trace: TierTrace
+    """Backend phases and per-second samples (the report's gantt and capacity charts)."""
+    rolled: str = ""
+    """What rolled: `a`..`d`, or `nodes` for a node pool upgrade ("": the model's tier)."""
+
+    @property
+    def tier(self) -> str:
+        """What rolled (`a`..`d` or `nodes`)."""
+        return self.rolled or self.model.tier.value
 
     @property
     def failed(self) -> tuple[RequestOutcome, ...]:
         """The failed requests."""
         return tuple(item for item in self.requests if not item.ok)
+
+    def by_cause(self) -> Counter[str]:
+        """Failed requests per cause."""
+        return Counter(r.cause.value for r in self.requests if r.cause is not None)
+
+    def by_tier(self) -> Counter[str]:
+        """Failed requests per tier where they failed."""
+        return Counter(r.failed_at for r in self.requests if r.cause is not None)
 
     def counts(self) -> dict[RequestKind, Counter[str]]:
         """Per kind: requests, ok, failed and failures per cause."""
@@ -532,33 +236,30 @@ class Simulation:
                 row[item.cause.value] += 1
         return out
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, every_request: bool = True) -> dict[str, Any]:
         """The simulation as plain JSON data."""
         counts = self.counts()
         return {
-            "stack": self.stack,
-            "tier": self.plan.tier.value,
-            "title": self.plan.title,
+            "source": self.source,
+            "defaulted_tiers": list(self.defaulted),
+            "tier": self.tier,
+            "title": self.model.title,
             "rate": self.rate,
             "upload_share": self.upload_share,
             "seed": self.seed,
             "lead_in_seconds": self.lead_in,
             "rollout_seconds": self.rollout_seconds,
-            "truncated": self.truncated,
+            "min_serving": self.min_serving,
             "settings": [
-                {"what": s.what, "value": s.value, "source": s.source} for s in self.plan.settings
+                {"what": s.what, "value": s.value, "source": s.source}
+                for s in (*self.model.settings, *self.chain.settings)
             ],
             "summary": {
                 "requests": len(self.requests),
                 "failed": len(self.failed),
                 "by_kind": {kind.value: dict(counts[kind]) for kind in RequestKind},
-                "by_cause": {
-                    cause.value: {
-                        "mode": FAILURE_MODES[cause],
-                        "count": sum(1 for item in self.failed if item.cause is cause),
-                    }
-                    for cause in Cause
-                },
+                "by_cause": {c.value: self.by_cause()[c.value] for c in Cause},
+                "by_tier": dict(self.by_tier()),
             },
             "events": [{"at": e.at, "backend": e.backend, "what": e.what} for e in self.events],
             "requests": [
@@ -568,18 +269,19 @@ class Simulation:
                     "arrived": r.arrived,
                     "ended": r.ended,
                     "tries": r.tries,
+                    "pooled": r.pooled,
                     "backend": r.backend,
-                    "outcome": "ok" if r.cause is None else "failed",
                     "cause": None if r.cause is None else r.cause.value,
+                    "failed_at": r.failed_at,
                     "detail": r.detail,
                 }
-                for r in self.requests
+                for r in (self.requests if every_request else self.failed)
             ],
         }
 
 
 # --------------------------------------------------------------------------------------------
-# The model
+# The rollout schedule (independent of the requests: no capacity is modelled)
 # --------------------------------------------------------------------------------------------
 
 
@@ -588,321 +290,1046 @@ class _Backend:
     """A pod or instance: when routers list it, when it accepts, when it is gone."""
 
     name: str
-    killed_event: simpy.Event
+    old: bool
+    created: float = 0.0
+    ready: float = 0.0
+    available: float = 0.0
     routed_from: float = 0.0
-    routed_until: float = float("inf")
-    accepting_until: float = float("inf")
-    killed_at: float = float("inf")
-    available: bool = False
+    terminating: float = math.inf
+    routed_until: float = math.inf
+    accepting_until: float = math.inf
+    cut_at: float = math.inf
+    killed_at: float = math.inf
 
     def routed(self, now: float) -> bool:
         return self.routed_from <= now < self.routed_until
 
 
-_OUT_OF_ROTATION = "out of rotation: routers stop sending it new connections"
+def _lag(model: TierModel, rng: random.Random, *, worst: bool) -> float:
+    """The routers' lag: the largest of lags drawn in [0, each] (`worst`: the largest bound)."""
+    if worst:
+        return max(model.lag_max_seconds)
+    return max(rng.uniform(0, lag) for lag in model.lag_max_seconds)
+
+
+def _first_tick(rng: random.Random, period: float, after: float, *, worst: bool) -> float:
+    """The first tick at or after `after` of a check running every `period` from a random phase.
+
+    `worst`: the phase is a full period (the kubelet's worst case).
+    """
+    if period <= 0:
+        return after
+    phase = period if worst else rng.uniform(0, period)
+    return phase + math.ceil(max(0.0, after - phase) / period) * period
+
+
+def _ready_after(model: TierModel, rng: random.Random, *, worst: bool) -> float:
+    """Seconds from creation until the backend passes its readiness check.
+
+    Drawn; `worst`: the longest start and the latest probe phase.
+    """
+    up = model.start_max_seconds if worst else rng.uniform(0, model.start_max_seconds)
+    if model.startup is not None:
+        s = model.startup
+        up = _first_tick(rng, s.period_seconds, max(up, s.initial_delay_seconds), worst=worst)
+    r = model.readiness
+    first = _first_tick(rng, r.period_seconds, max(up, r.initial_delay_seconds), worst=worst)
+    return first + (r.success_threshold - 1) * r.period_seconds
+
+
+@dataclass
+class _Schedule:
+    """The rollout controller's run: every backend's life, and when the rollout completed."""
+
+    model: TierModel
+    rng: random.Random
+    start: float
+    old: list[_Backend] = field(default_factory=list)
+    new: list[_Backend] = field(default_factory=list)
+    events: list[tuple[float, str, str]] = field(default_factory=list)
+    done_at: float = math.inf
+    full_lags: bool = False
+    """Whether nothing is drawn: the longest starts, the latest probe phases, the full lags."""
+
+    def run(self) -> None:
+        m = self.model
+        self.old = [_Backend(f"{m.name}-old-{i + 1}", old=True) for i in range(m.replicas)]
+        live_old = list(self.old)
+        pending: list[tuple[float, int]] = []  # (available at, index in new)
+        now = self.start
+        self.events.append(
+            (
+                now,
+                "",
+                f"rollout starts: {m.replicas} {m.unit}s, surge {m.max_surge}, "
+                f"unavailable {m.max_unavailable}",
+            )
+        )
+        if m.max_surge == 0 and m.max_unavailable == 0:
+            raise SimulationInputError(
+                f"{m.title}: maxSurge and maxUnavailable both resolve to 0: the rollout cannot "
+                "progress (the API refuses it). Fix: set maxSurge >= 1."
+            )
+        while True:
+            changed = True
+            while changed:  # one controller sync: surge, then remove what availability allows
+                changed = False
+                while (
+                    len(live_old) + len(self.new) < m.replicas + m.max_surge
+                    and len(self.new) < m.replicas
+                ):
+                    self._create(now, pending)
+                    changed = True
+                available_new = sum(1 for b in self.new if b.available <= now)
+                removable = len(live_old) + available_new - (m.replicas - m.max_unavailable)
+                for _ in range(max(0, min(removable, len(live_old)))):
+                    self.terminate(live_old.pop(0), now)
+                    changed = True
+            if not live_old and available_new == m.replicas:
+                break
+            if not pending:
+                raise RuntimeError(f"{m.title}: the rollout stalled")
+            now, _ = heapq.heappop(pending)
+            if now - self.start > MAX_SIMULATED_SECONDS:
+                raise RuntimeError(
+                    f"{m.title}: the rollout did not complete within {MAX_SIMULATED_SECONDS:g} s"
+                )
+        last = max(
+            [b.killed_at for b in self.old] + [max(b.available, b.routed_from) for b in self.new]
+        )
+        self.done_at = last
+        self.events.append((last, "", "rollout complete: every old backend gone, new serving"))
+
+    def live_replacement(self, now: float) -> None:
+        """A replacement pod created at `now` (a node drain's eviction)."""
+        self._create(now, [])
+
+    def _create(self, now: float, pending: list[tuple[float, int]]) -> None:
+        m = self.model
+        backend = _Backend(f"{m.name}-new-{len(self.new) + 1}", old=False, created=now)
+        backend.ready = now + _ready_after(m, self.rng, worst=self.full_lags)
+        backend.available = backend.ready + m.min_ready_seconds
+        backend.routed_from = backend.ready + _lag(m, self.rng, worst=self.full_lags)
+        self.new.append(backend)
+        heapq.heappush(pending, (backend.available, len(self.new) - 1))
+        self.events += [
+            (now, backend.name, f"{m.unit} created"),
+            (backend.ready, backend.name, "ready (passes its check)"),
+            (backend.routed_from, backend.name, "in rotation: routers send it new connections"),
+            (backend.available, backend.name, "available: counts for the rollout"),
+        ]
+
+    def terminate(self, backend: _Backend, now: float) -> None:
+        """Start `backend`'s termination at `now` (Terminating, or removed from the group)."""
+        m = self.model
+        backend.terminating = now
+        backend.routed_until = now + _lag(m, self.rng, worst=self.full_lags)
+        backend.accepting_until = now + m.accepts_for_seconds
+        backend.killed_at = now + m.killed_after_seconds
+        backend.cut_at = min(backend.killed_at, backend.accepting_until + m.shutdown_seconds)
+        self.events += [
+            (now, backend.name, "termination starts (Terminating / removed from the group)"),
+            (backend.routed_until, backend.name, "out of rotation: no new connections routed"),
+            (backend.accepting_until, backend.name, "stops accepting: listener closed"),
+            (backend.cut_at, backend.name, "killed: requests still in flight are cut"),
+        ]
+
+
+# --------------------------------------------------------------------------------------------
+# Requests
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Conn:
+    backend: _Backend
+    created: float
+    free_at: float
+    reusable: bool = True
+
+
+@dataclass
+class _Pool:
+    """One caller's keepalive pool: connections in use (by when they free up) and idle ones."""
+
+    busy: list[tuple[float, int, _Conn]] = field(default_factory=list)
+    idle: list[_Conn] = field(default_factory=list)
+    pushed: int = 0
+
+
+@dataclass(frozen=True)
+class _Timing:
+    """One request's offsets from its arrival at A (seconds)."""
+
+    kind: RequestKind
+    start: float
+    """When it reaches the rolling tier."""
+    send_done: float
+    """When A finished sending the request on (A's read timeout runs from here)."""
+    upload_done: float
+    """When the client finished its upload (the classic LB's timeout counts it)."""
+    kong_has_body: float
+    """When Kong holds the whole body (B's stream is idle from here)."""
+    d_start: float
+    """When the runtime receives the first byte."""
+    processing: float
+    """The runtime's work once it holds the body."""
+    end: float
+    """When the response is complete (no stalls)."""
+
+
+def _timing(
+    chain: ChainModel, tier: Tier, kind: RequestKind, speed_draw: float, work_draw: float
+) -> _Timing:
+    """A request's offsets; an upload's speed and work from draws in [0, 1].
+
+    A speed draw of 0 is the slowest client, a work draw of 1 the longest work.
+    """
+    if kind is RequestKind.get:
+        upload = transfer = 0.0
+        work = GET_SECONDS
+    else:
+        speed = chain.min_client_mbps * CLIENT_SPEED_SPREAD**speed_draw
+        upload = budget.transfer_seconds(chain.body_mib, speed)
+        transfer = budget.transfer_seconds(chain.body_mib, chain.internal_mbps)
+        work = chain.rt_max_processing_seconds * work_draw
+    b_start = upload if chain.a_buffers else 0.0
+    kong_has = max(b_start + transfer, upload)
+    d_start = kong_has if chain.kong_buffers else b_start
+    d_has = max(d_start + transfer, kong_has)
+    end = d_has + work
+    start = {Tier.A: 0.0, Tier.B: b_start, Tier.C: b_start, Tier.D: d_start}[tier]
+    return _Timing(
+        kind=kind,
+        start=start,
+        send_done=max(upload, b_start + transfer) if chain.a_buffers else upload,
+        upload_done=upload,
+        kong_has_body=kong_has,
+        d_start=d_start,
+        processing=work,
+        end=end,
+    )
+
+
+def _first_timeout(chain: ChainModel, t: _Timing, stall: float) -> tuple[float, str, str] | None:
+    """(when, tier, which) of the first response timeout that fires before the end, or None."""
+    end = t.end + stall
+    fires = [
+        (
+            (0.0 if chain.lb_counts_upload else t.upload_done) + chain.lb_timeout_seconds,
+            "a",
+            f"external LB timeoutSec {chain.lb_timeout_seconds:g} s",
+        ),
+        (t.send_done + chain.a_read_timeout_seconds, "a", "A proxy_read_timeout"),
+        (t.kong_has_body + stall + chain.b_idle_timeout_seconds, "b", "B proxy_timeout"),
+        (
+            end - t.processing + chain.kong_read_timeout_seconds,
+            "c",
+            f"Kong read_timeout {chain.kong_read_timeout_seconds:g} s",
+        ),
+        (t.d_start + stall + chain.rt_request_timeout_seconds, "d", "the runtime's timeout"),
+    ]
+    first = min(fires, key=lambda item: item[0])
+    return first if first[0] < end else None
 
 
 @dataclass
 class _Attempt:
-    """A request in progress: what the outcome will report."""
+    """A request in progress: what its outcome will report."""
 
     rid: int
     kind: RequestKind
     arrived: float
     tries: int = 0
-    backend: str | None = None
+    pooled: bool = False
 
 
 @dataclass
-class _Model:
-    """The simpy processes of one run: rollout controller, terminations, arrivals, requests."""
-
-    plan: TierPlan
-    rate: float
-    upload_share: float
-    seed: int
-    lead_in: float
-    env: simpy.Environment = field(default_factory=simpy.Environment)
-    old: list[_Backend] = field(default_factory=list)
-    new: list[_Backend] = field(default_factory=list)
-    live_old: list[_Backend] = field(default_factory=list)
-    events: list[RolloutEvent] = field(default_factory=list)
+class _Run:
+    model: TierModel
+    chain: ChainModel
+    schedule: _Schedule
+    rng: random.Random
+    pools: list[_Pool]
     outcomes: list[RequestOutcome] = field(default_factory=list)
-    done_at: float | None = None
-    truncated: bool = False
+    spans: list[tuple[float, float]] = field(default_factory=list)
+    changes: list[float] = field(default_factory=list)
+    by_slot: dict[int, list[_Backend]] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.done = self.env.event()
-        for index in range(self.plan.replicas):
-            backend = self._backend(f"{self.plan.prefix}-old-{index + 1}")
-            backend.available = True
-            self.old.append(backend)
-        self.live_old = list(self.old)
+    def backends(self) -> list[_Backend]:
+        return self.schedule.old + self.schedule.new
 
-    # -- helpers ------------------------------------------------------------------------------
+    def routed(self, now: float) -> list[_Backend]:
+        """The backends in rotation at `now` (cached per interval between routing changes)."""
+        if not self.changes:
+            marks = {b.routed_from for b in self.backends()} | {
+                b.routed_until for b in self.backends()
+            }
+            self.changes = sorted(m for m in marks if math.isfinite(m))
+        slot = bisect.bisect_right(self.changes, now)
+        found = self.by_slot.get(slot)
+        if found is None:
+            found = [b for b in self.backends() if b.routed(now)]
+            self.by_slot[slot] = found
+        return found
 
-    def _backend(self, name: str) -> _Backend:
-        return _Backend(name=name, killed_event=self.env.event())
+    def _pooled(self, pool: _Pool, now: float) -> _Conn | None:
+        """The most recently freed idle connection still open (LIFO, as nginx's cache)."""
+        p = self.model.pooling
+        while pool.busy and pool.busy[0][0] <= now:
+            pool.idle.append(heapq.heappop(pool.busy)[2])  # in free_at order
+        while pool.idle:
+            conn = pool.idle[-1]
+            idle = now - conn.free_at
+            if idle >= p.caller_idle_seconds or idle >= p.far_idle_seconds:
+                pool.idle.clear()  # the older ones have been idle longer still
+                return None
+            b = conn.backend
+            pool.idle.pop()
+            if now >= b.cut_at or (p.closes_idle_on_quit and now >= b.accepting_until):
+                continue  # closed by the far side when it quit or was killed
+            return conn
+        return None
 
-    def _rel(self, at: float) -> float:
-        """Seconds after the rollout's start (rounded: sums of floats print as 179.0, not 179)."""
-        return round(at - self.lead_in, 6)
-
-    def _log(self, at: float, backend: str, what: str) -> None:
-        self.events.append(RolloutEvent(self._rel(at), backend, what))
-
-    def _all(self) -> list[_Backend]:
-        return self.old + self.new
-
-    # -- rollout controller -------------------------------------------------------------------
-
-    def controller(self) -> Generator[simpy.Event, Any, None]:
-        """Start the rollout after the lead-in; later steps run as new backends turn available."""
-        yield self.env.timeout(self.lead_in)
-        p = self.plan
-        self._log(
-            self.env.now,
-            "",
-            f"rollout starts: {p.replicas} {p.unit}s, surge {p.max_surge}, "
-            f"unavailable {p.max_unavailable}",
-        )
-        self._reconcile()
-
-    def _reconcile(self) -> None:
-        """One controller step: surge new backends, then remove old ones availability allows.
-
-        Terminating backends no longer count (Kubernetes filters them out of a ReplicaSet's
-        count); removable old ones = old + available new - (replicas - maxUnavailable). Repeats
-        until nothing changes, as the controller's next sync would after a removal.
-        """
-        p = self.plan
-        changed = True
-        while changed:
-            changed = False
-            while len(self.live_old) + len(self.new) < p.replicas + p.max_surge and (
-                len(self.new) < p.replicas
-            ):
-                self._create()
-                changed = True
-            available_new = sum(1 for b in self.new if b.available)
-            removable = len(self.live_old) + available_new - (p.replicas - p.max_unavailable)
-            for _ in range(max(0, min(removable, len(self.live_old)))):
-                self._terminate(self.live_old.pop(0))
-                changed = True
-        self._maybe_done()
-
-    def _create(self) -> None:
-        p, now = self.plan, self.env.now
-        backend = self._backend(f"{p.prefix}-new-{len(self.new) + 1}")
-        backend.routed_from = now + p.time_to_ready + p.routing_lag
-        self.new.append(backend)
-        self._log(now, backend.name, f"{p.unit} created")
-        self._log(
-            now + p.time_to_ready,
-            backend.name,
-            "healthy" if p.unit == "instance" else "ready (passes readiness)",
-        )
-        self._log(backend.routed_from, backend.name, "in rotation: routers send it new connections")
-        self.env.process(self._becomes_available(backend))
-
-    def _becomes_available(self, backend: _Backend) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(self.plan.time_to_available)
-        backend.available = True
-        self._log(self.env.now, backend.name, "available: counts for the rollout")
-        self._reconcile()
-
-    def _terminate(self, backend: _Backend) -> None:
-        p, now = self.plan, self.env.now
-        backend.routed_until = now + p.routing_lag
-        backend.accepting_until = now + p.stops_accepting
-        backend.killed_at = now + p.killed
-        if p.unit == "instance":
-            self._log(now, backend.name, "removed from the group: LB connection draining starts")
-            self._log(backend.routed_until, backend.name, _OUT_OF_ROTATION)
-            self._log(
-                backend.killed_at,
-                backend.name,
-                "deleted: draining timeout ends, remaining connections closed",
-            )
-        else:
-            self._log(now, backend.name, "Terminating: endpoint removal and preStop start")
-            self._log(backend.routed_until, backend.name, _OUT_OF_ROTATION)
-            self._log(
-                backend.accepting_until,
-                backend.name,
-                "stops accepting: kong quit --wait over, SIGQUIT closes the listeners; in-flight "
-                "requests drain"
-                if p.tier is Tier.C
-                else "stops accepting: preStop over, SIGTERM closes the listener; in-flight "
-                "requests drain",
-            )
-            self._log(
-                backend.killed_at,
-                backend.name,
-                "killed (quit --timeout or grace over): requests still in flight are cut"
-                if p.tier is Tier.C
-                else "killed (SIGKILL, grace over): requests still in flight are cut",
-            )
-        self.env.process(self._kill(backend))
-
-    def _kill(self, backend: _Backend) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(backend.killed_at - self.env.now)
-        backend.killed_event.succeed()
-        self._maybe_done()
-
-    def _maybe_done(self) -> None:
-        now = self.env.now
-        finished = (
-            not self.live_old
-            and all(b.killed_at <= now for b in self.old)
-            and sum(1 for b in self.new if b.available) == self.plan.replicas
-        )
-        if finished and not self.done.triggered:
-            self.done_at = now
-            self._log(now, "", "rollout complete: every old backend gone, every new available")
-            self.done.succeed()
-
-    # -- traffic ------------------------------------------------------------------------------
-
-    def arrivals(self) -> Generator[simpy.Event, Any, None]:
-        """Poisson arrivals until the rollout completes (or `MAX_REQUESTS`)."""
-        rng = random.Random(self.seed)  # noqa: S311 - a reproducible simulation, not security
-        for rid in range(MAX_REQUESTS):
-            yield self.env.timeout(rng.expovariate(self.rate))
-            if self.done.triggered:
-                return
-            kind = RequestKind.upload if rng.random() < self.upload_share else RequestKind.get
-            # Routing draws come from the request's own stream, so one request's retries do not
-            # shift every later request's picks (runs that differ in one setting stay comparable).
-            picks = random.Random(f"{self.seed}:{rid}")  # noqa: S311 - as above
-            self.env.process(self._request(rid, kind, picks))
-        self.truncated = not self.done.triggered
-
-    def _record(self, req: _Attempt, cause: Cause | None = None, detail: str = "") -> None:
-        self.outcomes.append(
-            RequestOutcome(
-                id=req.rid,
-                kind=req.kind,
-                arrived=self._rel(req.arrived),
-                ended=self._rel(self.env.now),
-                tries=req.tries,
-                backend=req.backend,
-                cause=cause,
-                detail=detail,
-            )
-        )
-
-    def _request(
-        self, rid: int, kind: RequestKind, rng: random.Random
-    ) -> Generator[simpy.Event, Any, None]:
-        """Connect (retrying refused connects as the caller does), then hold the backend."""
-        p, env = self.plan, self.env
-        req = _Attempt(rid, kind, env.now)
+    def request(self, item: _Arrival) -> None:
+        m, chain = self.model, self.chain
+        rid, arrival, kind = item.rid, item.at, item.kind
+        timing = _timing(chain, m.tier, kind, item.speed_draw, item.work_draw)
+        pool = self.pools[self.rng.randrange(len(self.pools))] if m.pooling.enabled else None
+        now = arrival + timing.start
+        req = _Attempt(rid, kind, now)
+        stall = 0.0
+        cached_retry_left = True
+        detail = ""
         while True:
-            req.tries += 1
-            routed = [b for b in self._all() if b.routed(env.now)]
-            if not routed:
-                self._record(req, Cause.refused, "no backend in rotation")
-                return
-            backend = rng.choice(routed)
-            req.backend = backend.name
-            if env.now < backend.accepting_until:
-                break
-            gone = env.now >= backend.killed_at
-            why = (
-                f"{backend.name} was {self._gone_verb()} at "
-                f"{seconds(self._rel(backend.killed_at))} s"
-                if gone
-                else f"{backend.name} stopped accepting at "
-                f"{seconds(self._rel(backend.accepting_until))} s"
-            )
-            if req.tries > p.retries:
-                self._record(
+            conn = self._pooled(pool, now) if pool is not None else None
+            req.pooled = conn is not None
+            if conn is None:
+                req.tries += 1
+                routed = self.routed(now)
+                if not routed:
+                    self._fail(req, now, backend=None, cause=Cause.refused, detail="none")
+                    return
+                backend = self.rng.choice(routed)
+                if now >= backend.accepting_until:
+                    gone = now >= backend.killed_at
+                    detail = (
+                        f"{backend.name} {'is gone' if gone else 'closed its listener'} at "
+                        f"{backend.accepting_until - self.schedule.start:.1f} s; routers listed it "
+                        f"until {backend.routed_until - self.schedule.start:.1f} s"
+                    )
+                    if gone:  # a vanished address: the try waits out the connect timeout
+                        now += m.connect_timeout_seconds
+                        stall += m.connect_timeout_seconds
+                    if req.tries > m.retries:
+                        self._fail(req, now, backend=backend, cause=Cause.refused, detail=detail)
+                        return
+                    continue
+                conn = _Conn(backend, created=now, free_at=now)
+            backend = conn.backend
+            held = timing.end - timing.start
+            finish = now + held
+            out = _first_timeout(chain, timing, stall)
+            if out is not None and arrival + out[0] < finish and arrival + out[0] < backend.cut_at:
+                when, tier, which = out
+                conn.free_at, conn.reusable = arrival + when, False
+                self._fail(
                     req,
-                    Cause.refused,
-                    f"{why}; {p.router} listed it until "
-                    f"{seconds(self._rel(backend.routed_until))} s; {p.caller} made {req.tries} "
-                    f"of {1 + p.retries} tries",
+                    arrival + when,
+                    backend=backend,
+                    cause=Cause.timeout,
+                    detail=f"{which} fired before the {kind.value} finished",
+                    tier=tier,
                 )
                 return
-            if gone:  # a vanished address: the try waits out the caller's connect timeout
-                yield env.timeout(p.connect_stall)
-        held = p.held[kind]
-        stall = env.now - req.arrived
-        overshoot, giving_up = 0.0, ""
-        for outer in p.timeouts:
-            measured = held + outer.overhead[kind] + (0.0 if outer.per_try else stall)
-            if measured - outer.limit > overshoot:
-                overshoot = measured - outer.limit
-                giving_up = f"{outer.name} {seconds(outer.limit)} s"
-        end = env.timeout(max(0.0, held - overshoot))
-        yield end | backend.killed_event
-        if not end.processed and backend.killed_event.processed:
-            left = held - (env.now - req.arrived - stall)
-            self._record(
-                req,
-                Cause.cut,
-                f"{backend.name} {self._gone_verb()} at {seconds(self._rel(env.now))} s with "
-                f"{seconds(left)} s of the {kind.value} ({seconds(held)} s in tier "
-                f"{p.tier.value.upper()}) left",
+            if finish > backend.cut_at:
+                conn.free_at, conn.reusable = backend.cut_at, False
+                idempotent = kind is RequestKind.get
+                if idempotent and req.pooled and cached_retry_left:
+                    cached_retry_left = False  # nginx: an error on a cached connection
+                    now = backend.cut_at
+                    continue
+                if idempotent and m.retries_reads and req.tries <= m.retries:
+                    now = backend.cut_at
+                    continue
+                self._fail(
+                    req,
+                    backend.cut_at,
+                    backend=backend,
+                    cause=Cause.cut,
+                    detail=f"{backend.name} killed at {backend.cut_at - self.schedule.start:.1f} s "
+                    f"with {finish - backend.cut_at:.1f} s of the {kind.value} left",
+                )
+                return
+            conn.free_at = finish
+            conn.reusable = finish - conn.created < m.pooling.lifetime_seconds and not (
+                m.pooling.closes_idle_on_quit and finish >= backend.accepting_until
             )
-        elif overshoot:
-            self._record(
-                req,
-                Cause.timeout,
-                f"{giving_up} fired {seconds(overshoot)} s before the {kind.value} finished "
-                f"(connect timeouts {seconds(stall)} s, {req.tries} tries)",
+            if pool is not None and conn.reusable:
+                pool.pushed += 1
+                heapq.heappush(pool.busy, (finish, pool.pushed, conn))
+            self.spans.append((req.arrived, finish))
+            self.outcomes.append(
+                RequestOutcome(
+                    rid,
+                    kind,
+                    req.arrived - self.schedule.start,
+                    finish - self.schedule.start,
+                    max(req.tries, 1),
+                    req.pooled,
+                    backend.name,
+                    None,
+                    "",
+                    "",
+                )
             )
-        else:
-            self._record(req)
+            return
 
-    def _gone_verb(self) -> str:
-        return "deleted" if self.plan.unit == "instance" else "killed"
+    def _fail(
+        self,
+        req: _Attempt,
+        ended: float,
+        *,
+        backend: _Backend | None,
+        cause: Cause,
+        detail: str,
+        tier: str | None = None,
+    ) -> None:
+        rid, kind, arrived, tries, pooled = req.rid, req.kind, req.arrived, req.tries, req.pooled
+        if detail == "none":
+            detail = "no backend in rotation"
+        self.spans.append((arrived, ended))
+        self.outcomes.append(
+            RequestOutcome(
+                rid,
+                kind,
+                arrived - self.schedule.start,
+                ended - self.schedule.start,
+                max(tries, 1),
+                pooled,
+                None if backend is None else backend.name,
+                cause,
+                tier or self.model.tier.value,
+                detail,
+            )
+        )
 
 
-def simulate(
-    cfg: StackConfig,
-    tier: Tier | str,
+# --------------------------------------------------------------------------------------------
+# Trace
+# --------------------------------------------------------------------------------------------
+
+
+def _phases(b: _Backend, t0: float, end: float) -> tuple[Phase, ...]:
+    def clip(x: float) -> float:
+        return round(min(max(x, 0.0), end) - 0.0, 6)
+
+    def rel(x: float) -> float:
+        return clip(x - t0) if math.isfinite(x) else end
+
+    if b.old:
+        marks = [
+            (PhaseName.SERVING, 0.0, rel(b.terminating)),
+            (PhaseName.OUT_OF_ROTATION, rel(b.terminating), rel(b.routed_until)),
+            (PhaseName.DRAINING, rel(b.routed_until), rel(b.cut_at)),
+            (PhaseName.KILLED, rel(b.cut_at), end),
+        ]
+    else:
+        marks = [
+            (PhaseName.STARTING, rel(b.created), rel(b.ready)),
+            (PhaseName.READY, rel(b.ready), rel(b.routed_from)),
+            (PhaseName.IN_ROTATION, rel(b.routed_from), end),
+        ]
+    return tuple(Phase(name, s, e) for name, s, e in marks if e > s)
+
+
+def _trace(runs: list[_Run], lead_in: float, run_end: float, tier: str) -> tuple[TierTrace, int]:
+    """The trace (times from the start of the simulated run) and the least serving count.
+
+    Several runs (a node pool upgrade: Kong's and the runtime's pods) share one clock; their
+    backends, in-flight requests and failures add up.
+    """
+    start = runs[0].schedule.start
+    done = max(r.schedule.done_at for r in runs)
+    t0 = start - lead_in  # the run starts with the traffic
+    end = run_end - t0
+    lives = tuple(
+        BackendLife(b.name, Generation.OLD if b.old else Generation.NEW, _phases(b, t0, end))
+        for r in runs
+        for b in (*r.schedule.old, *r.schedule.new)
+    )
+    seconds = math.ceil(end)
+    delta = [0] * (seconds + 2)
+    failed: Counter[int] = Counter()
+    causes: Counter[str] = Counter()
+    for run in runs:
+        for a, e in run.spans:
+            first = max(0, math.ceil(a - t0))
+            last = min(seconds + 1, math.ceil(e - t0))
+            if first < last:
+                delta[first] += 1
+                delta[last] -= 1
+        for o in run.outcomes:
+            if o.cause is not None:
+                failed[min(seconds, math.ceil(o.ended + lead_in))] += 1
+                causes[o.cause.value] += 1
+    samples: list[Sample] = []
+    flight = 0
+    backends = [b for r in runs for b in r.backends()]
+    least = len(backends)
+    for second in range(seconds + 1):
+        flight += delta[second]
+        now = t0 + second
+        serving = sum(1 for b in backends if b.routed(now))
+        if start <= now <= done:
+            least = min(least, serving)
+        samples.append(Sample(float(second), serving, flight, failed.get(second, 0)))
+    trace = TierTrace(
+        tier=tier,
+        rollout_start=lead_in,
+        rollout_end=round(done - t0, 6),
+        backends=lives,
+        samples=tuple(samples),
+        failures_by_cause=dict(causes),
+    )
+    return trace, least
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    """One request as the client sends it: when, what, and its draws."""
+
+    rid: int
+    at: float
+    kind: RequestKind
+    speed_draw: float
+    work_draw: float
+
+
+def _arrivals(
+    seed: int, rate: float, upload_share: float, horizon: float, *, worst: bool
+) -> Iterator[_Arrival]:
+    """Poisson arrivals from 0 until `horizon` (the same for every run with this seed)."""
+    rng = random.Random(f"{seed}:arrivals")  # noqa: S311 - a reproducible simulation
+    at, rid = 0.0, 0
+    while True:
+        at += rng.expovariate(rate)
+        if at >= horizon:
+            return
+        kind = RequestKind.upload if rng.random() < upload_share else RequestKind.get
+        speed, work = rng.random(), rng.random()
+        yield _Arrival(rid, at, kind, 0.0 if worst else speed, 1.0 if worst else work)
+        rid += 1
+
+
+def _check_load(title: str, rate: float, lead_in: float, horizon: float) -> None:
+    """Refuse a run whose load over the whole rollout exceeds `MAX_REQUESTS` (exit 2)."""
+    expected = rate * horizon
+    if expected > MAX_REQUESTS:
+        raise SimulationInputError(
+            f"{title}: {rate:g} requests/s over the {horizon - lead_in:.0f} s rollout are "
+            f"{expected:.0f} requests, more than the {MAX_REQUESTS} one run simulates; the load "
+            "must cover the whole rollout. Fix: lower --rate."
+        )
+
+
+def simulate_model(
+    model: TierModel,
+    chain: ChainModel,
     *,
-    stack: str = "",
     rate: float = 20.0,
     upload_share: float = 0.05,
     seed: int = 1,
-    overrides: DeploymentOverrides | None = None,
-    runtime: str | None = None,
+    source: str = "",
+    defaulted: tuple[str, ...] = (),
+    worst_case: bool = False,
 ) -> Simulation:
-    """Replay one rolling upgrade of `tier` under `rate` requests/s; deterministic per `seed`.
+    """Replay one rolling upgrade of `model` under `rate` requests/s; deterministic per `seed`.
 
-    The traffic takes the path A -> B -> C -> `runtime` (None: the first runtime service).
+    `worst_case`: nothing drawn: every upload from the slowest client with the longest work,
+    every new backend's start at its longest and its first probe a full period later, every
+    routing lag at the profile's full value (the lab's load, probes and routers).
     """
-    cfg = cfg.one_path(runtime)
-    if rate <= 0:
-        raise ValueError(f"rate {rate} must be > 0 requests per second")
+    if not rate > 0 or math.isinf(rate):
+        raise SimulationInputError(f"rate {rate}: must be a finite number > 0 requests/s")
     if not 0 <= upload_share <= 1:
-        raise ValueError(f"upload_share {upload_share} must be within 0..1")
-    plan = plan_for(cfg, Tier(tier), overrides)
-    # Traffic starts one longest request before the rollout, so uploads are in flight at t=0.
-    lead_in = plan.held[RequestKind.upload]
-    model = _Model(plan, rate, upload_share, seed, lead_in)
-    model.env.process(model.controller())
-    model.env.process(model.arrivals())
-    model.env.run(until=lead_in + MAX_SIMULATED_SECONDS)
-    if model.done_at is None:
-        raise RuntimeError(
-            f"the rollout of tier {plan.tier.value} did not complete within "
-            f"{MAX_SIMULATED_SECONDS:g} simulated seconds"
-        )
+        raise SimulationInputError(f"upload_share {upload_share}: must be within 0..1")
+    rng = random.Random(seed)  # noqa: S311 - a reproducible simulation, not security
+    slowest = _timing(chain, model.tier, RequestKind.upload, 0.0, 1.0)
+    lead_in = slowest.end - slowest.start
+    schedule = _Schedule(
+        model,
+        random.Random(f"{seed}:rollout"),  # noqa: S311 - as above
+        start=lead_in,
+        full_lags=worst_case,
+    )
+    schedule.run()
+    horizon = schedule.done_at
+    _check_load(model.title, rate, lead_in, horizon)
+    run = _Run(model, chain, schedule, rng, [_Pool() for _ in range(max(1, model.pooling.callers))])
+    for item in _arrivals(seed, rate, upload_share, horizon, worst=worst_case):
+        run.request(item)
+    run_end = max([horizon, *(e for _, e in run.spans)])
+    trace, least = _trace([run], lead_in, run_end, model.tier.value)
+    events = sorted(
+        (RolloutEvent(round(at - lead_in, 6), name, what) for at, name, what in schedule.events),
+        key=lambda e: e.at,
+    )
     return Simulation(
-        stack=stack,
-        plan=plan,
+        source=source,
+        defaulted=defaulted,
+        model=model,
+        chain=chain,
         rate=rate,
         upload_share=upload_share,
         seed=seed,
         lead_in=lead_in,
-        rollout_seconds=model.done_at - lead_in,
-        events=tuple(sorted(model.events, key=lambda event: event.at)),
-        requests=tuple(sorted(model.outcomes, key=lambda item: item.id)),
-        truncated=model.truncated,
+        rollout_seconds=round(horizon - lead_in, 6),
+        min_serving=least,
+        events=tuple(events),
+        requests=tuple(run.outcomes),
+        trace=trace,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# GKE node pool upgrade: Kong's and the runtime's pods evicted under their PDBs
+# --------------------------------------------------------------------------------------------
+
+EVICTION_RETRY_SECONDS = 5.0
+"""A drain retries an eviction the PodDisruptionBudget refused this often (`kubectl drain`'s
+5 s; GKE does not state its own interval)."""
+
+
+@dataclass(frozen=True)
+class NodeUpgrade:
+    """A node pool upgrade, read from the pool's facts."""
+
+    pool: str
+    """The node pool."""
+    strategy: str
+    """SURGE or BLUE_GREEN."""
+    nodes: int
+    """Nodes in the pool (zones x nodes per zone)."""
+    max_surge: int
+    """SURGE: nodes created ahead of each batch."""
+    max_unavailable: int
+    """SURGE: nodes drained without a replacement."""
+    soak_seconds: float
+    """BLUE_GREEN: the blue pool soaks this long after its drain before deletion."""
+    node_boot_seconds: float
+    """A new node is Ready after a time drawn in [0, this] (thresholds.node_boot_seconds)."""
+
+
+def _duration_seconds(value: object) -> float:
+    text = str(value)
+    return float(text[:-1]) if text.endswith("s") else float(text)
+
+
+def node_upgrade(facts: Facts, config: PackConfig) -> NodeUpgrade:
+    """The first node pool's upgrade (SimulationInputError when it cannot be read)."""
+    if not facts.node_pools:
+        raise SimulationInputError("tier nodes: no GKE node pool among the facts")
+    pool = facts.node_pools[0]
+    where = str(pool.ref)
+    upgrade = pool.upgrade
+    if isinstance(upgrade, Unknown):
+        raise SimulationInputError(f"{where}: upgradeSettings {upgrade}")
+    # GKE's default upgrade is SURGE with maxSurge 1, maxUnavailable 0 (UpgradeSettings).
+    settings: dict[str, object] = upgrade or {"strategy": "SURGE", "maxSurge": 1}
+    zones, per_zone = (
+        pool.zones,
+        (pool.min_nodes_per_zone if pool.autoscaled else pool.max_nodes_per_zone),
+    )
+    if not isinstance(zones, int) or not isinstance(per_zone, int):
+        raise SimulationInputError(f"{where}: the node count (zones x nodes per zone) is unknown")
+    strategy = str(settings.get("strategy", "SURGE"))
+    blue_green = settings.get("blueGreenSettings")
+    soak = (
+        _duration_seconds(blue_green.get("nodePoolSoakDuration", "0s"))
+        if isinstance(blue_green, dict)
+        else 0.0
+    )
+
+    def count(key: str, default: int) -> int:
+        value = settings.get(key, default)
+        return int(value) if isinstance(value, int | float) else default
+
+    return NodeUpgrade(
+        pool=pool.ref.name,
+        strategy=strategy,
+        nodes=max(1, zones * per_zone),
+        max_surge=count("maxSurge", 1),
+        max_unavailable=count("maxUnavailable", 0),
+        soak_seconds=soak if strategy == "BLUE_GREEN" else 0.0,
+        node_boot_seconds=config.thresholds.node_boot_seconds,
+    )
+
+
+def _disruptions(facts: Facts, name: str, replicas: int) -> int:
+    """Evictions the PodDisruptionBudget of Deployment `name` allows (no PDB: all)."""
+    for dep in facts.deployments:
+        if name not in (dep.object_name, dep.ref.name) or isinstance(dep.pod_labels, Unknown):
+            continue
+        for pdb in facts.pdb_candidates(dep):
+            if isinstance(pdb.selector, Unknown) or not pdb.selector.matches(dep.pod_labels):
+                continue
+            low, high = pdb.min_available, pdb.max_unavailable
+            if isinstance(low, Unknown) or isinstance(high, Unknown):
+                raise SimulationInputError(f"{pdb.ref}: minAvailable/maxUnavailable is unknown")
+            return budget.pdb_allowed_disruptions(replicas, low, high)
+    return replicas
+
+
+@dataclass
+class _NodeDrain:
+    """The node pool upgrade's clock: cordon, evict under the PDBs, delete, batch by batch."""
+
+    upgrade: NodeUpgrade
+    schedules: list[_Schedule]
+    allowed: list[int]
+    rng: random.Random
+
+    def run(self) -> float:
+        u = self.upgrade
+        node_of: dict[str, int] = {}
+        for s_index, sched in enumerate(self.schedules):
+            m = sched.model
+            sched.old = [_Backend(f"{m.name}-old-{i + 1}", old=True) for i in range(m.replicas)]
+            for i, b in enumerate(sched.old):
+                node_of[b.name] = (i + s_index) % u.nodes  # spread across nodes
+        now = self.schedules[0].start
+        log = self.schedules[0].events
+        blue_green = u.strategy == "BLUE_GREEN"
+        batch = 1 if blue_green else max(1, u.max_surge + u.max_unavailable)
+        created = u.nodes if blue_green else u.max_surge
+        log.append((now, "", f"{u.strategy} upgrade of node pool {u.pool}: {u.nodes} nodes"))
+        if blue_green:
+            now += self.rng.uniform(0, u.node_boot_seconds)
+            log.append((now, "", f"green pool ready: {created} nodes"))
+        for first in range(0, u.nodes, batch):
+            nodes = set(range(first, min(u.nodes, first + batch)))
+            if not blue_green and created:
+                now += self.rng.uniform(0, u.node_boot_seconds)
+                log.append((now, "", f"{created} surge node(s) ready"))
+            log.append((now, "", f"nodes {sorted(nodes)} cordoned and drained"))
+            now = self._drain(nodes, node_of, now)
+            log.append((now, "", f"nodes {sorted(nodes)} deleted"))
+        done = max(
+            [b.killed_at for s in self.schedules for b in s.old]
+            + [max(b.available, b.routed_from) for s in self.schedules for b in s.new]
+            + [now]
+        )
+        return done + u.soak_seconds
+
+    def _drain(self, nodes: set[int], node_of: dict[str, int], now: float) -> float:
+        pending = [
+            (sched, allowed, b)
+            for sched, allowed in zip(self.schedules, self.allowed, strict=True)
+            for b in sched.old
+            if node_of[b.name] in nodes
+        ]
+        while pending:
+            left = []
+            for sched, allowed, b in pending:
+                m = sched.model
+                healthy = sum(1 for o in sched.old if o.terminating == math.inf) + sum(
+                    1 for n in sched.new if n.ready <= now
+                )
+                if healthy - (m.replicas - allowed) > 0:
+                    sched.terminate(b, now)  # the eviction: the pod's termination
+                    sched.live_replacement(now)  # its ReplicaSet creates a replacement
+                else:
+                    left.append((sched, allowed, b))
+            pending = left
+            if pending:
+                now += EVICTION_RETRY_SECONDS
+                if now - self.schedules[0].start > MAX_SIMULATED_SECONDS:
+                    raise RuntimeError("the node pool upgrade did not complete in a day")
+        return max(b.killed_at for s in self.schedules for b in s.old if node_of[b.name] in nodes)
+
+
+def simulate_nodes(
+    facts: Facts,
+    *,
+    config: PackConfig | None = None,
+    rate: float = 20.0,
+    upload_share: float = 0.05,
+    seed: int = 1,
+    source: str = "",
+    defaulted: tuple[str, ...] = (),
+) -> Simulation:
+    """Simulate a node pool upgrade draining Kong's and the runtime's pods under their PDBs.
+
+    An eviction is the pod's termination (preStop, grace); its ReplicaSet creates the
+    replacement at once, scheduled on a surge (or green) node. Requests reach Kong through A's
+    pool and the runtime through Kong, as for tiers c and d; a request counts as failed at the
+    outer tier where it first fails.
+    """
+    config = config or PackConfig()
+    dep = pick_runtime(facts, None)
+    models = [tier_model(facts, config, Tier.C), tier_model(facts, config, Tier.D, dep)]
+    chain = chain_model(facts, config, dep)
+    upgrade = node_upgrade(facts, config)
+    slowest = _timing(chain, Tier.A, RequestKind.upload, 0.0, 1.0)
+    lead_in = slowest.end - slowest.start
+    rng = random.Random(f"{seed}:nodes")  # noqa: S311 - a reproducible simulation
+    schedules = [_Schedule(m, rng, start=lead_in) for m in models]
+    allowed = [_disruptions(facts, m.name, m.replicas) for m in models]
+    horizon = _NodeDrain(upgrade, schedules, allowed, rng).run()
+    for sched in schedules:
+        sched.done_at = horizon
+    title = f"nodes: GKE {upgrade.strategy} upgrade of node pool {upgrade.pool}"
+    _check_load(title, rate, lead_in, horizon)
+    runs = []
+    for m, sched in zip(models, schedules, strict=True):
+        picks = random.Random(f"{seed}:{m.tier.value}")  # noqa: S311 - as above
+        pools = [_Pool() for _ in range(max(1, m.pooling.callers))]
+        runs.append(_Run(m, chain, sched, picks, pools))
+    for item in _arrivals(seed, rate, upload_share, horizon, worst=False):
+        for run in runs:
+            run.request(item)
+    outcomes: dict[int, RequestOutcome] = {}
+    for run in runs:  # outer tier first: a request failed at Kong never reached the runtime
+        for o in run.outcomes:
+            if o.id not in outcomes or (outcomes[o.id].ok and not o.ok):
+                outcomes[o.id] = o
+    run_end = max([horizon, *(e for r in runs for _, e in r.spans)])
+    trace, least = _trace(runs, lead_in, run_end, "nodes")
+    events = sorted(
+        (
+            RolloutEvent(round(at - lead_in, 6), name, what)
+            for sched in schedules
+            for at, name, what in sched.events
+        ),
+        key=lambda e: e.at,
+    )
+    settings = (
+        Setting("node pool", upgrade.pool, str(facts.node_pools[0].ref)),
+        Setting(
+            "strategy, nodes, surge / unavailable",
+            f"{upgrade.strategy}, {upgrade.nodes}, {upgrade.max_surge} / {upgrade.max_unavailable}",
+            str(facts.node_pools[0].ref),
+        ),
+        Setting(
+            "evictions the PDBs allow (Kong / runtime)",
+            f"{allowed[0]} / {allowed[1]}",
+            "PodDisruptionBudgets",
+        ),
+        Setting(
+            "a new node is Ready after (s)",
+            f"drawn in [0, {upgrade.node_boot_seconds:g}]",
+            "thresholds.node_boot_seconds",
+        ),
+        *models[0].settings,
+        *models[1].settings,
+    )
+    model = dataclasses.replace(models[1], title=title, settings=settings)
+    return Simulation(
+        source=source,
+        defaulted=defaulted,
+        model=model,
+        chain=chain,
+        rate=rate,
+        upload_share=upload_share,
+        seed=seed,
+        lead_in=lead_in,
+        rollout_seconds=round(horizon - lead_in, 6),
+        min_serving=least,
+        events=tuple(events),
+        requests=tuple(outcomes[k] for k in sorted(outcomes)),
+        trace=trace,
+        rolled="nodes",
+    )
+
+
+def simulate_facts(
+    facts: Facts,
+    tier: Tier | str,
+    *,
+    config: PackConfig | None = None,
+    runtime: Deployment | str | None = None,
+    rate: float = 20.0,
+    upload_share: float = 0.05,
+    seed: int = 1,
+    source: str = "",
+    defaulted: tuple[str, ...] = (),
+    worst_case: bool = False,
+) -> Simulation:
+    """Simulate rolling `tier` of the chain the `facts` describe; `.trace` is its `TierTrace`.
+
+    `config` gives the traffic profile and thresholds (default: the pack's defaults); for tier
+    d, `runtime` picks the runtime Deployment (object or name; default: the first). Raises
+    `SimulationInputError` (bad input, exit 2) for facts it cannot run on.
+    """
+    config = config or PackConfig()
+    rolled = Tier(tier)
+    dep = pick_runtime(facts, runtime) if rolled is Tier.D or runtime is not None else None
+    model = tier_model(facts, config, rolled, dep)
+    chain = chain_model(facts, config, dep)
+    return simulate_model(
+        model,
+        chain,
+        rate=rate,
+        upload_share=upload_share,
+        seed=seed,
+        source=source,
+        defaulted=defaulted,
+        worst_case=worst_case,
+    )
+
+
+def pick_runtime(facts: Facts, runtime: Deployment | str | None) -> Deployment | None:
+    """The runtime Deployment named `runtime` (None: the first; SimulationInputError if none)."""
+    found = runtimes(facts)
+    if isinstance(runtime, Deployment):
+        return runtime
+    if runtime is None:
+        return found[0] if found else None
+    for dep in found:
+        if runtime in (dep.object_name, dep.ref.name):
+            return dep
+    names = ", ".join(str(d.object_name or d.ref.name) for d in found) or "none"
+    raise SimulationInputError(f"--runtime {runtime}: no such runtime Deployment (found: {names})")
+
+
+def rolls(facts: Facts, tier: str, runtime: str | None) -> list[tuple[str, Deployment | None]]:
+    """What `--tier` rolls, in turn: one tier, or a..d and nodes, tier d once per runtime."""
+    tiers = [*(t.value for t in ROLLING_TIERS), "nodes"] if tier == "all" else [tier]
+    out: list[tuple[str, Deployment | None]] = []
+    for t in tiers:
+        if t == Tier.D.value:
+            chosen = [pick_runtime(facts, runtime)] if runtime else runtimes(facts)
+            if not chosen:
+                raise SimulationInputError("tier D: no runtime Deployment among the facts")
+            out.extend((t, dep) for dep in chosen)
+        else:
+            out.append((t, None))
+    return out
+
+
+def simulate_inputs(
+    inputs: SimInputs,
+    tier: str,
+    *,
+    runtime: str | None = None,
+    rate: float = 20.0,
+    upload_share: float = 0.05,
+    seeds: tuple[int, ...] = (1,),
+) -> list[list[Simulation]]:
+    """Per rolled tier (and runtime), one simulation per seed."""
+    out: list[list[Simulation]] = []
+    common: dict[str, Any] = {
+        "config": inputs.config,
+        "rate": rate,
+        "upload_share": upload_share,
+        "source": inputs.source,
+        "defaulted": inputs.defaulted,
+    }
+    for rolled, dep in rolls(inputs.facts, tier, runtime):
+        if rolled == "nodes":
+            out.append([simulate_nodes(inputs.facts, seed=seed, **common) for seed in seeds])
+            continue
+        out.append(
+            [
+                simulate_facts(inputs.facts, rolled, runtime=dep, seed=seed, **common)
+                for seed in seeds
+            ]
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Summaries over seeds
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A figure over the runs: median, 90th percentile and the worst."""
+
+    p50: float
+    """Median."""
+    p90: float
+    """90th percentile."""
+    max: float
+    """Largest."""
+
+    @staticmethod
+    def of(values: list[float]) -> Spread:
+        """The spread of `values` (one value: all three equal it)."""
+        if len(values) == 1:
+            return Spread(values[0], values[0], values[0])
+        cuts = quantiles(values, n=10, method="inclusive")
+        return Spread(quantiles(values, n=2, method="inclusive")[0], cuts[8], max(values))
+
+    def text(self, digits: int = 0) -> str:
+        """`p50 / p90 / max` as printed."""
+        return " / ".join(f"{v:.{digits}f}" for v in (self.p50, self.p90, self.max))
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One rolled tier over `--runs` seeds."""
+
+    tier: str
+    """The tier rolled."""
+    title: str
+    """What rolled."""
+    runs: int
+    """Seeds simulated."""
+    rollout_seconds: Spread
+    """Rollout duration."""
+    min_serving: Spread
+    """Fewest backends in rotation."""
+    requests: Spread
+    """Requests simulated."""
+    failed: Spread
+    """Failed requests."""
+    by_cause: dict[str, Spread]
+    """Failed requests per cause."""
+    by_tier: dict[str, Spread]
+    """Failed requests per tier where they failed."""
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data."""
+
+        def spread(s: Spread) -> dict[str, float]:
+            return {"p50": s.p50, "p90": s.p90, "max": s.max}
+
+        return {
+            "tier": self.tier,
+            "title": self.title,
+            "runs": self.runs,
+            "rollout_seconds": spread(self.rollout_seconds),
+            "min_serving": spread(self.min_serving),
+            "requests": spread(self.requests),
+            "failed": spread(self.failed),
+            "by_cause": {k: spread(v) for k, v in self.by_cause.items()},
+            "by_tier": {k: spread(v) for k, v in self.by_tier.items()},
+        }
+
+
+def summarize(sims: list[Simulation]) -> RunSummary:
+    """Percentiles of one tier's runs."""
+    first = sims[0]
+    return RunSummary(
+        tier=first.tier,
+        title=first.model.title,
+        runs=len(sims),
+        rollout_seconds=Spread.of([s.rollout_seconds for s in sims]),
+        min_serving=Spread.of([float(s.min_serving) for s in sims]),
+        requests=Spread.of([float(len(s.requests)) for s in sims]),
+        failed=Spread.of([float(len(s.failed)) for s in sims]),
+        by_cause={c.value: Spread.of([float(s.by_cause()[c.value]) for s in sims]) for c in Cause},
+        by_tier={
+            t.value: Spread.of([float(s.by_tier()[t.value]) for s in sims]) for t in ROLLING_TIERS
+        },
     )
 
 
@@ -914,71 +1341,62 @@ FAILED_ROWS = 20
 """Failed requests the terminal lists (JSON has them all)."""
 
 
-def tables(sim: Simulation) -> list[Table]:
-    """The simulation as terminal tables: inputs, summary, failures by cause, timeline."""
-    p = sim.plan
-    inputs = Table(title=f"stack {sim.stack}: simulated rollout of {p.title}")
+def tables(sims: list[Simulation]) -> list[Table]:
+    """One tier's runs as terminal tables: inputs, summary over seeds, first run's failures."""
+    sim = sims[0]
+    m = sim.model
+    inputs = Table(title=f"{sim.source}: simulated rollout of {m.title}")
     for column in ("input", "value", "from"):
         inputs.add_column(column)
-    for s in p.settings:
+    for s in (*m.settings, *sim.chain.settings):
         inputs.add_row(escape(s.what), escape(s.value), escape(s.source))
-    upload = seconds(p.held[RequestKind.upload])
-    inputs.add_row(
-        "upload / GET time in the tier (s)",
-        f"{upload} / {seconds(GET_SECONDS)}",
-        (f"longest request of {p.tier.value.upper()} / simulate.GET_SECONDS"),
-    )
     inputs.add_row(
         "traffic",
-        f"{sim.rate:g}/s, {sim.upload_share:.0%} uploads, seed {sim.seed}",
-        f"Poisson arrivals from {seconds(-sim.lead_in)} s until the rollout completes",
+        f"{sim.rate:g}/s, {sim.upload_share:.0%} uploads",
+        f"Poisson arrivals from {-sim.lead_in:.1f} s until the rollout completes",
     )
-
-    counts = sim.counts()
-    verdict = "[green]hitless[/]" if not sim.failed else f"[bold red]{len(sim.failed)} failed[/]"
-    summary = Table(
-        title=f"requests during the rollout ({seconds(sim.rollout_seconds)} s): {verdict}"
-        + (" (truncated at MAX_REQUESTS)" if sim.truncated else "")
-    )
-    for column in ("kind", "requests", "ok", "failed", *(cause.value for cause in Cause)):
-        summary.add_column(column, justify="right" if column != "kind" else "left")
-    for kind in RequestKind:
-        row = counts[kind]
-        summary.add_row(
-            kind.value,
-            *(str(row[key]) for key in ("requests", "ok", "failed", *Cause)),
+    if sim.defaulted:
+        inputs.add_row(
+            "tiers not given",
+            ", ".join(t.upper() for t in sim.defaulted),
+            "the stack's rendering (its facts) stands in for them",
         )
-
-    causes = Table(title="failures by cause")
-    for column in ("cause", "failure mode (design §2)", "requests", "first"):
-        causes.add_column(column, justify="right" if column == "requests" else "left")
-    for cause in Cause:
-        hits = [item for item in sim.failed if item.cause is cause]
-        first = f"#{hits[0].id} at {seconds(hits[0].arrived)} s: {hits[0].detail}" if hits else ""
-        causes.add_row(cause.value, FAILURE_MODES[cause], str(len(hits)), escape(first))
-
-    timeline = Table(title="rollout timeline (t = 0: rollout starts)")
+    summary = summarize(sims)
+    verdict = "[green]hitless[/]" if summary.failed.max == 0 else "[bold red]requests failed[/]"
+    over = Table(title=f"{m.title}: {summary.runs} run(s), p50 / p90 / max: {verdict}")
+    over.add_column("figure")
+    over.add_column("p50 / p90 / max", justify="right")
+    over.add_row("rollout (s)", summary.rollout_seconds.text(1))
+    over.add_row(f"fewest {m.unit}s in rotation", summary.min_serving.text())
+    over.add_row("requests", summary.requests.text())
+    over.add_row("failed", summary.failed.text())
+    for cause, spread in summary.by_cause.items():
+        over.add_row(f"  {cause} ({FAILURE_MODES[Cause(cause)]})", spread.text())
+    for tier, spread in summary.by_tier.items():
+        if spread.max:
+            over.add_row(f"  failed at tier {tier.upper()}", spread.text())
+    timeline = Table(title=f"rollout timeline, seed {sim.seed} (t = 0: rollout starts)")
     timeline.add_column("t (s)", justify="right")
-    timeline.add_column(p.unit)
+    timeline.add_column(m.unit)
     timeline.add_column("event")
     for event in sim.events:
-        timeline.add_row(seconds(event.at), escape(event.backend), escape(event.what))
-    out = [inputs, summary, causes, timeline]
-
+        timeline.add_row(f"{event.at:.1f}", escape(event.backend), escape(event.what))
+    out = [inputs, over, timeline]
     if sim.failed:
         failed = Table(
-            title=f"failed requests (first {min(FAILED_ROWS, len(sim.failed))} of "
-            f"{len(sim.failed)}; --format json lists all)"
+            title=f"failed requests of seed {sim.seed} (first {min(FAILED_ROWS, len(sim.failed))}"
+            f" of {len(sim.failed)}; --format json lists all)"
         )
-        for column in ("#", "kind", "arrived (s)", "ended (s)", "cause", "detail"):
+        for column in ("#", "kind", "arrived (s)", "cause", "tier", "pooled", "detail"):
             failed.add_column(column)
         for item in sim.failed[:FAILED_ROWS]:
             failed.add_row(
                 str(item.id),
                 item.kind.value,
-                seconds(item.arrived),
-                seconds(item.ended),
+                f"{item.arrived:.1f}",
                 item.cause.value if item.cause else "",
+                item.failed_at.upper(),
+                "yes" if item.pooled else "no",
                 escape(item.detail),
             )
         out.append(failed)

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hitless.components.config import StackConfig
 from hitless.lab.load import MIB, client_cause, throttled_body
 from hitless.lab.matrix import Prediction, simulated
+from hitless.sim_inputs import SimInputs
 
 MAX_RATE = 50.0
 """Most requests per second verify sends: enough to see a rollout, too few to load a chain."""
@@ -200,9 +200,14 @@ async def run_verify(options: VerifyOptions, stop: asyncio.Event | None = None) 
     return measurement
 
 
-def predict(cfg: StackConfig, stack: str, options: VerifyOptions) -> Prediction:
-    """The simulator's prediction for rolling `options.tier` of `cfg` at the verify rate."""
-    return simulated(cfg, options.tier, stack=stack, rate=options.rate, share=options.upload_share)
+def predict(inputs: SimInputs, options: VerifyOptions, runtime: str | None = None) -> Prediction:
+    """The simulator's prediction for rolling `options.tier` of the facts at the verify rate.
+
+    `runtime` names the runtime Deployment tier d rolls (default: the first).
+    """
+    return simulated(
+        inputs, options.tier, rate=options.rate, share=options.upload_share, runtime=runtime
+    )
 
 
 def report_lines(

@@ -28,9 +28,11 @@ from hitless.lab.configs import (
     rewrite_tier_conf,
     scaled_duration,
 )
+from hitless.lab.matrix import predict
 from hitless.lab.runner import RunResult, missing_prerequisites, run_all
 from hitless.lab.scenarios import (
     ScenarioInputError,
+    Variant,
     broken_variants,
     build_scenario,
     deployment_spec,
@@ -39,9 +41,12 @@ from hitless.lab.scenarios import (
 from hitless.lab.spec import RollingTier, Scenario
 from hitless.program import run_stack
 from hitless.render import write_artifacts
+from hitless.sim_inputs import stack_facts
 from tests.conftest import ROOT, hitless_values
 
 SEED_RT = ROOT / "tests" / "policy" / "fixtures" / "seed_rt.yaml"
+SIM_LAB_FACTOR = 1.5
+"""Stated tolerance between the simulator's and the lab's failed counts (docs/timing.md)."""
 
 
 @pytest.fixture(scope="module")
@@ -270,6 +275,26 @@ class TestLabPair:
         assert len(dev.requests) > 100
         assert sum(1 for r in dev.requests if r["kind"] == "upload") > 0
         assert dev.failed == 0, dev.causes
+
+    def test_simulator_beside_the_lab(self, pair: tuple[RunResult, RunResult]) -> None:
+        """The simulator's prediction for the same facts and load beside the measured counts.
+
+        Tolerance (docs/timing.md, "Simulator and lab"): a hitless run is 0 in both; a failing
+        run fails in both with the same causes, and the counts are within a factor of
+        `SIM_LAB_FACTOR` of each other.
+        """
+        inputs = stack_facts("dev", ROOT)
+        for result in pair:
+            scenario = result.scenario
+            predicted = predict(inputs, scenario, Variant(), rate=20, share=0.05)
+            measured = result.by_cause()
+            print(f"{scenario.name}: lab {dict(measured)}, simulator {predicted.by_cause}")
+            if result.failed == 0:
+                assert predicted.failed == 0, (scenario.name, predicted)
+                continue
+            assert {c for c, n in predicted.by_cause.items() if n} == set(measured)
+            low, high = sorted((predicted.failed, float(result.failed)))
+            assert high <= SIM_LAB_FACTOR * low, (scenario.name, measured, predicted)
 
 
 class TestCannotRun:

@@ -1,308 +1,242 @@
-"""The simulated rollout (hitless.simulate): the stacks are hitless, the user's RT is not, and why.
-
-Each class is one invariant. Runs are deterministic per seed, so counts are stable; assertions
-name the cause, the kind and the backend, not only a count.
-"""
+"""The simulator, driven by extracted facts: checked-in stacks, a manifest-only input, pooled
+connections, retries, no truncation, the trace, and the command line."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from hitless import simulate as sim_module
 from hitless.cli import app
-from hitless.components.config import StackConfig, load_stack_config
-from hitless.simulate import (
-    ORIGINAL_RT,
-    Cause,
-    DeploymentOverrides,
-    RequestKind,
-    Simulation,
-    plan_for,
-    simulate,
+from hitless.lab.matrix import _replace_drain
+from hitless.sim_inputs import (
+    SimInputs,
+    SimulationInputError,
+    chain_model,
+    file_facts,
+    stack_facts,
+    tier_model,
 )
+from hitless.simulate import (
+    Cause,
+    Simulation,
+    simulate_facts,
+    simulate_model,
+    simulate_nodes,
+    summarize,
+)
+from hitless.trace import Generation, PhaseName
 from hitless_policy.identity import Tier
-from tests.conftest import ROOT, hitless_values
+from tests.conftest import ROOT
 
+SEED_RT = ROOT / "tests" / "policy" / "fixtures" / "seed_rt.yaml"
 runner = CliRunner()
-TIERS = (Tier.A, Tier.B, Tier.C, Tier.D)
-DEV = load_stack_config(hitless_values("dev"), "dev")
-"""The dev config, for hypothesis tests (which cannot take function-scoped fixtures)."""
 
 
-def causes(sim: Simulation) -> set[Cause]:
-    """The causes of the failed requests."""
-    return {item.cause for item in sim.failed if item.cause is not None}
+@pytest.fixture(scope="module")
+def dev() -> SimInputs:
+    """The dev stack's facts (rendered under mocks, as `preview` does)."""
+    return stack_facts("dev", ROOT)
 
 
-def event_at(sim: Simulation, backend: str, prefix: str) -> float:
-    """When `backend`'s event starting with `prefix` happened."""
-    return next(e.at for e in sim.events if e.backend == backend and e.what.startswith(prefix))
+@pytest.fixture(scope="module")
+def prod() -> SimInputs:
+    """The prod stack's facts."""
+    return stack_facts("prod", ROOT)
+
+
+def roll(inputs: SimInputs, tier: str, **kwargs: object) -> Simulation:
+    return simulate_facts(inputs.facts, tier, config=inputs.config, **kwargs)  # type: ignore[arg-type]
 
 
 class TestCheckedInStacksAreHitless:
-    """With dev and prod, rolling any tier fails no request: GETs and 50 MiB uploads alike."""
+    """Every tier of dev and prod, read from the rendered resources' facts, fails no request."""
 
-    @pytest.mark.parametrize("tier", TIERS)
-    def test_no_failed_request(self, stack_config: StackConfig, tier: Tier) -> None:
-        sim = simulate(stack_config, tier, rate=20, upload_share=0.2, seed=3)
-        counts = sim.counts()
-        assert counts[RequestKind.get]["requests"] > 0, tier
-        assert counts[RequestKind.upload]["requests"] > 0, tier
-        assert not sim.failed, (tier, sim.failed[:3])
+    @pytest.mark.parametrize("tier", ["a", "b", "c", "d"])
+    @pytest.mark.parametrize("seed", [1, 2])
+    def test_no_failed_request(self, dev: SimInputs, prod: SimInputs, tier: str, seed: int) -> None:
+        for inputs in (dev, prod):
+            sim = roll(inputs, tier, seed=seed)
+            assert sim.requests, (inputs.source, tier)
+            assert not sim.failed, (inputs.source, tier, sim.failed[:3])
 
-    @pytest.mark.parametrize("tier", TIERS)
-    def test_every_old_backend_replaced(self, stack_config: StackConfig, tier: Tier) -> None:
-        sim = simulate(stack_config, tier)
-        plan = sim.plan
-        created = [e for e in sim.events if e.what == f"{plan.unit} created"]
-        gone = [e for e in sim.events if e.what.startswith(("killed", "deleted"))]
-        assert len(created) == len(gone) == plan.replicas, tier
-        assert sim.events[-1].what.startswith("rollout complete"), tier
+    @pytest.mark.parametrize("tier", ["a", "b", "c", "d"])
+    def test_every_old_backend_replaced(self, dev: SimInputs, tier: str) -> None:
+        sim = roll(dev, tier)
+        lives = sim.trace.backends
+        old = [b for b in lives if b.generation is Generation.OLD]
+        new = [b for b in lives if b.generation is Generation.NEW]
+        assert len(old) == len(new) == sim.model.replicas
+        assert all(b.phases[-1].name is PhaseName.KILLED for b in old)
+        assert all(b.phases[-1].name is PhaseName.IN_ROTATION for b in new)
 
 
-class TestOriginalRtFails:
-    """The user's RT (maxUnavailable 1, no preStop, grace 30) refuses connections and cuts uploads.
+class TestManifestOnly:
+    """The users' original RT manifest alone simulates; A, B and C come from the stack."""
 
-    No preStop: the pod closes its listener at Terminating while kube-proxy still sends it new
-    connections for the propagation lag, so Kong's tries can all land on it (refused). Grace 30 s
-    is shorter than D's longest request (30.4 s on dev), so an upload accepted just before
-    Terminating is killed mid-flight (cut).
-    """
+    def test_seed_rt_refused_and_defaulted(self, dev: SimInputs) -> None:
+        inputs = file_facts([SEED_RT], None, None, None, dev)
+        assert inputs.defaulted == ("a", "b", "c")
+        assert str(SEED_RT) in inputs.source
+        sim = simulate_facts(inputs.facts, "d", config=inputs.config, source=inputs.source)
+        assert sim.model.max_unavailable == 1  # the manifest's, not the stack's
+        assert sim.by_cause()[Cause.refused] > 0
+        refused = next(r for r in sim.failed if r.cause is Cause.refused)
+        assert refused.failed_at == "d"
 
-    @pytest.fixture
-    def sim(self, dev_config: StackConfig) -> Simulation:
-        return simulate(
-            dev_config, Tier.D, rate=20, upload_share=0.5, seed=1, overrides=ORIGINAL_RT
+
+class TestPooledFlows:
+    """A pools its connections to B: a B drain shorter than the LB lag refuses far fewer requests
+    than if every request opened a new connection (the lab measured 1, not 21)."""
+
+    def test_pooling_spares_refusals(self, dev: SimInputs) -> None:
+        facts = _replace_drain(dev.facts, Tier.B, 15)
+        pooled = tier_model(facts, dev.config, Tier.B)
+        assert pooled.pooling.enabled
+        unpooled = dataclasses.replace(
+            pooled, pooling=dataclasses.replace(pooled.pooling, enabled=False)
         )
+        chain = chain_model(facts, dev.config, None)
+        with_pool = [simulate_model(pooled, chain, seed=s).by_cause()["refused"] for s in (1, 2)]
+        without = [simulate_model(unpooled, chain, seed=s).by_cause()["refused"] for s in (1, 2)]
+        assert sum(without) > 2 * sum(with_pool)
 
-    def test_plan_is_the_original(self, dev_config: StackConfig) -> None:
-        plan = plan_for(dev_config, Tier.D, ORIGINAL_RT)
-        assert (plan.replicas, plan.max_surge, plan.max_unavailable) == (2, 2, 1)
-        assert plan.stops_accepting == 0
-        assert plan.killed == 30
-        assert plan.retries == 5
-
-    def test_refused_while_still_routed(self, sim: Simulation) -> None:
-        refused = [item for item in sim.failed if item.cause is Cause.refused]
-        assert refused
-        for item in refused:
-            assert item.backend is not None, item
-            start = event_at(sim, item.backend, "Terminating")
-            out = event_at(sim, item.backend, "out of rotation")
-            assert start <= item.arrived < out, item
-            assert "stopped accepting" in item.detail, item
-            assert item.tries == 1 + sim.plan.retries, item  # every try was refused
-
-    def test_uploads_cut_at_grace(self, sim: Simulation) -> None:
-        cut = [item for item in sim.failed if item.cause is Cause.cut]
+    def test_short_drain_cuts_uploads(self, dev: SimInputs) -> None:
+        facts = _replace_drain(dev.facts, Tier.B, 15)
+        sim = simulate_facts(facts, "b", config=dev.config, seed=1)
+        cut = [r for r in sim.failed if r.cause is Cause.cut]
         assert cut
-        longest_d = sim.plan.held[RequestKind.upload]
-        for item in cut:
-            assert item.kind is RequestKind.upload, item
-            assert item.backend is not None
-            assert item.ended == event_at(sim, item.backend, "killed"), item
-            assert item.ended - item.arrived < longest_d, item
-
-    def test_only_refused_and_cut(self, sim: Simulation) -> None:
-        assert causes(sim) == {Cause.refused, Cause.cut}
+        assert all(r.failed_at == "b" for r in cut)
 
 
-class TestRetriesAndPrestopTurnRefusedIntoOk:
-    """Without Kong retries and preStop, requests are refused; retries 2 plus a preStop that covers
-    propagation (the stack's) make the same traffic all ok."""
+class TestKongRetries:
+    """Kong retries connect failures for any method: without retries the seed RT refuses more."""
 
-    def test_refused_then_ok(self, dev_config: StackConfig) -> None:
-        bare = simulate(
-            dev_config, Tier.D, seed=4, overrides=DeploymentOverrides(retries=0, prestop_seconds=0)
+    def test_retries_spare_requests(self, dev: SimInputs) -> None:
+        inputs = file_facts([SEED_RT], None, None, None, dev)
+        model = tier_model(inputs.facts, inputs.config, Tier.D)
+        chain = chain_model(inputs.facts, inputs.config, None)
+        none = dataclasses.replace(model, retries=0)
+        with_retries = simulate_model(model, chain, seed=3).by_cause()["refused"]
+        without = simulate_model(none, chain, seed=3).by_cause()["refused"]
+        assert model.retries > 0
+        assert without > with_retries
+
+
+class TestNodePoolUpgrade:
+    """A GKE surge upgrade drains nodes under the PDBs: evictions are terminations, and the next
+    pod of a Deployment goes only once its PDB allows it."""
+
+    def test_checked_in_stacks_hitless(self, dev: SimInputs, prod: SimInputs) -> None:
+        for inputs in (dev, prod):
+            sim = simulate_nodes(inputs.facts, config=inputs.config, seed=1)
+            assert sim.tier == "nodes"
+            assert sim.trace.tier == "nodes"
+            assert sim.requests
+            assert not sim.failed, (inputs.source, sim.failed[:3])
+
+    def test_every_pod_replaced(self, dev: SimInputs) -> None:
+        sim = simulate_nodes(dev.facts, config=dev.config, seed=1)
+        old = [b for b in sim.trace.backends if b.generation is Generation.OLD]
+        new = [b for b in sim.trace.backends if b.generation is Generation.NEW]
+        assert len(old) == len(new) == 4  # 2 Kong + 2 RT pods
+        assert all(b.phases[-1].name is PhaseName.KILLED for b in old)
+
+    def test_pdb_holds_evictions(self, dev: SimInputs) -> None:
+        """Both runtime pods on one node: with maxUnavailable 1 the second is evicted only once
+        the first one's replacement is ready."""
+        pool = dev.facts.node_pools[0]
+        one_node = dataclasses.replace(
+            dev.facts, node_pools=[dataclasses.replace(pool, min_nodes_per_zone=1)], _index={}
         )
-        assert bare.failed
-        assert causes(bare) == {Cause.refused}
-        assert all(item.tries == 1 for item in bare.failed)
-
-        assert (
-            dev_config.runtimes[0].prestop_seconds
-            >= dev_config.profile.endpoint_propagation_seconds
+        sim = simulate_nodes(one_node, config=dev.config, seed=2)
+        starts = sorted(
+            e.at for e in sim.events if e.backend.startswith("rt-old") and "termination" in e.what
         )
-        fixed = simulate(dev_config, Tier.D, seed=4, overrides=DeploymentOverrides(retries=2))
-        assert not fixed.failed
-        by_id = {item.id: item for item in fixed.requests}
-        for item in bare.failed:
-            assert by_id[item.id].ok, item
-
-    def test_retries_alone_leave_refusals(self, dev_config: StackConfig) -> None:
-        """Retries re-pick through kube-proxy, which may pick the refusing pod again."""
-        sim = simulate(
-            dev_config,
-            Tier.D,
-            rate=50,
-            seed=4,
-            overrides=DeploymentOverrides(retries=2, prestop_seconds=0),
+        ready = sorted(
+            e.at for e in sim.events if e.backend.startswith("rt-new") and "ready" in e.what
         )
-        assert causes(sim) == {Cause.refused}
+        assert len(starts) == 2
+        assert starts[1] >= ready[0] > starts[0]
+
+
+class TestLoadCoversTheRollout:
+    """No silent truncation: arrivals reach the rollout's end, or the run is refused."""
+
+    def test_last_arrival_near_the_end(self, dev: SimInputs) -> None:
+        sim = roll(dev, "d", rate=50)
+        last = max(r.arrived for r in sim.requests)
+        assert sim.rollout_seconds - last < 1.0
+
+    def test_too_many_requests_refused(
+        self, dev: SimInputs, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(sim_module, "MAX_REQUESTS", 1000)
+        with pytest.raises(SimulationInputError, match="lower --rate"):
+            roll(dev, "d", rate=20)
+
+
+class TestTrace:
+    def test_one_sample_per_second(self, dev: SimInputs) -> None:
+        sim = roll(dev, "c")
+        trace = sim.trace
+        assert trace.tier == "c"
+        assert trace.rollout_start == pytest.approx(sim.lead_in)
+        assert trace.rollout_end == pytest.approx(sim.lead_in + sim.rollout_seconds)
+        assert [s.at for s in trace.samples] == [float(n) for n in range(len(trace.samples))]
+        assert len(trace.samples) >= math.ceil(trace.rollout_end)
+        assert max(s.in_flight for s in trace.samples) > 0
+        assert min(s.serving for s in trace.samples if s.at >= trace.rollout_start) == (
+            sim.min_serving
+        )
+
+    def test_failures_in_samples(self, dev: SimInputs) -> None:
+        inputs = file_facts([SEED_RT], None, None, None, dev)
+        sim = simulate_facts(inputs.facts, "d", config=inputs.config)
+        assert sum(s.failed for s in sim.trace.samples) == len(sim.failed)
+        assert dict(sim.trace.failures_by_cause) == dict(sim.by_cause())
 
 
 class TestDeterministic:
-    """The same seed gives the same run; another seed other arrivals."""
+    def test_same_seed_same_result(self, dev: SimInputs) -> None:
+        assert roll(dev, "d", seed=4).requests == roll(dev, "d", seed=4).requests
 
-    @pytest.mark.parametrize("tier", [Tier.B, Tier.D])
-    def test_same_seed_same_result(self, dev_config: StackConfig, tier: Tier) -> None:
-        one = simulate(dev_config, tier, seed=7, overrides=None)
-        two = simulate(dev_config, tier, seed=7, overrides=None)
-        assert one.to_json() == two.to_json()
-
-    def test_other_seed_other_arrivals(self, dev_config: StackConfig) -> None:
-        one = simulate(dev_config, Tier.D, seed=1)
-        two = simulate(dev_config, Tier.D, seed=2)
-        assert [r.arrived for r in one.requests] != [r.arrived for r in two.requests]
-
-    def test_failures_reproduce(self, dev_config: StackConfig) -> None:
-        one = simulate(dev_config, Tier.D, seed=5, overrides=ORIGINAL_RT)
-        two = simulate(dev_config, Tier.D, seed=5, overrides=ORIGINAL_RT)
-        assert one.failed == two.failed
-        assert one.failed
-
-
-class TestShortMigDrainCutsUploads:
-    """A MIG whose LB draining is shorter than A's longest request cuts uploads at deletion.
-
-    The config model refuses such a stack, so the test edits a validated one (model_copy skips
-    validation on purpose).
-    """
-
-    def test_uploads_cut_gets_fine(self, dev_config: StackConfig) -> None:
-        longest_a = dev_config.longest_requests().a
-        drain = math.floor(longest_a) - 20
-        edge = dev_config.edge.model_copy(update={"connection_draining_timeout_sec": drain})
-        cfg = dev_config.model_copy(update={"edge": edge})
-        sim = simulate(cfg, Tier.A, upload_share=0.2, seed=2)
-        assert sim.failed
-        assert causes(sim) == {Cause.cut}
-        for item in sim.failed:
-            assert item.kind is RequestKind.upload, item
-            assert item.backend is not None, item
-            assert item.backend.startswith("edge-old-"), item
-            assert item.ended == event_at(sim, item.backend, "deleted"), item
-        assert sim.counts()[RequestKind.get]["failed"] == 0
-
-    def test_stack_drain_is_enough(self, dev_config: StackConfig) -> None:
-        assert dev_config.edge.connection_draining_timeout_sec >= dev_config.longest_requests().a
-        assert not simulate(dev_config, Tier.A, upload_share=0.2, seed=2).failed
-
-
-class TestConnectStallsTimeOut:
-    """A killed pod still listed by kube-proxy stalls Kong's try for its connect timeout; with
-    Kong's default 60 s that outlasts A's proxy_read_timeout (design §1's settings)."""
-
-    def test_timeout_cause(self, dev_config: StackConfig) -> None:
-        rt = dev_config.runtimes[0]
-        route = rt.kong.model_copy(update={"connect_timeout_ms": 60_000})
-        # A's read timeout below two stalled tries (2 x 60 s), as the user's chain had it.
-        edge = dev_config.edge.model_copy(update={"proxy_read_timeout_seconds": 90})
-        runtimes = [rt.model_copy(update={"kong": route})]
-        cfg = dev_config.model_copy(update={"runtimes": runtimes, "edge": edge})
-        grace = math.floor(dev_config.profile.endpoint_propagation_seconds) // 2
-        sim = simulate(
-            cfg,
-            Tier.D,
-            upload_share=0.3,
-            seed=1,
-            overrides=DeploymentOverrides(prestop_seconds=0, termination_grace_seconds=grace),
-        )
-        timeouts = [item for item in sim.failed if item.cause is Cause.timeout]
-        assert timeouts
-        for item in timeouts:
-            assert "A proxy_read_timeout" in item.detail, item
-            assert item.tries >= 2, item
-
-
-class TestGraceNeverHurts:
-    """A longer grace period never fails a request a shorter one let through."""
-
-    @settings(max_examples=12, deadline=None)
-    @given(st.integers(min_value=10, max_value=90), st.integers(min_value=0, max_value=60))
-    def test_failures_shrink(self, shorter: int, extra: int) -> None:
-        cfg = DEV
-        assert shorter >= cfg.profile.endpoint_propagation_seconds  # no killed pod still routed
-        runs = [
-            simulate(
-                cfg,
-                Tier.D,
-                rate=5,
-                upload_share=0.5,
-                seed=11,
-                overrides=DeploymentOverrides(
-                    prestop_seconds=0, retries=0, termination_grace_seconds=grace
-                ),
-            )
-            for grace in (shorter, shorter + extra)
-        ]
-        short_failed = {item.id for item in runs[0].failed}
-        long_failed = {item.id for item in runs[1].failed}
-        assert long_failed <= short_failed
-
-
-class TestBounded:
-    """A run stops at the cap on requests and says so."""
-
-    def test_cap(self, dev_config: StackConfig, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(sim_module, "MAX_REQUESTS", 50)
-        sim = simulate(dev_config, Tier.D)
-        assert len(sim.requests) == 50
-        assert sim.truncated
-
-    def test_bad_inputs(self, dev_config: StackConfig) -> None:
-        with pytest.raises(ValueError, match="rate"):
-            simulate(dev_config, Tier.D, rate=0)
-        with pytest.raises(ValueError, match="upload_share"):
-            simulate(dev_config, Tier.D, upload_share=1.5)
-        with pytest.raises(ValueError, match="Deployments"):
-            simulate(dev_config, Tier.A, overrides=ORIGINAL_RT)
+    def test_summary_over_seeds(self, dev: SimInputs) -> None:
+        inputs = file_facts([SEED_RT], None, None, None, dev)
+        sims = [simulate_facts(inputs.facts, "d", config=inputs.config, seed=s) for s in (1, 2, 3)]
+        summary = summarize(sims)
+        counts = sorted(float(len(s.failed)) for s in sims)
+        assert summary.failed.max == counts[-1]
+        assert summary.failed.p50 == counts[1]
+        assert summary.runs == 3
 
 
 class TestCli:
-    """`hitless simulate` prints the summary, exits 0 when hitless, and emits parseable JSON."""
-
-    def test_dev_tier_d(self) -> None:
+    def test_all_tiers_json(self) -> None:
         result = runner.invoke(
-            app, ["simulate", "--stack", "dev", "--tier", "d", "--root", str(ROOT)]
+            app, ["simulate", "--root", str(ROOT), "--tier", "all", "--format", "json"]
         )
         assert result.exit_code == 0, result.output
-        assert "requests during the rollout" in result.output
-        assert "hitless" in result.output
-        assert "failures by cause" in result.output
-        assert "rollout complete" in result.output
+        data = json.loads(result.output)
+        assert [t["summary"]["tier"] for t in data["tiers"]] == ["a", "b", "c", "d", "nodes"]
+        assert all(t["summary"]["failed"]["max"] == 0 for t in data["tiers"])
 
-    def test_json(self) -> None:
+    def test_manifest_fails_and_says_what_was_defaulted(self) -> None:
         result = runner.invoke(
-            app,
-            ["simulate", "-s", "prod", "-t", "c", "--format", "json", "--root", str(ROOT)],
+            app, ["simulate", "--root", str(ROOT), "-f", str(SEED_RT), "--runs", "2"]
         )
-        assert result.exit_code == 0, result.output
-        doc = json.loads(result.output)
-        assert doc["tier"] == "c"
-        assert doc["summary"]["failed"] == 0
-        assert len(doc["requests"]) == doc["summary"]["requests"]
-        assert {r["outcome"] for r in doc["requests"]} == {"ok"}
-        assert doc["events"][-1]["what"].startswith("rollout complete")
-
-    def test_bad_tier(self) -> None:
-        result = runner.invoke(app, ["simulate", "--tier", "e", "--root", str(ROOT)])
-        assert result.exit_code == 2
-
-    def test_failing_run_exits_1(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """A run with failed requests exits 1 (here: the user's RT replayed through the CLI)."""
-        real = sim_module.simulate
-
-        def original(*args: object, **kwargs: object) -> Simulation:
-            return real(*args, **{**kwargs, "overrides": ORIGINAL_RT})  # type: ignore[arg-type]
-
-        monkeypatch.setattr(sim_module, "simulate", original)
-        result = runner.invoke(app, ["simulate", "--tier", "d", "--root", str(ROOT)])
         assert result.exit_code == 1, result.output
-        assert "failed requests" in result.output
+        assert "tiers A, B, C not given" in result.output
+
+    def test_unknown_runtime_is_bad_input(self) -> None:
+        result = runner.invoke(app, ["simulate", "--root", str(ROOT), "--runtime", "nope"])
+        assert result.exit_code == 2
+        assert "--runtime nope: no such runtime Deployment" in result.output
+
+    def test_missing_file_is_bad_input(self) -> None:
+        result = runner.invoke(app, ["simulate", "--root", str(ROOT), "-f", "missing.yaml"])
+        assert result.exit_code == 2

@@ -27,6 +27,7 @@ from hitless.lab.scenarios import build_scenario
 from hitless.lab.spec import RollingTier
 from hitless.program import run_stack
 from hitless.render import write_artifacts
+from hitless.sim_inputs import stack_facts
 from hitless.verify import (
     MAX_RATE,
     OK,
@@ -93,8 +94,7 @@ class TestReport:
         assert measured.failures() == Counter({"http-502": 1, "refused": 1})
         assert [(s, n) for s, n, _ in measured.timeline()] == [(0, 1), (1, 2), (2, 1)]
         options = VerifyOptions(url="http://e/", tier="d", duration_seconds=3)
-        cfg = load_stack_config(hitless_values("dev"), "dev")
-        lines = report_lines(measured, options, predict(cfg, "dev", options))
+        lines = report_lines(measured, options, predict(stack_facts("dev", ROOT), options))
         assert "     1     2  http-502 1, refused 1" in lines
         assert lines[-2] == "measured: 4 requests, 2 failed: http-502 1, refused 1"
         assert lines[-1].startswith("predicted (hitless simulate, seeds 1-3): 0 failed")

@@ -8,6 +8,7 @@ where the model and the real processes agree.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +19,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from hitless.components.config import StackConfig
-from hitless.lab.causes import Cause
+from hitless.lab.causes import Cause as LabCause
 from hitless.lab.runner import RunResult
 from hitless.lab.scenarios import Variant, broken_variants, build_scenario
 from hitless.lab.spec import RollingTier, Scenario
-from hitless.simulate import DeploymentOverrides, simulate
+from hitless.program import find_root
+from hitless.sim_inputs import SimInputs, file_facts, stack_facts
+from hitless.simulate import Cause, simulate_facts
+from hitless_policy.facts import Facts, PreStop, Unknown
+from hitless_policy.identity import Tier
 
 SEED_RT_MANIFEST = Path("tests/policy/fixtures/seed_rt.yaml")
 """The users' original RT Deployment (from the seed conversation), relative to the project."""
@@ -61,81 +66,104 @@ def artifacts_dir(build: Path, scenario: Scenario) -> Path:
 
 
 def simulated(
-    cfg: StackConfig,
+    inputs: SimInputs,
     tier: str,
     *,
-    stack: str,
     rate: float,
     share: float,
-    overrides: DeploymentOverrides | None = None,
+    worst_case: bool = False,
+    runtime: str | None = None,
 ) -> Prediction:
-    """The simulator's mean counts over `PREDICTION_SEEDS` for rolling `tier` of `cfg`."""
+    """The simulator's mean counts over `PREDICTION_SEEDS` for rolling `tier` of `inputs`.
+
+    `runtime` names the runtime Deployment tier d rolls (default: the first).
+    """
     runs = [
-        simulate(
-            cfg,
+        simulate_facts(
+            inputs.facts,
             tier,
-            stack=stack,
+            config=inputs.config,
+            runtime=runtime,
             rate=rate,
             upload_share=share,
             seed=seed,
-            overrides=overrides,
+            worst_case=worst_case,
         )
         for seed in PREDICTION_SEEDS
     ]
-    causes = ("refused", "cut", "timeout")
     return Prediction(
         failed=mean(len(sim.failed) for sim in runs),
         by_cause={
-            cause: mean(
-                sum(1 for r in sim.failed if r.cause and r.cause.value == cause) for sim in runs
-            )
-            for cause in causes
+            cause.value: mean(sim.by_cause()[cause.value] for sim in runs) for cause in Cause
         },
     )
 
 
+def _replace_deployment(facts: Facts, tier: Tier, prestop_seconds: float) -> Facts:
+    """`facts` with the preStop delay of tier `tier`'s Deployment replaced."""
+    out = dataclasses.replace(facts, deployments=list(facts.deployments), _index={})
+    for n, dep in enumerate(out.deployments):
+        container = dep.main_container()
+        if dep.place.tier is not tier or container is None or isinstance(dep.containers, Unknown):
+            continue
+        prestop = container.prestop
+        changed = (
+            PreStop(kind="kong-quit", delay_seconds=prestop_seconds, quit_timeout_seconds=10)
+            if prestop is None or isinstance(prestop, Unknown)
+            else dataclasses.replace(prestop, delay_seconds=prestop_seconds)
+        )
+        containers = [
+            dataclasses.replace(c, prestop=changed) if c is container else c for c in dep.containers
+        ]
+        out.deployments[n] = dataclasses.replace(dep, containers=containers)
+    return out
+
+
+def _replace_drain(facts: Facts, tier: Tier, drain_seconds: float) -> Facts:
+    """`facts` with the LB draining timeout of tier `tier`'s backend service replaced."""
+    return dataclasses.replace(
+        facts,
+        backend_services=[
+            dataclasses.replace(b, draining_sec=drain_seconds) if b.place.tier is tier else b
+            for b in facts.backend_services
+        ],
+        _index={},
+    )
+
+
 def predict(
-    cfg: StackConfig, scenario: Scenario, variant: Variant, rate: float, share: float
+    inputs: SimInputs, scenario: Scenario, variant: Variant, rate: float, share: float
 ) -> Prediction:
-    """The simulator's prediction for the scenario (same tier, variant and traffic).
+    """The simulator's prediction for the scenario (same tier, variant, facts and traffic).
 
     The lab sends `rate` requests per lab second, so `rate / time_scale` per real second: the
     simulator, which runs in real seconds, gets that rate, so both see as many requests per
-    window.
+    window. The lab's uploads all come from the slowest client and take the longest work, its
+    processes start at once with their first probe a period later, and its routers apply the
+    profile's whole lag, so the prediction draws none of them (`worst_case`).
     """
     rate = rate / scenario.time_scale
-    tier = scenario.tier
-    overrides: DeploymentOverrides | None = None
+    facts = inputs.facts
     if variant.drain_a is not None:
-        cfg = cfg.model_copy(
-            update={
-                "edge": cfg.edge.model_copy(
-                    update={"connection_draining_timeout_sec": int(variant.drain_a)}
-                )
-            }
-        )
+        facts = _replace_drain(facts, Tier.A, variant.drain_a)
     if variant.drain_b is not None:
-        cfg = cfg.model_copy(
-            update={
-                "relay": cfg.relay.model_copy(
-                    update={"connection_draining_timeout_sec": int(variant.drain_b)}
-                )
-            }
-        )
+        facts = _replace_drain(facts, Tier.B, variant.drain_b)
     if variant.kong_quit_wait is not None:
-        overrides = DeploymentOverrides(prestop_seconds=int(variant.kong_quit_wait))
-    if tier is RollingTier.d and "given" in scenario.name:
-        d = scenario.d
-        overrides = DeploymentOverrides(
-            replicas=d.replicas,
-            max_surge=d.max_surge,
-            max_unavailable=d.max_unavailable,
-            readiness_period_seconds=int(d.readiness.period_seconds),
-            prestop_seconds=int(d.prestop_seconds),
-            termination_grace_seconds=int(d.grace_seconds),
-        )
+        facts = _replace_deployment(facts, Tier.C, variant.kong_quit_wait)
+    # The lab starts processes, not pods or VMs: they answer at once, and the lab measures that
+    # start instead of scaling it; its probes run a full period after start.
+    thresholds = inputs.config.thresholds.model_copy(
+        update={"pod_start_seconds": 0.0, "mig_boot_seconds": 0.0}
+    )
+    config = inputs.config.model_copy(update={"thresholds": thresholds})
+    changed = dataclasses.replace(inputs, facts=facts, config=config)
+    runtime = None
+    if scenario.tier is RollingTier.d and "given" in scenario.name:
+        changed = file_facts([Path(scenario.d.source)], None, None, None, changed)
+    elif scenario.tier is RollingTier.d:
+        runtime = scenario.d.name  # the runtime the lab rolls (`--runtime`)
     return simulated(
-        cfg, tier.value, stack=scenario.stack, rate=rate, share=share, overrides=overrides
+        changed, scenario.tier.value, rate=rate, share=share, worst_case=True, runtime=runtime
     )
 
 
@@ -162,13 +190,20 @@ def plan(
     rate: float,
     upload_share: float,
     matrix: bool,
+    root: Path | None = None,
     manifests: list[Path] | None = None,
     nginx_a: Path | None = None,
     nginx_b: Path | None = None,
     seed_manifest: Path | None = None,
 ) -> list[Planned]:
-    """Every run: the stacks' tiers (hitless); for the matrix also the seed RT and broken ones."""
+    """Every run: the stacks' tiers (hitless); for the matrix also the seed RT and broken ones.
+
+    The predictions read each stack's facts, rendered from the project at `root` (default: the
+    project above the working directory).
+    """
     out: list[Planned] = []
+    project = root or find_root(Path.cwd())
+    facts: dict[str, SimInputs] = {}
 
     def add(stack: str, tier: RollingTier, variant: Variant, given: list[Path] | None) -> None:
         cfg = configs[stack]
@@ -190,7 +225,9 @@ def plan(
                 nginx_b=nginx_b,
             )
             if predicted is None and modelled:
-                predicted = predict(cfg, scenario, variant, rate, upload_share)
+                if stack not in facts:
+                    facts[stack] = stack_facts(stack, project)
+                predicted = predict(facts[stack], scenario, variant, rate, upload_share)
             out.append(Planned(scenario, artifacts_dir(build, scenario), predicted))
 
     for stack in stacks:
@@ -224,7 +261,7 @@ def _first_last(result: RunResult) -> str:
 def runs_table(results: list[RunResult]) -> Table:
     """One row per run: requests, failures by cause, timing, CPU, verdict."""
     table = Table(title="lab runs (times in lab seconds; real seconds = lab x time scale)")
-    columns = ["scenario", "run", "GET", "upload", "failed", *(c.value for c in Cause)]
+    columns = ["scenario", "run", "GET", "upload", "failed", *(c.value for c in LabCause)]
     columns += ["failures from .. to (s)", "rollout s (real)", "wall s", "CPU s", "verdict"]
     for column in columns:
         table.add_column(column, justify="left" if column in ("scenario", "verdict") else "right")
@@ -247,7 +284,7 @@ def runs_table(results: list[RunResult]) -> Table:
             str(kinds["get"]),
             str(kinds["upload"]),
             str(result.failed),
-            *(str(counts[c.value]) for c in Cause),
+            *(str(counts[c.value]) for c in LabCause),
             _first_last(result),
             f"{rollout:.1f} ({rollout * s.time_scale:.0f})",
             f"{result.wall_seconds:.0f}",

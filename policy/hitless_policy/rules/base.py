@@ -49,6 +49,10 @@ class Rule:
     """The judgement."""
     types: frozenset[str] = field(default_factory=frozenset)
     """For single-resource rules: the type tokens it judges. Empty: a stack (chain) rule."""
+    failure: str = ""
+    """The request failure its violation causes during a rollout (`refused`, `cut`, `timeout`,
+    `reset`, `rejected`); "" when it guards capacity, safety or security instead (exempt from
+    the simulator's agreement test)."""
 
     @property
     def is_stack(self) -> bool:

@@ -574,6 +574,7 @@ RULES: tuple[Rule, ...] = (
         "(including its retries).",
         "mandatory",
         request_timeouts_rule,
+        failure="timeout",
     ),
     Rule(
         "chain-keepalive-timeouts-ordered",
@@ -581,12 +582,14 @@ RULES: tuple[Rule, ...] = (
         "side closing them.",
         "mandatory",
         keepalive_rule,
+        failure="reset",
     ),
     Rule(
         "chain-body-size-accepted",
         "Prohibits body limits at A, Kong or the runtime below the profile's max_body_mib.",
         "mandatory",
         body_size_rule,
+        failure="rejected",
     ),
     Rule(
         "chain-idle-timeouts-cover-silence",
@@ -594,6 +597,7 @@ RULES: tuple[Rule, ...] = (
         "(A's proxy_read_timeout).",
         "mandatory",
         idle_silence_rule,
+        failure="timeout",
     ),
     Rule(
         "chain-drain-covers-longest-request",
@@ -601,12 +605,14 @@ RULES: tuple[Rule, ...] = (
         "shorter than the tier's longest request.",
         "mandatory",
         drain_rule,
+        failure="cut",
     ),
     Rule(
         "chain-pooled-connections-recycled",
         "Prohibits pooled A->B connections that outlive B's drain.",
         "mandatory",
         pooled_rule,
+        failure="cut",
     ),
     Rule(
         "chain-retries-safe",

@@ -565,6 +565,7 @@ RULES: tuple[Rule, ...] = (
         "mandatory",
         prestop_rule,
         frozenset({k8s.DEPLOYMENT, gcp.CLUSTER}),
+        failure="refused",
     ),
     Rule(
         "deployment-grace-covers-drain",
@@ -572,6 +573,7 @@ RULES: tuple[Rule, ...] = (
         "margin, or longer than GKE honours.",
         "mandatory",
         grace_rule,
+        failure="cut",
     ),
     Rule(
         "deployment-spread-across-failure-domains",

@@ -35,7 +35,7 @@ from hitless_policy.facts import (
     Unknown,
 )
 from hitless_policy.identity import Tier
-from hitless_policy.profile import PackConfig
+from hitless_policy.profile import PackConfig, path_profile
 
 T = TypeVar("T")
 
@@ -650,8 +650,22 @@ def mig_model(facts: Facts, config: PackConfig, tier: Tier) -> TierModel:
 
 
 def chain_model(facts: Facts, config: PackConfig, runtime: Deployment | None) -> ChainModel:
-    """The chain's buffering and timeouts, read from every tier's facts."""
-    p = config.profile
+    """The chain's buffering and timeouts, read from every tier's facts.
+
+    The traffic is the promise of the path to `runtime` (default: the first runtime): the
+    chain's profile with the runtime's own `hitless.dev/profile.<field>` annotations, as the
+    rules judge that path (`ChainView.runtime_profile`).
+    """
+    rt = runtime or _one(runtimes(facts), Tier.D, "runtime Deployment")
+    overrides: dict[str, float] = {}
+    for name, value in rt.profile.items():
+        overrides[name] = float(_known(value, str(rt.ref), f"annotation profile.{name}"))
+    try:
+        p = path_profile(config.profile, overrides)
+    except ValueError as error:
+        raise SimulationInputError(
+            f"{rt.ref}: its profile annotations {overrides} are outside the profile's bounds"
+        ) from error
     _, a_proxy = _proxy(facts, Tier.A)
     _, b_proxy = _proxy(facts, Tier.B)
     kong_config = _one(facts.kong_configs, Tier.C, "Kong configuration")
@@ -667,7 +681,6 @@ def chain_model(facts: Facts, config: PackConfig, runtime: Deployment | None) ->
         raise SimulationInputError(f"{edge.ref}: scheme {scheme}: its timeout is not modelled")
     buffering = [b for b in kong_config.route_request_buffering if not isinstance(b, Unknown)]
     kong_buffers = all(buffering) if buffering else True
-    rt = runtime or _one(runtimes(facts), Tier.D, "runtime Deployment")
     rt_timeout = rt.request_timeout_seconds
     lb_timeout = float(_known(edge.timeout_sec, str(edge.ref), "timeoutSec"))
     read_ms = float(_known(service.read_timeout_ms, f"Kong service {service.name}", "read"))
@@ -675,7 +688,7 @@ def chain_model(facts: Facts, config: PackConfig, runtime: Deployment | None) ->
         Setting(
             "upload: body / slowest client / internal hop",
             f"{p.max_body_mib:g} MiB / {p.min_client_mbps:g} Mbit/s / {p.internal_mbps:g} Mbit/s",
-            "profile",
+            f"profile of the path to {rt.object_name or rt.ref.name}",
         ),
         Setting(
             "runtime work per upload (s)",

@@ -539,13 +539,20 @@ class TestRuntimeOption:
         )
         assert result.exit_code == 0, result.output
         document = json.loads(result.output)
-        settings = {item["what"]: item for item in document["settings"]}
-        assert settings["killed after Terminating (s)"]["value"] == "45"
-        assert settings["replicas"]["source"] == "runtimes[quote].replicas"
-        assert document["summary"]["failed"] == 0
+        [tier] = document["tiers"]
+        assert tier["summary"]["title"] == "D: runtime Deployment quote"
+        [run] = tier["runs"]
+        settings = {item["what"]: item for item in run["settings"]}
+        # The short API's own grace and promise (1 MiB, 5 s), not the upload API's.
+        assert settings["terminationGracePeriodSeconds"]["value"] == "45"
+        assert settings["replicas"]["source"].endswith("::main-quote-deployment")
+        upload = settings["upload: body / slowest client / internal hop"]
+        assert upload["value"].startswith("1 MiB / ")
+        assert upload["source"] == "profile of the path to quote"
+        assert settings["runtime work per upload (s)"]["value"] == "drawn in [0, 5]"
+        assert tier["summary"]["failed"]["max"] == 0
 
     def test_unknown_runtime(self) -> None:
         result = runner.invoke(app, ["simulate", "--stack", "prod", "--runtime", "nope"])
         assert result.exit_code == 2, result.output
-        assert "no runtime service named 'nope'" in result.output
-        assert "known: rt, quote" in result.output
+        assert "--runtime nope: no such runtime Deployment (found: rt, quote)" in result.output

@@ -720,7 +720,25 @@ def load_config(path: Path) -> tuple[PackConfig, dict[str, Level | None]]:
     return configs[0], levels
 
 
-def check(
+@dataclass
+class ReadInputs:
+    """What `check` reads before judging: the resources and the policy config."""
+
+    config: PackConfig
+    """The traffic profile and thresholds (`--config`, else the defaults)."""
+    levels: dict[str, Level | None]
+    """Per-rule level overrides of the config file (None: disabled)."""
+    inputs: _Inputs
+    """The manifests read."""
+    resources: list[ResourceInput]
+    """Every resource the rules judge, nginx configs first."""
+    locations: dict[str, Location]
+    """Where each resource was read, by resource id."""
+    nginx: list[str] = field(default_factory=list)
+    """The resource ids of the nginx configs."""
+
+
+def read_inputs(
     manifest_paths: Sequence[Path] = (),
     nginx_a: Path | None = None,
     nginx_b: Path | None = None,
@@ -728,9 +746,8 @@ def check(
     *,
     runtime_selector: str | None = None,
     nginx_prefix: Path | None = None,
-    strict: bool = False,
-) -> CheckResult:
-    """Read and judge every input (InputError on bad or empty input)."""
+) -> ReadInputs:
+    """Read every input of `check` (InputError on bad or empty input); `report` reads the same."""
     if not manifest_paths and nginx_a is None and nginx_b is None:
         raise InputError(
             "hitless check",
@@ -758,11 +775,37 @@ def check(
             where, 0, "no Kubernetes object, Kong config or nginx config found (empty input)"
         )
     _scope(inputs, runtime_selector)
-    ignores = _ignores(inputs)
-    primary = set(locations)  # the nginx configs
+    nginx = list(locations)
     for obj in inputs.objects.values():
         resources.append(obj.input)
         locations[obj.input.urn] = obj.where
+    return ReadInputs(config, levels, inputs, resources, locations, nginx)
+
+
+def check(
+    manifest_paths: Sequence[Path] = (),
+    nginx_a: Path | None = None,
+    nginx_b: Path | None = None,
+    config_file: Path | None = None,
+    *,
+    runtime_selector: str | None = None,
+    nginx_prefix: Path | None = None,
+    strict: bool = False,
+) -> CheckResult:
+    """Read and judge every input (InputError on bad or empty input)."""
+    read = read_inputs(
+        manifest_paths,
+        nginx_a,
+        nginx_b,
+        config_file,
+        runtime_selector=runtime_selector,
+        nginx_prefix=nginx_prefix,
+    )
+    config, levels, inputs = read.config, read.levels, read.inputs
+    resources, locations = read.resources, read.locations
+    ignores = _ignores(inputs)
+    primary = set(read.nginx)  # the nginx configs
+    for obj in inputs.objects.values():
         if obj.kind in _ROLLED_KINDS or (
             obj.kind == "ConfigMap" and config_keys(obj.raw.get("data"))
         ):

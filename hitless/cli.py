@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from typer._click import Context as ClickContext
 
     from hitless.components.config import StackConfig
+    from hitless.harness import Capture
+    from hitless.report_md import ReportInput
 
 RULE_FAILS = 1
 """Exit code when a mandatory rule fails (or, for `simulate`, a simulated request fails)."""
@@ -204,6 +206,9 @@ def preview(
     written = write_artifacts(capture, out)
     budget_md = out / "budget.md"
     budget_md.write_text(f"# Budget of stack `{stack}`\n\n" + to_markdown(explain(cfg, stack)))
+    from hitless.report_md import render
+
+    written += render(_report_input(cfg, stack, capture), out)
 
     console = _console()
     console.print(resource_table(capture, stack))
@@ -316,6 +321,101 @@ def check(
             err=True,
         )
     raise typer.Exit(code)
+
+
+def _report_input(cfg: StackConfig, stack: str, capture: Capture) -> ReportInput:
+    """The report's inputs for a stack's captured resources."""
+    from hitless.report_md import for_stack
+    from hitless_policy.extract import ResourceInput
+
+    resources = [
+        ResourceInput(
+            urn=res.urn,
+            type=res.type,
+            name=res.name,
+            props=res.props,
+            parent=res.parent or None,
+            custom_timeouts=res.custom_timeouts,
+            property_dependencies=res.property_dependencies,
+        )
+        for res in capture.resources
+    ]
+    return for_stack(cfg, stack, resources)
+
+
+@app.command()
+def report(
+    *,
+    stack: StackOption = "dev",
+    files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Kubernetes manifests, kong.yml, or a folder of them, as `check` reads them; "
+            "repeat. Without files and nginx configs, the stack is rendered.",
+        ),
+    ] = None,
+    nginx_a: Annotated[
+        Path | None, typer.Option(help="Tier A's nginx.conf (L7), includes followed.")
+    ] = None,
+    nginx_b: Annotated[
+        Path | None, typer.Option(help="Tier B's nginx.conf (stream), includes followed.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Policy config for files (profile and thresholds, YAML or JSON)."),
+    ] = None,
+    runtime_selector: Annotated[
+        str | None,
+        typer.Option(help="Label selector picking the runtimes behind Kong (as for check)."),
+    ] = None,
+    root: RootOption = None,
+    build: Annotated[
+        Path | None, typer.Option(help="Artifact directory (default: <root>/build).")
+    ] = None,
+) -> None:
+    """Write build/<stack>/report.md: the chain's timing as mermaid diagrams and PNG charts.
+
+    With -f/--nginx-a/--nginx-b it draws those files (into build/files/); their runtime
+    Deployments are simulated with the stack's other settings. Exit 0 written and clean, 1 a
+    mandatory rule fails (the report shows it in red), 2 bad input, 3 internal.
+    """
+    from hitless.check import CheckInputError, read_inputs
+    from hitless.components.config import StackConfigError
+    from hitless.program import StackFileError, run_stack
+    from hitless.report_md import for_files, render
+    from hitless_policy.runner import mandatory_failures
+
+    project = _root(root)
+    cfg = _config(stack, project)
+    folder = build or project / "build"
+    if files or nginx_a is not None or nginx_b is not None:
+        try:
+            read = read_inputs(
+                files or [], nginx_a, nginx_b, config, runtime_selector=runtime_selector
+            )
+        except CheckInputError as error:
+            _bad_input(f"{error.file}:{error.line}: {error.reason}")
+        data = for_files(read.resources, read.config, cfg, stack)
+        written = render(data, folder / "files")
+        verdicts = data.verdicts
+    else:
+        try:
+            capture = run_stack(stack, project, preview=True)
+        except (StackFileError, StackConfigError) as error:
+            _bad_input(str(error))
+        data = _report_input(cfg, stack, capture)
+        written = render(data, folder / stack)
+        # The stack sets the level of observability-configured, as `preview` applies it.
+        verdicts = [
+            dataclasses.replace(v, level=cfg.observability.enforcement)
+            if v.rule == "observability-configured"
+            else v
+            for v in data.verdicts
+        ]
+    typer.echo(f"wrote {written[0]} and {len(written) - 1} charts")
+    raise typer.Exit(RULE_FAILS if mandatory_failures(verdicts) else 0)
 
 
 @app.command(name="explain")

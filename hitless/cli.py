@@ -323,8 +323,10 @@ def check(
     raise typer.Exit(code)
 
 
-def _report_input(cfg: StackConfig, stack: str, capture: Capture) -> ReportInput:
-    """The report's inputs for a stack's captured resources."""
+def _report_input(
+    cfg: StackConfig, stack: str, capture: Capture, *, rollouts: bool = True
+) -> ReportInput:
+    """The report's inputs for a stack's captured resources (`rollouts`: simulate each tier)."""
     from hitless.report_md import for_stack
     from hitless_policy.extract import ResourceInput
 
@@ -340,7 +342,7 @@ def _report_input(cfg: StackConfig, stack: str, capture: Capture) -> ReportInput
         )
         for res in capture.resources
     ]
-    return for_stack(cfg, stack, resources)
+    return for_stack(cfg, stack, resources, rollouts=rollouts)
 
 
 @app.command()
@@ -617,9 +619,11 @@ DOCS_STACK = "dev"
 
 @app.command()
 def docs(root: RootOption = None) -> None:
-    """Regenerate docs/config.md and the generated part of docs/timing.md."""
+    """Regenerate docs/config.md, the generated part of docs/timing.md and the README's diagram."""
     from hitless.explain import explain, refresh_generated
+    from hitless.program import run_stack
     from hitless.render import config_reference
+    from hitless.report_md import readme_block, refresh_readme
 
     project = _root(root)
     config_md = project / "docs" / "config.md"
@@ -631,7 +635,16 @@ def docs(root: RootOption = None) -> None:
         timing_md.write_text(refresh_generated(timing_md.read_text(), expl))
     except (OSError, ValueError) as error:
         _bad_input(f"{timing_md}: {error}")
-    typer.echo(f"wrote {config_md} and {timing_md}")
+    readme = project / "README.md"
+    cfg = _config(DOCS_STACK, project)
+    block = readme_block(
+        _report_input(cfg, DOCS_STACK, run_stack(DOCS_STACK, project), rollouts=False)
+    )
+    try:
+        readme.write_text(refresh_readme(readme.read_text(), block))
+    except (OSError, ValueError) as error:
+        _bad_input(f"{readme}: {error}")
+    typer.echo(f"wrote {config_md}, {timing_md} and the chain diagram of {readme}")
 
 
 class LabTier(StrEnum):

@@ -108,23 +108,22 @@ def trace_of(sim: Simulation) -> TierTrace:
     """A simulated rollout as a `TierTrace` (times in seconds from the start of the run)."""
     shift = sim.lead_in
     end = shift + max(sim.rollout_seconds, max((r.ended for r in sim.requests), default=0.0))
-    by_backend: dict[str, list[float]] = {}
-    order: list[str] = []
+    by_backend: dict[str, list[tuple[float, str]]] = {}
     for event in sim.events:
-        if not event.backend:
-            continue
-        if event.backend not in by_backend:
-            order.append(event.backend)
-        by_backend.setdefault(event.backend, []).append(event.at + shift)
+        if event.backend:
+            by_backend.setdefault(event.backend, []).append((event.at + shift, event.what))
     lives: list[BackendLife] = []
     phases: tuple[Phase, ...]
     rotation: list[tuple[float, float]] = []
-    for name in order:
-        times = by_backend[name]
+    for name, events in by_backend.items():
+
+        def when(prefix: str, events: list[tuple[float, str]] = events) -> float:
+            """When this backend's event starting with `prefix` happened (the simulator's text)."""
+            return next(at for at, what in events if what.startswith(prefix))
+
         if "-old-" in name:
-            # Logged in order: termination starts, out of rotation, (stops accepting), killed.
-            start, unrouted, killed = times[0], times[1], times[-1]
-            unrouted = min(unrouted, killed)
+            start, killed = events[0][0], events[-1][0]
+            unrouted = min(when("out of rotation"), killed)
             phases = (
                 Phase(PhaseName.SERVING, 0.0, start),
                 Phase(PhaseName.OUT_OF_ROTATION, start, unrouted),
@@ -134,8 +133,9 @@ def trace_of(sim: Simulation) -> TierTrace:
             rotation.append((0.0, unrouted))
             generation = Generation.OLD
         else:
-            # Logged in order: created, ready (healthy), in rotation, available.
-            created, ready, routed = times[0], times[1], times[2]
+            created = events[0][0]
+            ready = when("healthy" if sim.plan.unit == "instance" else "ready")
+            routed = when("in rotation")
             phases = (
                 Phase(PhaseName.STARTING, created, ready),
                 Phase(PhaseName.READY, ready, routed),
@@ -263,11 +263,16 @@ def _traces(
     return rolled, notes
 
 
-def for_stack(cfg: StackConfig, stack: str, resources: Sequence[ResourceInput]) -> ReportInput:
-    """The report's inputs for a stack (its captured resources and its own profile)."""
+def for_stack(
+    cfg: StackConfig, stack: str, resources: Sequence[ResourceInput], *, rollouts: bool = True
+) -> ReportInput:
+    """The report's inputs for a stack (its captured resources and its own profile).
+
+    `rollouts=False` leaves out the simulated rollouts (the README's chain diagram needs none).
+    """
     config = PackConfig(profile=cfg.profile, thresholds=cfg.thresholds)
     facts, judged, verdicts = judged_facts(resources, config)
-    rolled, notes = _traces(cfg, stack, None)
+    rolled, notes = _traces(cfg, stack, None) if rollouts else ([], [])
     return ReportInput(f"stack `{stack}`", config, facts, judged, verdicts, rolled, notes)
 
 

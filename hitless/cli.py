@@ -327,21 +327,9 @@ def _report_input(
     cfg: StackConfig, stack: str, capture: Capture, *, rollouts: bool = True
 ) -> ReportInput:
     """The report's inputs for a stack's captured resources (`rollouts`: simulate each tier)."""
-    from hitless.report_md import for_stack
-    from hitless_policy.extract import ResourceInput
+    from hitless.report_md import for_stack, resources_of
 
-    resources = [
-        ResourceInput(
-            urn=res.urn,
-            type=res.type,
-            name=res.name,
-            props=res.props,
-            parent=res.parent or None,
-            custom_timeouts=res.custom_timeouts,
-            property_dependencies=res.property_dependencies,
-        )
-        for res in capture.resources
-    ]
+    resources = resources_of(capture)
     return for_stack(cfg, stack, resources, rollouts=rollouts)
 
 

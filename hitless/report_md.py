@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 
 from hitless import diagrams
 from hitless.components.config import StackConfig
+from hitless.harness import Capture
 from hitless.simulate import DeploymentOverrides, Simulation, simulate
 from hitless.trace import BackendLife, Generation, Phase, PhaseName, Sample, TierTrace
 from hitless_policy.extract import ResourceInput, collect_facts
@@ -87,6 +88,22 @@ class ReportInput:
     """The simulated rollouts."""
     notes: list[str] = field(default_factory=list)
     """What the reader should know about the inputs (tiers not given, not simulated)."""
+
+
+def resources_of(capture: Capture) -> list[ResourceInput]:
+    """A capture's resources as the rules receive them (props, parent, options)."""
+    return [
+        ResourceInput(
+            urn=res.urn,
+            type=res.type,
+            name=res.name,
+            props=res.props,
+            parent=res.parent or None,
+            custom_timeouts=res.custom_timeouts,
+            property_dependencies=res.property_dependencies,
+        )
+        for res in capture.resources
+    ]
 
 
 def judged_facts(
@@ -469,17 +486,3 @@ def refresh_readme(text: str, block: str) -> str:
     if not found or not found_end:
         raise ValueError(f"missing the markers {README_BEGIN!r} ... {README_END!r}")
     return f"{head}{README_BEGIN}\n\n{block}\n\n{README_END}{tail}"
-
-
-__all__ = [
-    "ReportInput",
-    "Rolled",
-    "chart",
-    "for_files",
-    "for_stack",
-    "judged_facts",
-    "readme_block",
-    "refresh_readme",
-    "render",
-    "trace_of",
-]

@@ -29,6 +29,7 @@ from hitless.components.config import StackConfig
 from hitless.harness import Capture
 from hitless.simulate import DeploymentOverrides, Simulation, simulate
 from hitless.trace import BackendLife, Generation, Phase, PhaseName, Sample, TierTrace
+from hitless_policy import budget
 from hitless_policy.extract import ResourceInput, collect_facts
 from hitless_policy.facts import Deployment, Facts, PreStop, Unknown
 from hitless_policy.profile import PackConfig, TrafficProfile
@@ -195,8 +196,10 @@ def _overrides(rt: Deployment, facts: Facts) -> DeploymentOverrides | str:
     probe = container.readiness if container else None
     hook = container.prestop if container else None
     values = (rt.replicas, rt.max_surge, rt.max_unavailable, rt.grace_seconds, hook)
-    if any(isinstance(v, Unknown) for v in values):
+    if any(isinstance(v, Unknown) for v in (*values, rt.strategy)):
         return f"runtime '{rt.ref.name}': a rollout setting is unknown"
+    if rt.strategy != "RollingUpdate":
+        return f"runtime '{rt.ref.name}': strategy {rt.strategy} (the simulator rolls updates)"
     if isinstance(probe, Unknown) or (probe is not None and isinstance(probe.timing, Unknown)):
         return f"runtime '{rt.ref.name}': its readiness probe is unknown"
     retries = [
@@ -216,9 +219,11 @@ def _overrides(rt: Deployment, facts: Facts) -> DeploymentOverrides | str:
     )
     return DeploymentOverrides(
         replicas=int(rt.replicas) if not isinstance(rt.replicas, Unknown) else None,
-        # Kubernetes' default when absent: 25% each (apps/v1 DeploymentStrategy).
-        max_surge=rt.max_surge if isinstance(rt.max_surge, int | str) else "25%",
-        max_unavailable=rt.max_unavailable if isinstance(rt.max_unavailable, int | str) else "25%",
+        # Absent: Kubernetes' default, as the budget resolves it.
+        max_surge=rt.max_surge if isinstance(rt.max_surge, int | str) else budget.DEFAULT_ROLLING,
+        max_unavailable=rt.max_unavailable
+        if isinstance(rt.max_unavailable, int | str)
+        else budget.DEFAULT_ROLLING,
         readiness_period_seconds=int(period) if period is not None else None,
         prestop_seconds=int(delay),
         termination_grace_seconds=int(rt.grace_seconds)
@@ -273,10 +278,11 @@ def _traces(
                 f"the rest (timing of the other tiers, pod start) from stack {stack}",
             )
         )
-    notes.append(
-        "tiers A, B and C given as files are drawn from their settings but not simulated: the "
-        "simulator replays a runtime Deployment from files, other tiers from a stack"
-    )
+    if facts.nginx or facts.kong_configs or any(d.is_kong for d in facts.deployments):
+        notes.append(
+            "tiers A, B and C given as files are drawn from their settings but not simulated: "
+            "the simulator replays a runtime Deployment from files, other tiers from a stack"
+        )
     return rolled, notes
 
 

@@ -388,6 +388,13 @@ def report(
         except CheckInputError as error:
             _bad_input(f"{error.file}:{error.line}: {error.reason}")
         data = for_files(read.resources, read.config, cfg, stack)
+        if not data.facts.chains():
+            given = [*(files or []), *(p for p in (nginx_a, nginx_b) if p is not None)]
+            _bad_input(
+                f"{given[0]}:0: nothing to draw: no nginx config, Kong config, Deployment or "
+                "backend service of the chain in the input. Fix: give the runtime's and Kong's "
+                "manifests or the nginx configs."
+            )
         written = render(data, folder / "files")
         verdicts = data.verdicts
     else:

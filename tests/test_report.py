@@ -403,3 +403,16 @@ class TestReportCommand:
         )
         assert result.exit_code == 2, result.output
         assert "bad.yaml:" in result.output
+
+    def test_nothing_to_draw(self, tmp_path: Path) -> None:
+        service = tmp_path / "svc.yaml"
+        service.write_text(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: rt\nspec:\n  selector:\n"
+            "    app: rt\n  ports:\n    - port: 80\n"
+        )
+        result = CliRunner().invoke(
+            app, ["report", "-f", str(service), "--root", str(ROOT), "--build", str(tmp_path)]
+        )
+        assert result.exit_code == 2, result.output
+        assert "nothing to draw" in result.output
+        assert not (tmp_path / "files" / "report.md").exists()

@@ -17,6 +17,7 @@ adapter, `_traces`.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -164,6 +165,8 @@ def trace_of(sim: Simulation) -> TierTrace:
         lives.append(BackendLife(name, generation, phases))
     lives.sort(key=lambda life: life.generation is Generation.NEW)
     samples = []
+    arrivals = sorted(r.arrived + shift for r in sim.requests)
+    ends = sorted(r.ended + shift for r in sim.requests)
     failed_at = Counter(int(-(-(r.ended + shift) // 1)) for r in sim.failed)
     second = 0
     while second <= end:
@@ -172,9 +175,8 @@ def trace_of(sim: Simulation) -> TierTrace:
             Sample(
                 at=now,
                 serving=sum(1 for lo, hi in rotation if lo <= now < hi),
-                in_flight=sum(
-                    1 for r in sim.requests if r.arrived + shift <= now < r.ended + shift
-                ),
+                # In flight: arrived by now and not ended by now (an ended one had arrived).
+                in_flight=bisect_right(arrivals, now) - bisect_right(ends, now),
                 failed=failed_at.get(second, 0),
             )
         )
@@ -326,7 +328,11 @@ def chart(trace: TierTrace, title: str, path: Path) -> Path:
     flight.plot(at, [x.in_flight for x in trace.samples], color="#1f4f8f")
     flight.set_ylabel("in-flight requests")
     flight.set_ylim(bottom=0)
-    failed.bar(at, [x.failed for x in trace.samples], width=1.0, color="#c00000")
+    # One filled step per second (a bar per second would draw hundreds of patches).
+    failed.fill_between(
+        at, [x.failed for x in trace.samples], step="post", color="#c00000", linewidth=0
+    )
+    failed.set_ylim(bottom=0, top=max(1, *(x.failed for x in trace.samples)))
     failed.set_ylabel("failed per second")
     failed.set_xlabel("seconds from the start of the simulated run")
     for axes in (serving, flight, failed):

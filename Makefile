@@ -10,7 +10,7 @@ CHECKOV_VENV  ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_REQ   := checkov>=3.2,<4
 
-.PHONY: preview test setup lint typecheck unit fuzz check bench lab clean checkov-env wheel
+.PHONY: preview test setup lint typecheck unit fuzz check bench lab clean checkov-env wheel mermaid
 
 $(STAMP): pyproject.toml policy/requirements.txt
 	python3 -m venv $(VENV)
@@ -26,6 +26,19 @@ $(CHECKOV_STAMP): Makefile
 
 ## checkov, the outside scanner the suite runs over build/<stack>/ (own virtualenv).
 checkov-env: $(CHECKOV_STAMP)
+
+# The real mermaid parser and renderer (mermaid-cli, pinned by tools/mermaid/package-lock.json)
+# for the tests that render every diagram of the report and the docs with Debian's Chromium
+# (.ci/setup installs it); puppeteer downloads no browser (tools/mermaid/.puppeteerrc.cjs).
+MERMAID       := tools/mermaid
+MERMAID_STAMP := $(MERMAID)/node_modules/.installed
+
+$(MERMAID_STAMP): $(MERMAID)/package.json $(MERMAID)/package-lock.json
+	cd $(MERMAID) && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --prefer-offline
+	touch $(MERMAID_STAMP)
+
+## mermaid-cli for the diagram tests (npm ci once; offline afterwards).
+mermaid: $(MERMAID_STAMP)
 
 ## Offline preview of a stack (STACK=dev|prod): mock runtime, no cloud, no credentials.
 preview: $(STAMP)
@@ -48,7 +61,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy policy/__main__.py
 	$(VENV)/bin/mypy examples/extra-runtime/__main__.py
 
-unit: $(STAMP) $(CHECKOV_STAMP)
+unit: $(STAMP) $(CHECKOV_STAMP) $(MERMAID_STAMP)
 	$(VENV)/bin/pytest -q
 
 ## The fuzz properties with the nightly budget (tests/conftest.py), not only make test's few.

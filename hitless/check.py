@@ -720,14 +720,41 @@ def load_config(path: Path) -> tuple[PackConfig, dict[str, Level | None]]:
     return configs[0], levels
 
 
-def _read(
-    manifest_paths: Sequence[Path],
-    nginx_a: Path | None,
-    nginx_b: Path | None,
-    runtime_selector: str | None,
-    nginx_prefix: Path | None,
-) -> tuple[_Inputs, list[ResourceInput], dict[str, Location]]:
-    """Read every input: the manifests (scoped) and the nginx configs as resources."""
+@dataclass
+class ReadInputs:
+    """What `check` reads before judging: the resources and the policy config."""
+
+    config: PackConfig
+    """The traffic profile and thresholds (`--config`, else the defaults)."""
+    levels: dict[str, Level | None]
+    """Per-rule level overrides of the config file (None: disabled)."""
+    inputs: _Inputs
+    """The manifests read."""
+    resources: list[ResourceInput]
+    """Every resource the rules judge, nginx configs first."""
+    locations: dict[str, Location]
+    """Where each resource was read, by resource id."""
+    nginx: list[str] = field(default_factory=list)
+    """The resource ids of the nginx configs."""
+
+
+def read_inputs(
+    manifest_paths: Sequence[Path] = (),
+    nginx_a: Path | None = None,
+    nginx_b: Path | None = None,
+    config_file: Path | None = None,
+    *,
+    runtime_selector: str | None = None,
+    nginx_prefix: Path | None = None,
+) -> ReadInputs:
+    """Read every input of `check` (InputError on bad or empty input); `report` reads the same."""
+    if not manifest_paths and nginx_a is None and nginx_b is None:
+        raise InputError(
+            "hitless check",
+            0,
+            "nothing to check: give -f (files or folders), --nginx-a or --nginx-b",
+        )
+    config, levels = load_config(config_file) if config_file else (PackConfig(), {})
     inputs = _Inputs()
     _read_manifests(manifest_paths, inputs)
     resources: list[ResourceInput] = []
@@ -748,7 +775,11 @@ def _read(
             where, 0, "no Kubernetes object, Kong config or nginx config found (empty input)"
         )
     _scope(inputs, runtime_selector)
-    return inputs, resources, locations
+    nginx = list(locations)
+    for obj in inputs.objects.values():
+        resources.append(obj.input)
+        locations[obj.input.urn] = obj.where
+    return ReadInputs(config, levels, inputs, resources, locations, nginx)
 
 
 def read_facts(
@@ -759,8 +790,8 @@ def read_facts(
     runtime_selector: str | None = None,
 ) -> Facts:
     """The facts of the given files, read as `check` reads them (InputError on bad input)."""
-    inputs, resources, _ = _read(manifest_paths, nginx_a, nginx_b, runtime_selector, None)
-    return collect_facts([*resources, *(obj.input for obj in inputs.objects.values())])
+    read = read_inputs(manifest_paths, nginx_a, nginx_b, runtime_selector=runtime_selector)
+    return collect_facts(read.resources)
 
 
 def check(
@@ -774,21 +805,19 @@ def check(
     strict: bool = False,
 ) -> CheckResult:
     """Read and judge every input (InputError on bad or empty input)."""
-    if not manifest_paths and nginx_a is None and nginx_b is None:
-        raise InputError(
-            "hitless check",
-            0,
-            "nothing to check: give -f (files or folders), --nginx-a or --nginx-b",
-        )
-    config, levels = load_config(config_file) if config_file else (PackConfig(), {})
-    inputs, resources, locations = _read(
-        manifest_paths, nginx_a, nginx_b, runtime_selector, nginx_prefix
+    read = read_inputs(
+        manifest_paths,
+        nginx_a,
+        nginx_b,
+        config_file,
+        runtime_selector=runtime_selector,
+        nginx_prefix=nginx_prefix,
     )
+    config, levels, inputs = read.config, read.levels, read.inputs
+    resources, locations = read.resources, read.locations
     ignores = _ignores(inputs)
-    primary = set(locations)  # the nginx configs
+    primary = set(read.nginx)  # the nginx configs
     for obj in inputs.objects.values():
-        resources.append(obj.input)
-        locations[obj.input.urn] = obj.where
         if obj.kind in _ROLLED_KINDS or (
             obj.kind == "ConfigMap" and config_keys(obj.raw.get("data"))
         ):

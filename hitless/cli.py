@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from typer._click import Context as ClickContext
 
     from hitless.components.config import StackConfig
+    from hitless.harness import Capture
+    from hitless.report_md import ReportInput
 
 RULE_FAILS = 1
 """Exit code when a mandatory rule fails (or, for `simulate`, a simulated request fails)."""
@@ -239,6 +241,9 @@ def preview(
     written = write_artifacts(capture, out)
     budget_md = out / "budget.md"
     budget_md.write_text(f"# Budget of stack `{stack}`\n\n" + to_markdown(explain(cfg, stack)))
+    from hitless.report_md import render
+
+    written += render(_report_input(cfg, stack, capture), out)
 
     console = _console()
     console.print(resource_table(capture, stack))
@@ -351,6 +356,101 @@ def check(
             err=True,
         )
     raise typer.Exit(code)
+
+
+def _report_input(
+    cfg: StackConfig, stack: str, capture: Capture, *, rollouts: bool = True
+) -> ReportInput:
+    """The report's inputs for a stack's captured resources (`rollouts`: simulate each tier)."""
+    from hitless.report_md import for_stack, resources_of
+
+    resources = resources_of(capture)
+    return for_stack(cfg, stack, resources, rollouts=rollouts)
+
+
+@app.command()
+def report(
+    *,
+    stack: StackOption = "dev",
+    files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Kubernetes manifests, kong.yml, or a folder of them, as `check` reads them; "
+            "repeat. Without files and nginx configs, the stack is rendered.",
+        ),
+    ] = None,
+    nginx_a: Annotated[
+        Path | None, typer.Option(help="Tier A's nginx.conf (L7), includes followed.")
+    ] = None,
+    nginx_b: Annotated[
+        Path | None, typer.Option(help="Tier B's nginx.conf (stream), includes followed.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Policy config for files (profile and thresholds, YAML or JSON)."),
+    ] = None,
+    runtime_selector: Annotated[
+        str | None,
+        typer.Option(help="Label selector picking the runtimes behind Kong (as for check)."),
+    ] = None,
+    root: RootOption = None,
+    build: Annotated[
+        Path | None, typer.Option(help="Artifact directory (default: <root>/build).")
+    ] = None,
+) -> None:
+    """Write build/<stack>/report.md: the chain's timing as mermaid diagrams and PNG charts.
+
+    With -f/--nginx-a/--nginx-b it draws those files (into build/files/); the tiers they carry
+    are simulated from them, the others from the stack's rendering. Exit 0 written and clean, 1 a
+    mandatory rule fails (the report shows it in red), 2 bad input, 3 internal.
+    """
+    from hitless.check import CheckInputError, read_inputs
+    from hitless.components.config import StackConfigError
+    from hitless.program import StackFileError, run_stack
+    from hitless.report_md import for_files, render
+    from hitless_policy.runner import mandatory_failures
+
+    project = _root(root)
+    cfg = _config(stack, project)
+    folder = build or project / "build"
+    if files or nginx_a is not None or nginx_b is not None:
+        try:
+            read = read_inputs(
+                files or [], nginx_a, nginx_b, config, runtime_selector=runtime_selector
+            )
+        except CheckInputError as error:
+            _bad_input(f"{error.file}:{error.line}: {error.reason}")
+        from hitless.sim_inputs import stack_facts
+
+        given_names = ", ".join(str(p) for p in (*(files or []), nginx_a, nginx_b) if p is not None)
+        data = for_files(read.resources, read.config, stack_facts(stack, project), given_names)
+        if not data.facts.chains():
+            given = [*(files or []), *(p for p in (nginx_a, nginx_b) if p is not None)]
+            _bad_input(
+                f"{given[0]}:0: nothing to draw: no nginx config, Kong config, Deployment or "
+                "backend service of the chain in the input. Fix: give the runtime's and Kong's "
+                "manifests or the nginx configs."
+            )
+        written = render(data, folder / "files")
+        verdicts = data.verdicts
+    else:
+        try:
+            capture = run_stack(stack, project, preview=True)
+        except (StackFileError, StackConfigError) as error:
+            _bad_input(str(error))
+        data = _report_input(cfg, stack, capture)
+        written = render(data, folder / stack)
+        # The stack sets the level of observability-configured, as `preview` applies it.
+        verdicts = [
+            dataclasses.replace(v, level=cfg.observability.enforcement)
+            if v.rule == "observability-configured"
+            else v
+            for v in data.verdicts
+        ]
+    typer.echo(f"wrote {written[0]} and {len(written) - 1} charts")
+    raise typer.Exit(RULE_FAILS if mandatory_failures(verdicts) else 0)
 
 
 @app.command(name="explain")
@@ -626,9 +726,11 @@ DOCS_STACK = "dev"
 
 @app.command()
 def docs(root: RootOption = None) -> None:
-    """Regenerate docs/config.md and the generated part of docs/timing.md."""
+    """Regenerate docs/config.md, the generated part of docs/timing.md and the README's diagram."""
     from hitless.explain import explain, refresh_generated
+    from hitless.program import run_stack
     from hitless.render import config_reference
+    from hitless.report_md import readme_block, refresh_readme
 
     project = _root(root)
     config_md = project / "docs" / "config.md"
@@ -640,7 +742,16 @@ def docs(root: RootOption = None) -> None:
         timing_md.write_text(refresh_generated(timing_md.read_text(), expl))
     except (OSError, ValueError) as error:
         _bad_input(f"{timing_md}: {error}")
-    typer.echo(f"wrote {config_md} and {timing_md}")
+    readme = project / "README.md"
+    cfg = _config(DOCS_STACK, project)
+    block = readme_block(
+        _report_input(cfg, DOCS_STACK, run_stack(DOCS_STACK, project), rollouts=False)
+    )
+    try:
+        readme.write_text(refresh_readme(readme.read_text(), block))
+    except (OSError, ValueError) as error:
+        _bad_input(f"{readme}: {error}")
+    typer.echo(f"wrote {config_md}, {timing_md} and the chain diagram of {readme}")
 
 
 class LabTier(StrEnum):

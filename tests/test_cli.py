@@ -27,6 +27,7 @@ from hitless.report import (
     short_type,
     tiers,
 )
+from hitless.report_md import README_BEGIN, README_END
 from hitless_policy.identity import Tier
 from tests.conftest import ROOT
 
@@ -105,10 +106,15 @@ class TestDocsCommand:
         root = copy_project(tmp_path)
         (root / "docs").mkdir()
         shutil.copy(ROOT / "docs" / "timing.md", root / "docs" / "timing.md")
+        readme = (ROOT / "README.md").read_text()
+        # The README's generated chain diagram, emptied: `docs` must draw it again.
+        begin, end = readme.index(README_BEGIN), readme.index(README_END)
+        (root / "README.md").write_text(readme[:begin] + README_BEGIN + readme[end:])
         result = runner.invoke(app, ["docs", "--root", str(root)])
         assert result.exit_code == 0, result.output
         assert (root / "docs" / "config.md").read_text() == (ROOT / "docs/config.md").read_text()
         assert (root / "docs" / "timing.md").read_text() == (ROOT / "docs/timing.md").read_text()
+        assert (root / "README.md").read_text() == readme
 
     def test_timing_without_markers(self, tmp_path: Path) -> None:
         root = copy_project(tmp_path)
@@ -117,6 +123,15 @@ class TestDocsCommand:
         result = runner.invoke(app, ["docs", "--root", str(root)])
         assert result.exit_code == 2
         assert "missing the markers" in result.output
+
+    def test_readme_without_markers(self, tmp_path: Path) -> None:
+        root = copy_project(tmp_path)
+        (root / "docs").mkdir()
+        shutil.copy(ROOT / "docs" / "timing.md", root / "docs" / "timing.md")
+        (root / "README.md").write_text("# hitless\n")
+        result = runner.invoke(app, ["docs", "--root", str(root)])
+        assert result.exit_code == 2
+        assert "README.md: missing the markers" in result.output
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -175,6 +177,9 @@ class Judge:
         subject: str,
     ) -> None:
         """Record a catalog outcome as this rule's finding on `ref`."""
+        recorder = _RECORDER.get()
+        if recorder is not None:
+            recorder.append(Judged(self.rule, ref, outcome))
         if outcome.status == "not-judged" or outcome.bound is None:
             self.cannot(ref, f"{subject}: unknown {', '.join(outcome.missing)}")
             return
@@ -194,6 +199,37 @@ class Judge:
             self.fail(ref, "; ".join(problems))
         else:
             self.ok(ref, passed)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One catalog relation a rule judged on one resource (what `recording()` collects)."""
+
+    rule: str
+    """The rule that judged it."""
+    ref: Ref
+    """The resource whose setting was judged."""
+    outcome: catalog.Outcome
+    """The catalog entry's outcome: value, bound and status."""
+
+
+_RECORDER: ContextVar[list[Judged] | None] = ContextVar("hitless_judged", default=None)
+"""Where `Judge.record` also reports each catalog outcome, while `recording()` is active."""
+
+
+@contextmanager
+def recording() -> Iterator[list[Judged]]:
+    """Collect every catalog outcome the rules judge inside the block (the report draws them).
+
+    The rules' findings keep one verdict per resource; this keeps every relation, so a report can
+    say which pair of settings broke which relation with the rules' own values.
+    """
+    found: list[Judged] = []
+    token = _RECORDER.set(found)
+    try:
+        yield found
+    finally:
+        _RECORDER.reset(token)
 
 
 def chain_ref(chain: str) -> Ref:

@@ -60,7 +60,10 @@ class ChainRuntime(pulumi.ComponentResource):
         values = {key: plain_values(args.get(key), key) for key in PLAIN_INPUTS}
         try:
             cfg = library.load_chain_runtime_config(
-                values, prefix=PACKAGE_NAME, source=f"the inputs of {name!r}", stack=name
+                values,
+                prefix=PACKAGE_NAME,
+                source=f"the inputs of {name!r}",
+                stack=pulumi.get_stack(),
             )
         except library.ChainRuntimeError as error:
             raise library.ChainRuntimeError(

@@ -662,3 +662,32 @@ class TestChainRuntimeInputErrors:
 
         with pytest.raises(ChainInputError, match=r"input chain is an Output.*Fix"):
             run_program(program, project="reports", stack="dev", config={}, preview=True)
+
+
+class TestDocumentedChainRuntime:
+    """The TypeScript snippet of docs/package.md names only what the schema and the chain have."""
+
+    def test_typescript_snippet(self, schema: dict[str, Any]) -> None:
+        from hitless.components.config import RuntimeConfig
+        from tests.test_chain_runtime import REPORTS
+
+        text = (ROOT / "docs" / "package.md").read_text()
+        (block,) = [b for b in re.findall(r"```typescript\n(.*?)```", text, re.S) if "Runtime" in b]
+        assert 'new hitless.ChainRuntime("main-reports"' in block
+        (output,) = re.findall(r'getOutputDetails\("(\w+)"\)', block)
+        assert output == "chain_runtime_inputs"  # exported by the chain (__main__.py)
+        assert f'pulumi.export("{output}"' in (ROOT / "__main__.py").read_text()
+        known = set(schema["resources"][CHAIN_RUNTIME_TYPE]["inputProperties"])
+        for kind in schema["types"].values():
+            known |= set(kind.get("properties", {}))
+        runtime = block[block.index("runtime: {") : block.index("chain: facts")]
+        keys = set(re.findall(r"(?:^|[{,])\s*(\w+):", runtime, re.M))
+        assert keys <= known, keys - known
+        # The snippet's runtime is the one the construct tests build.
+        assert keys - {"runtime"} == set(_flat_keys(_wire(REPORTS, RuntimeConfig)))
+
+
+def _flat_keys(value: Any) -> list[str]:
+    if not isinstance(value, dict):
+        return []
+    return list(value) + [k for item in value.values() for k in _flat_keys(item)]

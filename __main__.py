@@ -13,7 +13,12 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as pulumi_config
 
-from hitless.components.chain import chain_reference, compose_chain, kong_reference
+from hitless.components.chain import (
+    chain_reference,
+    chain_runtime_inputs,
+    compose_chain,
+    kong_reference,
+)
 from hitless.components.config import (
     PROJECT,
     SECRET_STACK_KEYS,
@@ -66,6 +71,8 @@ def main() -> None:
     pulumi.export("kubeconfig", chain.cluster.kubeconfig)
     pulumi.export("chain", chain_reference(cfg))
     pulumi.export("kong", kong_reference(cfg))
+    # The same two for the component package's ChainRuntime (camelCase, docs/package.md).
+    pulumi.export("chain_runtime_inputs", chain_runtime_inputs(cfg))
     pulumi.export(
         "longest_request_seconds",
         {

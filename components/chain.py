@@ -19,12 +19,12 @@ from typing import Any
 
 import pulumi
 
+from hitless.components.chain_runtime import ChainFacts, KongFacts, wire_form
 from hitless.components.config import GOOGLE_FRONTEND_RANGES, StackConfig
 from hitless.components.edge_lb import EdgeLoadBalancer, EdgeLoadBalancerArgs, backend_service_name
 from hitless.components.gke_cluster import GkeCluster, GkeClusterArgs
 from hitless.components.internal_lb import InternalLoadBalancer, InternalLoadBalancerArgs
 from hitless.components.kong import KongDataPlane, KongDataPlaneArgs, KongRuntimeBackend
-from hitless.components.kong import pod_labels as kong_pod_labels
 from hitless.components.kong_entities import KongRuntimeTarget
 from hitless.components.monitoring import ChainMonitoring, ChainMonitoringArgs, MonitoredRuntime
 from hitless.components.network import Network, NetworkArgs
@@ -63,38 +63,27 @@ def chain_reference(cfg: StackConfig) -> dict[str, Any]:
     """What another stack needs to add a runtime service behind this chain (plain values).
 
     Its identity and platform (labels, zones, the cluster's Kubernetes version), the chain's
-    promise, where bodies are buffered and the longest request A, B and Kong carry.
+    promise, where bodies are buffered and the longest request A, B and Kong carry: the fields
+    of `ChainFacts`, which `ChainRuntime` takes back.
     """
-    longest = cfg.longest_requests()
-    return {
-        "name": cfg.platform.chain,
-        "region": cfg.platform.region,
-        "zones": list(cfg.platform.zones),
-        "labels": dict(cfg.platform.labels),
-        "kubernetes_version": cfg.cluster.kubernetes_version,
-        "profile": cfg.profile.model_dump(),
-        "thresholds": cfg.thresholds.model_dump(),
-        "buffering_at_a": cfg.edge.proxy_request_buffering,
-        "buffering_at_c": all(rt.kong.request_buffering for rt in cfg.runtimes),
-        "longest": {tier: longest.for_tier(tier) for tier in ("a", "b", "c", "d")},
-    }
+    return ChainFacts.of(cfg).model_dump(mode="json")
 
 
 def kong_reference(cfg: StackConfig) -> dict[str, Any]:
-    """Kong's side of the chain for another stack.
+    """Kong's side of the chain for another stack: the fields of `KongFacts`.
 
     Its namespace and pods, its mode (DB-less or hybrid, with the control plane's Admin API)
     and how it verifies runtimes' certificates.
     """
-    kong = cfg.kong
-    return {
-        "namespace": kong.namespace,
-        "pod_labels": kong_pod_labels(cfg.platform),
-        "mode": "dbless" if kong.hybrid is None else "hybrid",
-        "admin_url": kong.hybrid.admin_url if kong.hybrid is not None else None,
-        "upstream_tls_verify": kong.upstream_tls_verify,
-        "upstream_tls_verify_depth": kong.upstream_tls_verify_depth,
-    }
+    return KongFacts.of(cfg).model_dump(mode="json")
+
+
+def chain_runtime_inputs(cfg: StackConfig) -> dict[str, Any]:
+    """`chain` and `kong` as the component package's `ChainRuntime` takes them (camelCase).
+
+    A TypeScript, Go or YAML stack passes them on as they are (`docs/package.md`).
+    """
+    return {"chain": wire_form(ChainFacts.of(cfg)), "kong": wire_form(KongFacts.of(cfg))}
 
 
 def kong_backends(cfg: StackConfig) -> list[KongRuntimeBackend]:

@@ -1606,16 +1606,28 @@ class _Token:
         self.text = text
 
 
-def format_validation_error(error: ValidationError, stack: str) -> str:
-    """One line per problem: the stack key, the value, what goes wrong, and the fix."""
+def format_validation_error(
+    error: ValidationError,
+    stack: str,
+    *,
+    model: type[BaseModel] = StackConfig,
+    prefix: str = PROJECT,
+    source: str | None = None,
+) -> str:
+    """One line per problem: the stack key, the value, what goes wrong, and the fix.
+
+    `model` is the validated model (its field descriptions explain a value), `prefix` the keys'
+    namespace and `source` where the value is set (default: the stack file).
+    """
+    source = source or f"stacks/Pulumi.{stack}.yaml"
     lines = [f"stack {stack!r}: the config does not give a hitless chain:"]
     for item in error.errors(include_url=False):
         loc = tuple(item["loc"])
         key = ".".join(str(part) for part in loc)
-        key = f"{PROJECT}:{key}" if key else f"{PROJECT}:<root>"
+        key = f"{prefix}:{key}" if key else f"{prefix}:<root>"
         kind = item["type"]
         value = shown(item.get("input"))
-        why = _describe(StackConfig, loc).rstrip(".")
+        why = _describe(model, loc).rstrip(".")
         if kind == "value_error" and not loc:
             lines.extend(
                 f"  - {clip(line, MAX_LINE)}" for line in str(item["ctx"]["error"]).splitlines()
@@ -1631,15 +1643,12 @@ def format_validation_error(error: ValidationError, stack: str) -> str:
                 f"docs/config.md)."
             )
         elif kind == "missing":
-            lines.append(
-                f"  - {key} is required and missing ({why}). Fix: set it in "
-                f"stacks/Pulumi.{stack}.yaml."
-            )
+            lines.append(f"  - {key} is required and missing ({why}). Fix: set it in {source}.")
         else:
             lines.append(
                 f"  - {key} = {value}: {_sentence(item['msg'])}. The field is: {why}; with this "
                 f"value the stack cannot be built as described. Fix: set {key} to a value that "
-                f"satisfies '{_sentence(item['msg'])}' in stacks/Pulumi.{stack}.yaml."
+                f"satisfies '{_sentence(item['msg'])}' in {source}."
             )
     return "\n".join(lines)
 

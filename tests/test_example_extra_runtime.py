@@ -1,9 +1,10 @@
 """The example stack `examples/extra-runtime`: another team adds a runtime behind the chain.
 
 The chain's outputs come from the real program run under mocks (a hybrid-mode chain), and the
-mocks answer the example's StackReference with them. The example's resources pass the policy
-pack; the rules whose tiers live in the chain's stack are not judged (never passed by absence).
-A DB-less chain and a runtime whose path the chain's tiers do not cover exit 2.
+mocks answer the example's StackReference with them. The example is a thin program over the
+library's `ChainRuntime` (its own errors: `tests/test_chain_runtime.py`). Its resources pass the
+policy pack; the rules whose tiers live in the chain's stack are not judged (never passed by
+absence). A DB-less chain and a runtime whose path the chain's tiers do not cover exit 2.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from hitless.components.chain_runtime import TYPE as CHAIN_RUNTIME
 from hitless.harness import Capture, run_program
 from hitless.program import judge_capture
 from hitless_policy.identity import K8S_CHAIN_LABEL
@@ -104,10 +106,23 @@ class TestChainOutputs:
         assert "gke-gcloud-auth-plugin" in hybrid_chain["kubeconfig"]
         assert set(hybrid_chain["chain"]["longest"]) == {"a", "b", "c", "d"}
 
+    def test_package_form_of_the_same_facts(self, hybrid_chain: dict[str, Any]) -> None:
+        """`chain_runtime_inputs` is `chain` and `kong` as the package's SDKs name them."""
+        wire = hybrid_chain["chain_runtime_inputs"]
+        assert wire["chain"]["kubernetesVersion"] == hybrid_chain["chain"]["kubernetes_version"]
+        assert wire["chain"]["longest"] == hybrid_chain["chain"]["longest"]
+        assert wire["kong"]["podLabels"] == hybrid_chain["kong"]["pod_labels"]
+
 
 class TestAddsOneRuntime:
     """The example registers one runtime behind the chain, named after it, on the chain's
     cluster, and its Kong entities through the chain's control plane."""
+
+    def test_one_library_component(self, example: Capture) -> None:
+        component = example.only(CHAIN_RUNTIME)
+        assert component.name == "main-reports", component.urn
+        assert component.outputs["service_host"] == "reports.reports.svc.cluster.local"
+        assert example.stack_outputs["runtime_host"] == "reports.reports.svc.cluster.local"
 
     def test_runtime_joins_the_chain(self, example: Capture) -> None:
         dep = example.only(DEPLOYMENT)

@@ -34,6 +34,7 @@ from hitless.components.config import (
 from hitless.harness import Capture, run_program
 from hitless.package import components, generate
 from hitless.package.chain import CHAIN_TYPE, Chain, ChainInputError
+from hitless.package.chain_runtime import CHAIN_RUNTIME_TYPE
 from hitless.program import judge_capture
 from hitless_policy.profile import PackConfig
 from tests.conftest import ROOT, hitless_values, stack_values
@@ -111,7 +112,7 @@ class TestChainSchema:
     def test_package_identity(self, schema: dict[str, Any]) -> None:
         assert schema["name"] == "hitless"
         assert schema["version"] == PYPROJECT_VERSION
-        assert set(schema["resources"]) == {CHAIN_TYPE}
+        assert set(schema["resources"]) == {CHAIN_TYPE, CHAIN_RUNTIME_TYPE}
         assert schema["resources"][CHAIN_TYPE]["isComponent"] is True
         # Copied as written: an indented continuation would render as code in the SDKs' docs.
         assert "\n" not in schema["resources"][CHAIN_TYPE]["description"]
@@ -466,3 +467,227 @@ def _wire_numbers(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _wire_numbers(item) for key, item in value.items()}
     return value
+
+
+# --------------------------------------------------------------------------------------------
+# hitless:index:ChainRuntime: one more runtime behind an existing chain
+# --------------------------------------------------------------------------------------------
+
+
+def _runtime_facts() -> tuple[StackConfig, dict[str, Any]]:
+    """The hybrid dev chain, and a runtime that fits its path (the example's)."""
+    from tests.test_chain_runtime import REPORTS, chain_config
+
+    return chain_config(), dict(REPORTS)
+
+
+class TestChainRuntimeSchema:
+    """`hitless:index:ChainRuntime` takes the runtime, the chain's two outputs and the way in."""
+
+    def test_inputs(self, schema: dict[str, Any]) -> None:
+        from hitless.components.chain_runtime import ChainRuntimeConfig
+
+        resource = schema["resources"][CHAIN_RUNTIME_TYPE]
+        assert resource["isComponent"] is True
+        assert "\n" not in resource["description"]
+        props = resource["inputProperties"]
+        assert set(props) == {"runtime", "chain", "kong", "kubeconfig", "kongAdminToken"}
+        assert set(resource["requiredInputs"]) == {"runtime", "chain", "kong", "kubeconfig"}
+        for name, field in ChainRuntimeConfig.model_fields.items():
+            prop = props[name]
+            assert prop["description"] == field.description, name
+            assert prop["plain"] is True, f"{name}: judged before any resource, so plain"
+            assert _ref_name(prop) == getattr(field.annotation, "__name__", field.annotation)
+        for name in ("kubeconfig", "kongAdminToken"):
+            assert props[name]["type"] == "string", name
+            assert "plain" not in props[name], f"{name} may be another stack's output"
+            assert "\n" not in props[name]["description"], name
+
+    def test_facts_types(self, schema: dict[str, Any]) -> None:
+        chain = schema["types"]["hitless:index:ChainFacts"]["properties"]
+        assert _ref_name(chain["longest"]) == "TierSeconds"
+        assert _ref_name(chain["profile"]) == "TrafficProfile"
+        kong = schema["types"]["hitless:index:KongFacts"]["properties"]
+        assert kong["podLabels"]["additionalProperties"]["type"] == "string"
+        assert '`"hybrid"`' in kong["mode"]["description"]
+
+    def test_outputs(self, schema: dict[str, Any]) -> None:
+        from hitless.package.chain_runtime import ChainRuntime
+
+        resource = schema["resources"][CHAIN_RUNTIME_TYPE]
+        names = {camel_case(n) for n in ChainRuntime.__annotations__ if not n.startswith("_")}
+        assert set(resource["properties"]) == names == {"serviceHost", "namespace", "routePaths"}
+        assert resource["properties"]["routePaths"]["items"]["type"] == "string"
+        assert set(resource["required"]) == names
+
+
+KUBECONFIG = "apiVersion: v1\nkind: Config\n"
+"""A stand-in kubeconfig of the chain's cluster."""
+
+
+def _construct_runtime(wire: dict[str, Any]) -> tuple[Capture, list[dict[str, Any]]]:
+    provider = ComponentProvider(components(), "hitless", None, package_version())
+    states: list[dict[str, Any]] = []
+
+    def program() -> None:
+        result = provider.construct("main-reports", CHAIN_RUNTIME_TYPE, wire, None)
+        states.append(dict(result.state))
+
+    cap = run_program(program, project="reports", stack="dev", config={}, preview=True)
+    return cap, states
+
+
+def _runtime_wire(chain: StackConfig, runtime: dict[str, Any]) -> dict[str, Any]:
+    """The inputs as a TypeScript program sends them: the chain's `chain_runtime_inputs`
+    output passed on as read, the runtime in camelCase, every number a double."""
+    from hitless.components.chain import chain_runtime_inputs
+    from hitless.components.config import RuntimeConfig
+
+    return {
+        "runtime": _wire(runtime, RuntimeConfig),
+        **_wire_numbers(chain_runtime_inputs(chain)),
+        "kubeconfig": KUBECONFIG,
+    }
+
+
+@pytest.fixture(scope="module")
+def constructed() -> tuple[Capture, list[dict[str, Any]]]:
+    """The example's runtime built through the provider from wire-form inputs."""
+    chain, runtime = _runtime_facts()
+    return _construct_runtime(_runtime_wire(chain, runtime))
+
+
+class TestChainRuntimeFromAnotherLanguage:
+    """The construct path builds what the library's `ChainRuntime` builds, and the pack passes
+    it with the tiers of the chain's stack not judged."""
+
+    def test_same_resources_as_the_library_component(
+        self, constructed: tuple[Capture, list[dict[str, Any]]]
+    ) -> None:
+        from hitless.components import chain_runtime as library
+        from tests.test_chain_runtime import load
+
+        cap, states = constructed
+        chain, runtime = _runtime_facts()
+
+        def program() -> None:
+            library.ChainRuntime(
+                "main-reports",
+                library.ChainRuntimeArgs(config=load(runtime, chain), kubeconfig=KUBECONFIG),
+            )
+
+        direct = run_program(program, project="reports", stack="dev", config={}, preview=True)
+        components = {CHAIN_RUNTIME_TYPE, library.TYPE}
+        ours = {(r.type, r.name): r.props for r in cap.resources if r.type not in components}
+        theirs = {(r.type, r.name): r.props for r in direct.resources if r.type not in components}
+        assert set(ours) == set(theirs)
+        for key, props in ours.items():
+            assert props == theirs[key], key
+        assert cap.only("kubernetes:apps/v1:Deployment").parent.endswith("::main-reports")
+        assert set(states[0]) == {"serviceHost", "namespace", "routePaths"}
+
+    def test_every_resource_under_the_component(
+        self, constructed: tuple[Capture, list[dict[str, Any]]]
+    ) -> None:
+        cap, _ = constructed
+        root = cap.only(CHAIN_RUNTIME_TYPE)
+        assert root.outputs["route_paths"] == ["/reports"], root.urn
+        by_urn = {res.urn: res for res in cap.resources}
+        for res in cap.resources:
+            node = res
+            while node is not root and node.parent in by_urn:
+                node = by_urn[node.parent]
+            assert node is root, f"{res.urn} is not under {root.urn}"
+
+    def test_passes_the_pack_with_the_chains_tiers_not_judged(
+        self, constructed: tuple[Capture, list[dict[str, Any]]]
+    ) -> None:
+        cap, _ = constructed
+        chain, _ = _runtime_facts()
+        verdicts = judge_capture(
+            cap, PackConfig(profile=chain.profile, thresholds=chain.thresholds)
+        )
+        failed = [v for v in verdicts if v.status == "fail" and v.level == "mandatory"]
+        assert failed == []
+        grace = [v for v in verdicts if v.rule == "deployment-grace-covers-drain"]
+        assert grace
+        assert {v.status for v in grace} == {"pass"}
+        for rule in ("chain-idle-timeouts-cover-silence", "chain-pooled-connections-recycled"):
+            judged = [v for v in verdicts if v.rule == rule]
+            assert judged, rule
+            assert {v.status for v in judged} == {"not-judged"}, judged
+
+
+class TestChainRuntimeInputErrors:
+    """A wrong input fails before any resource, naming the input, the value and the fix."""
+
+    def test_dbless_chain(self) -> None:
+        from tests.test_chain_runtime import chain_config
+
+        _, runtime = _runtime_facts()
+        wire = _runtime_wire(chain_config(hybrid=False), runtime)
+        with pytest.raises(Exception, match=r"(?s)ChainRuntime 'main-reports'.*runs Kong DB-less"):
+            _construct_runtime(wire)
+
+    def test_bad_runtime_value(self) -> None:
+        chain, runtime = _runtime_facts()
+        wire = _runtime_wire(chain, {**runtime, "replicas": 1})
+        with pytest.raises(Exception, match=r"hitless:runtime\.replicas = 1.*inputs of"):
+            _construct_runtime(wire)
+
+    def test_missing_required_input(self) -> None:
+        chain, runtime = _runtime_facts()
+        wire = _runtime_wire(chain, runtime)
+        del wire["kong"]
+        with pytest.raises(Exception, match="Missing required input 'kong'"):
+            _construct_runtime(wire)
+
+    def test_output_refused_for_a_judged_input(self) -> None:
+        import pulumi
+
+        from hitless.package.chain_runtime import ChainRuntime
+
+        chain, runtime = _runtime_facts()
+        wire = _runtime_wire(chain, runtime)
+
+        inputs: Any = {
+            "runtime": runtime,
+            "chain": pulumi.Output.from_input(wire["chain"]),
+            "kong": wire["kong"],
+            "kubeconfig": KUBECONFIG,
+        }
+
+        def program() -> None:
+            ChainRuntime("main-reports", inputs)
+
+        with pytest.raises(ChainInputError, match=r"input chain is an Output.*Fix"):
+            run_program(program, project="reports", stack="dev", config={}, preview=True)
+
+
+class TestDocumentedChainRuntime:
+    """The TypeScript snippet of docs/package.md names only what the schema and the chain have."""
+
+    def test_typescript_snippet(self, schema: dict[str, Any]) -> None:
+        from hitless.components.config import RuntimeConfig
+        from tests.test_chain_runtime import REPORTS
+
+        text = (ROOT / "docs" / "package.md").read_text()
+        (block,) = [b for b in re.findall(r"```typescript\n(.*?)```", text, re.S) if "Runtime" in b]
+        assert 'new hitless.ChainRuntime("main-reports"' in block
+        (output,) = re.findall(r'getOutputDetails\("(\w+)"\)', block)
+        assert output == "chain_runtime_inputs"  # exported by the chain (__main__.py)
+        assert f'pulumi.export("{output}"' in (ROOT / "__main__.py").read_text()
+        known = set(schema["resources"][CHAIN_RUNTIME_TYPE]["inputProperties"])
+        for kind in schema["types"].values():
+            known |= set(kind.get("properties", {}))
+        runtime = block[block.index("runtime: {") : block.index("chain: facts")]
+        keys = set(re.findall(r"(?:^|[{,])\s*(\w+):", runtime, re.M))
+        assert keys <= known, keys - known
+        # The snippet's runtime is the one the construct tests build.
+        assert keys - {"runtime"} == set(_flat_keys(_wire(REPORTS, RuntimeConfig)))
+
+
+def _flat_keys(value: Any) -> list[str]:
+    if not isinstance(value, dict):
+        return []
+    return list(value) + [k for item in value.values() for k in _flat_keys(item)]

@@ -11,11 +11,12 @@ from pulumi.provider.experimental import component_provider_host
 
 from hitless import package_version
 from hitless.package.chain import PACKAGE_NAME, Chain
+from hitless.package.chain_runtime import ChainRuntime
 
 
 def components() -> list[type[pulumi.ComponentResource]]:
     """The components the package exposes."""
-    return [Chain]
+    return [Chain, ChainRuntime]
 
 
 def serve() -> None:

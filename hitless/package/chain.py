@@ -33,7 +33,7 @@ class ChainInputError(ValueError):
     """Inputs that would not give a hitless chain; the message lists every problem."""
 
 
-def _plain_values(value: Any, path: str) -> Any:
+def plain_values(value: Any, path: str) -> Any:
     """`value` as plain data, refusing Outputs: the model validates numbers before any resource."""
     if isinstance(value, pulumi.Output):
         raise ChainInputError(
@@ -42,9 +42,9 @@ def _plain_values(value: Any, path: str) -> Any:
             "plain value (a literal or stack config), not another resource's output."
         )
     if isinstance(value, Mapping):
-        return {key: _plain_values(item, f"{path}.{key}") for key, item in value.items()}
+        return {key: plain_values(item, f"{path}.{key}") for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain_values(item, f"{path}[{index}]") for index, item in enumerate(value)]
+        return [plain_values(item, f"{path}[{index}]") for index, item in enumerate(value)]
     return value
 
 
@@ -80,7 +80,7 @@ class Chain(pulumi.ComponentResource):
     ) -> None:
         super().__init__(CHAIN_TYPE, name, None, opts)
         try:
-            values = {key: _plain_values(value, key) for key, value in args.items()}
+            values = {key: plain_values(value, key) for key, value in args.items()}
             cfg = load_stack_config(values, stack=pulumi.get_stack())
         except StackConfigError as error:
             raise ChainInputError(_input_error(name, str(error))) from None

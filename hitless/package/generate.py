@@ -24,12 +24,15 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined, to_jsonable_python
 
+from hitless.components.chain_runtime import ChainFacts, KongFacts
 from hitless.components.config import StackConfig
 
 TARGET = Path(__file__).with_name("inputs.py")
 """The generated module."""
-ROOT_MODEL: type[BaseModel] = StackConfig
-"""The model whose fields are the chain component's inputs."""
+ROOT_MODELS: tuple[type[BaseModel], ...] = (StackConfig, ChainFacts, KongFacts)
+"""The models the components' inputs are: `StackConfig`, the chain component's inputs;
+`ChainFacts` and `KongFacts`, the chain's stack outputs `ChainRuntime` takes (its `runtime` is
+`RuntimeConfig`, which `StackConfig` reaches)."""
 WIDTH = 100
 """Line length of the generated source (the project's ruff line length)."""
 
@@ -61,7 +64,7 @@ def _strip(annotation: Any) -> Any:
 
 
 class _Generator:
-    """Collects the models and enums reachable from `ROOT_MODEL` and renders them in order."""
+    """Collects the models and enums reachable from `ROOT_MODELS` and renders them in order."""
 
     def __init__(self) -> None:
         self.blocks: list[str] = []
@@ -127,7 +130,8 @@ class _Generator:
 
     def render(self) -> str:
         """The whole module."""
-        self.model(ROOT_MODEL)
+        for root in ROOT_MODELS:
+            self.model(root)
         imports: dict[str, list[str]] = {}
         for member in self.enums:
             imports.setdefault(member.__module__, []).append(member.__name__)
@@ -191,9 +195,10 @@ def _formatted(source: str) -> str:
 
 
 def models() -> list[type[BaseModel]]:
-    """Every model the inputs mirror: `ROOT_MODEL` and the models its fields refer to."""
+    """Every model the inputs mirror: `ROOT_MODELS` and the models their fields refer to."""
     generator = _Generator()
-    generator.model(ROOT_MODEL)
+    for root in ROOT_MODELS:
+        generator.model(root)
     return sorted(generator.done, key=lambda model: model.__name__)
 
 

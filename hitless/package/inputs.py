@@ -915,3 +915,78 @@ class StackConfig(TypedDict):
         "Metrics, alerts and dashboards of the chain (`hitless:observability`). Default: each of "
         "its fields' defaults."
     )
+
+
+class TierSeconds(TypedDict):
+    """The longest request (seconds) each tier of the chain carries, over the chain's paths."""
+
+    a: float
+    """Tier A (nginx L7): its drains and timeouts cover this."""
+
+    b: float
+    """Tier B (nginx L4): its drains and timeouts cover this."""
+
+    c: float
+    """Tier C (Kong): its drains and timeouts cover this."""
+
+    d: float
+    """Tier D (the chain's runtimes), the longest of them."""
+
+
+class ChainFacts(TypedDict):
+    """The chain another stack adds a runtime behind: its stack output `chain`."""
+
+    name: str
+    """The chain's name (`hitless:platform.chain`), its identity."""
+
+    region: str
+    """The chain's GCP region."""
+
+    zones: list[str]
+    """The chain's zones (a runtime spreads across them)."""
+
+    labels: NotRequired[dict[str, str]]
+    """Extra labels of every object of the chain. Default: `{}`."""
+
+    kubernetes_version: str
+    """The cluster's Kubernetes version: it decides the preStop form."""
+
+    profile: TrafficProfile
+    """The chain's traffic promise (`hitless:profile`)."""
+
+    thresholds: Thresholds
+    """The chain's margins (`hitless:thresholds`)."""
+
+    buffering_at_a: bool
+    """Tier A buffers request bodies before forwarding."""
+
+    buffering_at_c: bool
+    """Kong buffers request bodies on every route."""
+
+    longest: TierSeconds
+    """The longest request each tier carries."""
+
+
+class KongFacts(TypedDict):
+    """The chain's Kong as another stack needs it: its stack output `kong`."""
+
+    namespace: str
+    """Namespace of Kong's pods."""
+
+    pod_labels: dict[str, str]
+    """Labels selecting Kong's pods."""
+
+    mode: str
+    (
+        'How Kong gets its entities: a declarative file, or a control plane. One of: `"dbless"`, '
+        '`"hybrid"`.'
+    )
+
+    admin_url: NotRequired[str]
+    """The control plane's Admin API URL (hybrid mode only). Default: unset."""
+
+    upstream_tls_verify: bool
+    """Kong verifies an HTTPS runtime's certificate (`hitless:kong`)."""
+
+    upstream_tls_verify_depth: int
+    """Longest certificate chain Kong accepts from a runtime."""

@@ -151,6 +151,14 @@ RootOption = Annotated[
     Path | None,
     typer.Option(help="Project directory (default: the nearest one above . with Pulumi.yaml)."),
 ]
+NginxAOption = Annotated[
+    Path | None, typer.Option(help="Tier A's nginx.conf (L7), includes followed.")
+]
+"""`--nginx-a`: tier A's nginx.conf, for every command that reads files."""
+NginxBOption = Annotated[
+    Path | None, typer.Option(help="Tier B's nginx.conf (stream), includes followed.")
+]
+"""`--nginx-b`: tier B's nginx.conf, for every command that reads files."""
 RuntimeOption = Annotated[
     str | None,
     typer.Option(
@@ -282,12 +290,8 @@ def check(
             "repeat.",
         ),
     ] = None,
-    nginx_a: Annotated[
-        Path | None, typer.Option(help="Tier A's nginx.conf (L7), includes followed.")
-    ] = None,
-    nginx_b: Annotated[
-        Path | None, typer.Option(help="Tier B's nginx.conf (stream), includes followed.")
-    ] = None,
+    nginx_a: NginxAOption = None,
+    nginx_b: NginxBOption = None,
     nginx_prefix: Annotated[
         Path | None,
         typer.Option(help="Folder relative nginx includes start from (default: each file's)."),
@@ -362,9 +366,10 @@ def _report_input(
     cfg: StackConfig, stack: str, capture: Capture, *, rollouts: bool = True
 ) -> ReportInput:
     """The report's inputs for a stack's captured resources (`rollouts`: simulate each tier)."""
-    from hitless.report_md import for_stack, resources_of
+    from hitless.program import resource_inputs
+    from hitless.report_md import for_stack
 
-    resources = resources_of(capture)
+    resources = resource_inputs(capture)
     return for_stack(cfg, stack, resources, rollouts=rollouts)
 
 
@@ -381,12 +386,8 @@ def report(
             "repeat. Without files and nginx configs, the stack is rendered.",
         ),
     ] = None,
-    nginx_a: Annotated[
-        Path | None, typer.Option(help="Tier A's nginx.conf (L7), includes followed.")
-    ] = None,
-    nginx_b: Annotated[
-        Path | None, typer.Option(help="Tier B's nginx.conf (stream), includes followed.")
-    ] = None,
+    nginx_a: NginxAOption = None,
+    nginx_b: NginxBOption = None,
     config: Annotated[
         Path | None,
         typer.Option(help="Policy config for files (profile and thresholds, YAML or JSON)."),
@@ -506,8 +507,8 @@ def simulate(
             "take the stack's rendering.",
         ),
     ] = None,
-    nginx_a: Annotated[Path | None, typer.Option(help="Tier A's nginx.conf.")] = None,
-    nginx_b: Annotated[Path | None, typer.Option(help="Tier B's nginx.conf (stream).")] = None,
+    nginx_a: NginxAOption = None,
+    nginx_b: NginxBOption = None,
     kong: Annotated[Path | None, typer.Option(help="Kong's declarative kong.yml.")] = None,
     tier: Annotated[
         SimulatedTier,
@@ -776,8 +777,8 @@ def lab(
         list[Path] | None,
         typer.Option("--file", "-f", help="A team's RT Deployment manifest (tier d)."),
     ] = None,
-    nginx_a: Annotated[Path | None, typer.Option(help="Tier A's nginx.conf (L7).")] = None,
-    nginx_b: Annotated[Path | None, typer.Option(help="Tier B's nginx.conf (stream).")] = None,
+    nginx_a: NginxAOption = None,
+    nginx_b: NginxBOption = None,
     rate: Annotated[float, typer.Option(min=0.1, max=500, help="Requests per second.")] = 20.0,
     upload_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of requests that are uploads.")

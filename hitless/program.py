@@ -122,24 +122,26 @@ def run_stack(stack: str, root: Path, *, preview: bool = True) -> Capture:
     return capture
 
 
+def resource_inputs(capture: Capture) -> list[ResourceInput]:
+    """A capture's resources as the rules receive them (props, parent, resource options)."""
+    return [
+        ResourceInput(
+            urn=res.urn,
+            type=res.type,
+            name=res.name,
+            props=res.props,
+            parent=res.parent or None,
+            custom_timeouts=res.custom_timeouts,
+            property_dependencies=res.property_dependencies,
+        )
+        for res in capture.resources
+    ]
+
+
 def judge_capture(capture: Capture, config: PackConfig) -> list[Verdict]:
     """Judge every captured resource with the policy pack's rule set (the engine's view).
 
     Messages are scrubbed of the run's secrets, so neither policy.json nor the console shows one.
     """
-    verdicts = judge(
-        [
-            ResourceInput(
-                urn=res.urn,
-                type=res.type,
-                name=res.name,
-                props=res.props,
-                parent=res.parent or None,
-                custom_timeouts=res.custom_timeouts,
-                property_dependencies=res.property_dependencies,
-            )
-            for res in capture.resources
-        ],
-        config,
-    )
+    verdicts = judge(resource_inputs(capture), config)
     return [dataclasses.replace(v, message=capture.mask(v.message)) for v in verdicts]

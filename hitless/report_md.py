@@ -26,7 +26,6 @@ from matplotlib.figure import Figure
 
 from hitless import diagrams
 from hitless.components.config import StackConfig
-from hitless.harness import Capture
 from hitless.sim_inputs import SimInputs, SimulationInputError, merge_facts, runtimes
 from hitless.simulate import rolls, simulate_facts
 from hitless.trace import TierTrace
@@ -89,22 +88,6 @@ class ReportInput:
     """The simulated rollouts."""
     notes: list[str] = field(default_factory=list)
     """What the reader should know about the inputs (tiers not given, not simulated)."""
-
-
-def resources_of(capture: Capture) -> list[ResourceInput]:
-    """A capture's resources as the rules receive them (props, parent, options)."""
-    return [
-        ResourceInput(
-            urn=res.urn,
-            type=res.type,
-            name=res.name,
-            props=res.props,
-            parent=res.parent or None,
-            custom_timeouts=res.custom_timeouts,
-            property_dependencies=res.property_dependencies,
-        )
-        for res in capture.resources
-    ]
 
 
 def judged_facts(

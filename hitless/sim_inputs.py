@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from hitless.check import read_facts
-from hitless.program import load_config, run_stack
+from hitless.program import load_config, resource_inputs, run_stack
 from hitless_policy import budget
-from hitless_policy.extract import ResourceInput, collect_facts
+from hitless_policy.extract import collect_facts
 from hitless_policy.extract import kong as kong_extract
 from hitless_policy.facts import (
     BackendService,
@@ -188,18 +188,7 @@ def stack_facts(stack: str, root: Path) -> SimInputs:
     """Render `stack` under the mock runtime (as `preview` does) and extract its facts."""
     capture = run_stack(stack, root, preview=True)
     cfg = load_config(stack, root)
-    facts = collect_facts(
-        ResourceInput(
-            urn=res.urn,
-            type=res.type,
-            name=res.name,
-            props=res.props,
-            parent=res.parent or None,
-            custom_timeouts=res.custom_timeouts,
-            property_dependencies=res.property_dependencies,
-        )
-        for res in capture.resources
-    )
+    facts = collect_facts(resource_inputs(capture))
     config = PackConfig(profile=cfg.profile, thresholds=cfg.thresholds)
     return SimInputs(facts=facts, config=config, source=f"stack {stack}")
 

@@ -24,7 +24,7 @@ from hitless.components.chain import compose_chain
 from hitless.components.config import StackConfig, load_stack_config
 from hitless.diagrams import s
 from hitless.harness import run_program
-from hitless.program import run_stack
+from hitless.program import resource_inputs, run_stack
 from hitless.report_md import (
     README_BEGIN,
     README_END,
@@ -34,7 +34,6 @@ from hitless.report_md import (
     readme_block,
     refresh_readme,
     render,
-    resources_of,
 )
 from hitless.trace import Generation, PhaseName, TierTrace
 from tests.conftest import ROOT, hitless_values, stack_values
@@ -79,7 +78,7 @@ class Generated:
 
 def _stack_report(stack: str, out: Path) -> tuple[StackConfig, Generated]:
     cfg = load_stack_config(hitless_values(stack), stack)
-    data = for_stack(cfg, stack, resources_of(run_stack(stack, ROOT)))
+    data = for_stack(cfg, stack, resource_inputs(run_stack(stack, ROOT)))
     render(data, out)
     return cfg, Generated(data, out, (out / "report.md").read_text())
 
@@ -113,7 +112,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[StackCo
         config=stack_values("dev"),
         preview=True,
     )
-    data = for_stack(wrong, "dev-wrong", resources_of(capture))
+    data = for_stack(wrong, "dev-wrong", resource_inputs(capture))
     render(data, base / "wrong")
     out["wrong"] = (wrong, Generated(data, base / "wrong", (base / "wrong/report.md").read_text()))
     return out
@@ -380,7 +379,7 @@ class TestReadmeDiagramIsCurrent:
 
     def test_golden(self, dev_config: StackConfig) -> None:
         text = (ROOT / "README.md").read_text()
-        data = for_stack(dev_config, "dev", resources_of(run_stack("dev", ROOT)), rollouts=False)
+        data = for_stack(dev_config, "dev", resource_inputs(run_stack("dev", ROOT)), rollouts=False)
         assert text == refresh_readme(text, readme_block(data)), (
             "README.md's chain diagram is stale: run `.venv/bin/hitless docs` and review the diff"
         )

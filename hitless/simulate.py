@@ -422,7 +422,13 @@ class _Schedule:
         heapq.heappush(pending, (backend.available, len(self.new) - 1))
         self.events += [
             (now, backend.name, f"{m.unit} created"),
-            (backend.ready, backend.name, "ready (passes its check)"),
+            (
+                backend.ready,
+                backend.name,
+                "ready (no readiness probe: once started)"
+                if m.ready_at_start
+                else "ready (passes its check)",
+            ),
             (backend.routed_from, backend.name, "in rotation: routers send it new connections"),
             (backend.available, backend.name, "available: counts for the rollout"),
         ]

@@ -104,6 +104,9 @@ class TierModel:
     """The check that lets routers add a backend (readiness probe, LB health check)."""
     startup: budget.ProbeTiming | None
     """Startup probe gating readiness (None: none)."""
+    ready_at_start: bool
+    """Whether a new backend is Ready once its container started, before its app answers: a
+    container without a readinessProbe (routers list it while its app may still refuse)."""
     min_ready_seconds: float
     """Ready this long before the controller counts the backend available."""
     lag_max_seconds: tuple[float, ...]
@@ -356,7 +359,7 @@ def _deployment_model(
         Setting("maxSurge / maxUnavailable (resolved)", f"{surge} / {unavailable}", where),
         Setting(
             "readiness period / success threshold",
-            "none: ready once started"
+            "none: Ready once its container started, before its app answers"
             if readiness is None
             else f"{readiness.period_seconds} s / {readiness.success_threshold}",
             where,
@@ -384,9 +387,14 @@ def _deployment_model(
         max_surge=surge,
         max_unavailable=unavailable,
         start_max_seconds=t.pod_start_seconds,
-        # No readiness probe: the kubelet reports the container ready once it runs.
+        # No readiness probe: the kubelet reports the container Ready once it has started, not
+        # once its app answers ("If a container does not provide a readiness probe, the default
+        # state is Success": https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/
+        # #container-probes; ContainerStatus.ready "defaults to true once the container is fully
+        # started"), so the pod joins the endpoints while its app may still refuse connections.
         readiness=readiness or budget.ProbeTiming(period_seconds=0, timeout_seconds=0),
         startup=startup,
+        ready_at_start=readiness is None,
         min_ready_seconds=min_ready,
         lag_max_seconds=lags,
         accepts_for_seconds=min(delay, grace),
@@ -621,6 +629,7 @@ def mig_model(facts: Facts, config: PackConfig, tier: Tier) -> TierModel:
             success_threshold=healthy,
         ),
         startup=None,
+        ready_at_start=False,
         min_ready_seconds=min_ready,
         lag_max_seconds=(p.lb_propagation_seconds,),
         # GCP drains the instance (existing connections only) for the draining timeout, then

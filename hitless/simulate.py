@@ -8,29 +8,29 @@ does; each old backend goes through its termination; requests arrive as a Poisso
 the rolling tier through its caller (a pooled keepalive connection when one is idle, else a new
 connection routed to a backend the routers still list), and end ok or failed:
 
-- `refused` (design §2.1): a new connection reached a backend that stopped accepting (or none
-  was in rotation), with no retry left or allowed;
+- `refused` (design §2.1): a new connection reached a backend that stopped accepting or whose
+  app does not listen yet (or none was in rotation), with no retry left or allowed;
 - `cut` (§2.2): the backend was killed, deleted or ended its graceful shutdown
   (`worker_shutdown_timeout`, `kong quit --timeout`) before the request finished;
 - `timeout` (§2.3): a response timeout fired before the request finished.
 
-Mechanisms (each from its own physics): a new backend's app answers after a time drawn in
-[0, thresholds' worst start]; its probe (or the LB health check) runs at its period with a random
-phase; routers add and drop backends after lags drawn in [0, the profile's lag]; a terminating
-backend keeps its listener for its preStop / `kong quit --wait` / LB draining, then closes it
-(closing idle keepalive connections, except nginx stream sessions), and is killed at its grace /
-quit timeout / draining end. Callers pool connections (nginx `keepalive`, `keepalive_timeout`,
-`keepalive_time`; Kong's upstream pool and idle timeout; GFE's keepalive): a pooled flow is not
-re-routed, so it keeps reaching a backend the routers dropped until the far side closes it.
-Retries: Kong retries a failed connect for any method and an idempotent request after an error
-or a read timeout, never a POST once sent; nginx with one upstream address retries only a GET
+Mechanisms (each from its own physics): a new backend's app answers after a time drawn in [0,
+thresholds' worst start]; its probe (or the LB health check) runs at its period with a random phase,
+and a container without a readiness probe is Ready at its start, before its app listens (a new
+connection routed to it then is refused); routers add and drop backends after lags drawn in [0, the
+profile's lag]; a terminating backend keeps its listener for its preStop / `kong quit --wait` / LB
+draining, then closes it (closing idle keepalive connections, except nginx stream sessions), and is
+killed at its grace / quit timeout / draining end. Callers pool connections (nginx `keepalive`,
+`keepalive_timeout`, `keepalive_time`; Kong's upstream pool and idle timeout; GFE's keepalive): a
+pooled flow is not re-routed, so it keeps reaching a backend the routers dropped until the far side
+closes it. Retries: Kong retries a failed connect for any method and an idempotent request after an
+error or a read timeout, never a POST once sent; nginx with one upstream address retries only a GET
 whose pooled connection failed (nginx passes a request on after an error on a cached connection
-without counting a try: `ngx_http_upstream_next`, `u->peer.cached`). Uploads: client speeds
-drawn log-uniformly from the profile's slowest up to `CLIENT_SPEED_SPREAD` times faster, runtime
-work drawn in [0, the profile's longest]. A GKE node pool upgrade (`simulate_nodes`) drains
-nodes batch by batch, evicting Kong's and the runtime's pods as their PDBs allow. Not modelled:
-capacity and queueing (§2.6), body limits (§2.5), races of a request with a keepalive close
-(§2.4).
+without counting a try: `ngx_http_upstream_next`, `u->peer.cached`). Uploads: client speeds drawn
+log-uniformly from the profile's slowest up to `CLIENT_SPEED_SPREAD` times faster, runtime work
+drawn in [0, the profile's longest]. A GKE node pool upgrade (`simulate_nodes`) drains nodes batch
+by batch, evicting Kong's and the runtime's pods as their PDBs allow. Not modelled: capacity and
+queueing (§2.6), body limits (§2.5), races of a request with a keepalive close (§2.4).
 """
 
 from __future__ import annotations
@@ -292,6 +292,7 @@ class _Backend:
     name: str
     old: bool
     created: float = 0.0
+    answers_from: float = 0.0
     ready: float = 0.0
     available: float = 0.0
     routed_from: float = 0.0
@@ -323,18 +324,24 @@ def _first_tick(rng: random.Random, period: float, after: float, *, worst: bool)
     return phase + math.ceil(max(0.0, after - phase) / period) * period
 
 
-def _ready_after(model: TierModel, rng: random.Random, *, worst: bool) -> float:
-    """Seconds from creation until the backend passes its readiness check.
+def _start(model: TierModel, rng: random.Random, *, worst: bool) -> tuple[float, float]:
+    """(app answers, passes its readiness check): seconds from the backend's creation.
 
-    Drawn; `worst`: the longest start and the latest probe phase.
+    Drawn; `worst`: the longest start and the latest probe phase. A container without a
+    readiness probe (`TierModel.ready_at_start`) is Ready once it started, which is counted
+    from its creation (the earliest it can be: scheduling and the image pull are part of the
+    drawn start), however long its app takes to listen.
     """
     up = model.start_max_seconds if worst else rng.uniform(0, model.start_max_seconds)
+    gate = up
     if model.startup is not None:
         s = model.startup
-        up = _first_tick(rng, s.period_seconds, max(up, s.initial_delay_seconds), worst=worst)
+        gate = _first_tick(rng, s.period_seconds, max(up, s.initial_delay_seconds), worst=worst)
+    if model.ready_at_start:
+        return up, gate if model.startup is not None else 0.0
     r = model.readiness
-    first = _first_tick(rng, r.period_seconds, max(up, r.initial_delay_seconds), worst=worst)
-    return first + (r.success_threshold - 1) * r.period_seconds
+    first = _first_tick(rng, r.period_seconds, max(gate, r.initial_delay_seconds), worst=worst)
+    return up, first + (r.success_threshold - 1) * r.period_seconds
 
 
 @dataclass
@@ -407,17 +414,28 @@ class _Schedule:
     def _create(self, now: float, pending: list[tuple[float, int]]) -> None:
         m = self.model
         backend = _Backend(f"{m.name}-new-{len(self.new) + 1}", old=False, created=now)
-        backend.ready = now + _ready_after(m, self.rng, worst=self.full_lags)
+        answers, ready = _start(m, self.rng, worst=self.full_lags)
+        backend.answers_from, backend.ready = now + answers, now + ready
         backend.available = backend.ready + m.min_ready_seconds
         backend.routed_from = backend.ready + _lag(m, self.rng, worst=self.full_lags)
         self.new.append(backend)
         heapq.heappush(pending, (backend.available, len(self.new) - 1))
         self.events += [
             (now, backend.name, f"{m.unit} created"),
-            (backend.ready, backend.name, "ready (passes its check)"),
+            (
+                backend.ready,
+                backend.name,
+                "ready (no readiness probe: once started)"
+                if m.ready_at_start
+                else "ready (passes its check)",
+            ),
             (backend.routed_from, backend.name, "in rotation: routers send it new connections"),
             (backend.available, backend.name, "available: counts for the rollout"),
         ]
+        if m.ready_at_start:
+            self.events.append(
+                (backend.answers_from, backend.name, "its app listens (Ready without a probe)")
+            )
 
     def terminate(self, backend: _Backend, now: float) -> None:
         """Start `backend`'s termination at `now` (Terminating, or removed from the group)."""
@@ -611,12 +629,22 @@ class _Run:
                     self._fail(req, now, backend=None, cause=Cause.refused, detail="none")
                     return
                 backend = self.rng.choice(routed)
+                t0 = self.schedule.start
+                if now < backend.answers_from:  # Ready before its app listens: refused at once
+                    detail = (
+                        f"{backend.name} was Ready at {backend.ready - t0:.1f} s (no readiness "
+                        f"probe) but its app listens only from {backend.answers_from - t0:.1f} s"
+                    )
+                    if req.tries > m.retries:
+                        self._fail(req, now, backend=backend, cause=Cause.refused, detail=detail)
+                        return
+                    continue
                 if now >= backend.accepting_until:
                     gone = now >= backend.killed_at
                     detail = (
                         f"{backend.name} {'is gone' if gone else 'closed its listener'} at "
-                        f"{backend.accepting_until - self.schedule.start:.1f} s; routers listed it "
-                        f"until {backend.routed_until - self.schedule.start:.1f} s"
+                        f"{backend.accepting_until - t0:.1f} s; routers listed it "
+                        f"until {backend.routed_until - t0:.1f} s"
                     )
                     if gone:  # a vanished address: the try waits out the connect timeout
                         now += m.connect_timeout_seconds

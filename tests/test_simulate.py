@@ -30,6 +30,7 @@ from hitless.simulate import (
     summarize,
 )
 from hitless.trace import Generation, PhaseName
+from hitless_policy.facts import Deployment, Facts
 from hitless_policy.identity import Tier
 from tests.conftest import ROOT
 
@@ -87,6 +88,54 @@ class TestManifestOnly:
         assert sim.by_cause()[Cause.refused] > 0
         refused = next(r for r in sim.failed if r.cause is Cause.refused)
         assert refused.failed_at == "d"
+
+
+def _without_probes(inputs: SimInputs, *, startup: bool) -> Facts:
+    """The runtime's serving container without its readiness probe (and, unless `startup`, its
+    startup probe)."""
+    deployments: list[Deployment] = []
+    for original in inputs.facts.deployments:
+        dep = original
+        main = dep.main_container()
+        if dep.place.tier is Tier.D and main is not None and isinstance(dep.containers, list):
+            bare = dataclasses.replace(
+                main, readiness=None, startup=main.startup if startup else None
+            )
+            dep = dataclasses.replace(
+                dep, containers=[bare if c is main else c for c in dep.containers]
+            )
+        deployments.append(dep)
+    return dataclasses.replace(inputs.facts, deployments=deployments, _index={})
+
+
+class TestReadyWithoutProbe:
+    """A container without a readiness probe is Ready once started (Kubernetes' default state
+    Success): the runtime's pod joins the endpoints before its app listens, and connections Kong
+    opens to it are refused until it does."""
+
+    def test_refused_before_the_app_listens(self, dev: SimInputs) -> None:
+        facts = _without_probes(dev, startup=False)
+        sim = simulate_facts(facts, "d", config=dev.config, seed=1)
+        assert sim.model.ready_at_start
+        listens = {e.backend: e.at for e in sim.events if e.what.startswith("its app listens")}
+        refused = [r for r in sim.failed if r.cause is Cause.refused]
+        assert refused, "rt without a readiness probe: no refusal"
+        for r in refused:
+            assert r.backend in listens, r
+            assert r.ended < listens[r.backend], r
+            assert r.tries == sim.model.retries + 1, r  # Kong's retries were refused too
+            assert "no readiness probe" in r.detail, r
+
+    def test_startup_probe_holds_readiness(self, dev: SimInputs) -> None:
+        facts = _without_probes(dev, startup=True)
+        for seed in (1, 2):
+            sim = simulate_facts(facts, "d", config=dev.config, seed=seed)
+            assert sim.model.ready_at_start
+            assert sim.failed == (), "rt with a startup probe refused requests"
+
+    def test_probe_present_is_not_ready_at_start(self, dev: SimInputs) -> None:
+        assert not roll(dev, "d").model.ready_at_start
+        assert not roll(dev, "a").model.ready_at_start
 
 
 class TestPooledFlows:

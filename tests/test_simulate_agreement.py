@@ -10,6 +10,7 @@ common input.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from hitless.simulate import NOT_MODELLED, Cause, simulate_facts, simulate_nodes
 from hitless_policy.facts import Deployment, Facts, NginxSource, Unknown
 from hitless_policy.identity import Tier
 from hitless_policy.rules import RULES
+from hitless_policy.rules.base import EXEMPT_TAIL, Rule
 from tests.conftest import ROOT
 
 DEV: SimInputs = stack_facts("dev", Path(ROOT))
@@ -93,6 +95,52 @@ def _runtime(facts: Facts, *, prestop: float | None = None, grace: int | None = 
     return dataclasses.replace(facts, deployments=out, _index={})
 
 
+def _no_probes(facts: Facts) -> Facts:
+    """The runtime's serving container without its readiness (and startup) probe: Ready once
+    started, while its app may still refuse (a startup probe holds it until the app answers)."""
+    out: list[Deployment] = []
+    for original in facts.deployments:
+        dep = original
+        main = dep.main_container()
+        if dep.place.tier is Tier.D and main is not None and isinstance(dep.containers, list):
+            bare = dataclasses.replace(main, readiness=None, startup=None)
+            dep = dataclasses.replace(
+                dep, containers=[bare if c is main else c for c in dep.containers]
+            )
+        out.append(dep)
+    return dataclasses.replace(facts, deployments=out, _index={})
+
+
+def _rolling_update(facts: Facts, surge: int, unavailable: int | str) -> Facts:
+    """The runtime Deployment's `maxSurge` / `maxUnavailable`."""
+    return dataclasses.replace(
+        facts,
+        deployments=[
+            dataclasses.replace(d, max_surge=surge, max_unavailable=unavailable)
+            if d.place.tier is Tier.D
+            else d
+            for d in facts.deployments
+        ],
+        _index={},
+    )
+
+
+def _mig_policy(facts: Facts, tier: Tier, surge: int, unavailable: int) -> Facts:
+    """Tier's MIG update policy with `maxSurgeFixed` / `maxUnavailableFixed`."""
+    migs = []
+    for original in facts.migs:
+        mig = original
+        if mig.place.tier is tier and isinstance(mig.update_policy, dict):
+            policy = {
+                **mig.update_policy,
+                "maxSurgeFixed": surge,
+                "maxUnavailableFixed": unavailable,
+            }
+            mig = dataclasses.replace(mig, update_policy=policy)
+        migs.append(mig)
+    return dataclasses.replace(facts, migs=migs, _index={})
+
+
 def _kong_read(facts: Facts, ms: float) -> Facts:
     configs = []
     for config in facts.kong_configs:
@@ -148,6 +196,9 @@ def passing(draw: st.DrawFn) -> Facts:
     return _nginx(facts, Tier.A, **{"upstream.keepalive_time_seconds": keepalive_time})
 
 
+ALL_PODS: list[int | str] = [2, "100%"]
+"""A `maxUnavailable` that lets every pod of the 2-replica runtime go at once."""
+
 BREAKING: dict[str, tuple[str, st.SearchStrategy[Change]]] = {
     "chain-drain-covers-longest-request": (
         "a",
@@ -182,6 +233,22 @@ BREAKING: dict[str, tuple[str, st.SearchStrategy[Change]]] = {
     "deployment-prestop-covers-propagation": (
         "d",
         st.integers(0, 3).map(lambda p: lambda f: _runtime(f, prestop=p)),
+    ),
+    "deployment-readiness-probe": ("d", st.just(_no_probes)),
+    # Every pod may go at once (maxUnavailable = replicas): the old pods leave rotation before a
+    # new one joins. maxUnavailable 1 of 2 only halves the capacity now and then.
+    "deployment-rolling-update-hitless": (
+        "d",
+        st.tuples(st.integers(0, 1), st.sampled_from(ALL_PODS)).map(
+            lambda su: lambda f: _rolling_update(f, *su)
+        ),
+    ),
+    # Every instance of the 2-instance MIG may go at once (maxUnavailableFixed >= targetSize).
+    "mig-update-policy-hitless": (
+        "a",
+        st.tuples(st.integers(0, 1), st.integers(2, 3)).map(
+            lambda su: lambda f: _mig_policy(f, Tier.A, *su)
+        ),
     ),
 }
 """Per failure-guarding rule: the tier to roll and a change of the dev facts that breaks it.
@@ -222,3 +289,13 @@ def test_breaking_one_rule_fails_its_cause(rule_id: str, data: st.DataObject) ->
     assert failing_rules(facts) == {rule_id}
     cause = next(r.failure for r in RULES if r.id == rule_id)
     assert failures(facts, tier).get(cause, 0) > 0, (rule_id, failures(facts, tier))
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_exempt_rules_say_what_they_guard(rule: Rule) -> None:
+    """A rule names the failure it guards against (`Rule.failure`) or its description says what
+    it guards instead and that it is exempt, never both, never neither."""
+    states_exemption = re.search(rf" Guards [^.]+{re.escape(EXEMPT_TAIL)}$", rule.description)
+    assert bool(rule.failure) != bool(states_exemption), (rule.id, rule.failure, rule.description)
+    if rule.failure:
+        assert rule.failure in set(Cause) | set(NOT_MODELLED), rule.id

@@ -54,12 +54,25 @@ class Rule:
     failure: str = ""
     """The request failure its violation causes during a rollout (`refused`, `cut`, `timeout`,
     `reset`, `rejected`); "" when it guards capacity, safety or security instead (exempt from
-    the simulator's agreement test)."""
+    the simulator's agreement test; its description then ends with `exempt(...)`)."""
 
     @property
     def is_stack(self) -> bool:
         """Whether the rule reads several resources at once."""
         return not self.types
+
+
+EXEMPT_TAIL = ": exempt from the simulator's agreement test."
+"""How the description of a rule that guards no request failure (`Rule.failure` "") ends."""
+
+
+def exempt(guards: str) -> str:
+    """The last sentence of the description of a rule with no `failure`.
+
+    It says what the rule guards instead (capacity, safety, security, observability...) and that
+    the simulator's agreement test does not judge it.
+    """
+    return f" Guards {guards}{EXEMPT_TAIL}"
 
 
 def label(ref: Ref) -> str:

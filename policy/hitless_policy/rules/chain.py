@@ -26,7 +26,7 @@ from hitless_policy.facts import (
     unknowns,
 )
 from hitless_policy.profile import PackConfig
-from hitless_policy.rules.base import Finding, Judge, Rule, chain_ref
+from hitless_policy.rules.base import Finding, Judge, Rule, chain_ref, exempt
 from hitless_policy.rules.view import ChainView, chain_views, longest_values, path_config
 
 MIB = 1024 * 1024
@@ -617,7 +617,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "chain-retries-safe",
         "Prohibits non-idempotent retries at A, Kong retries outside bounds or with long "
-        "connect timeouts, and retries at several layers.",
+        "connect timeouts, and retries at several layers."
+        + exempt(
+            "safety (a write sent twice, retries multiplying the load), not a rollout's requests"
+        ),
         "mandatory",
         retries_rule,
     ),

@@ -11,7 +11,7 @@ from hitless_policy.extract.props import Props
 from hitless_policy.facts import BackendService, Facts, HealthCheck, Unknown, sure, unknowns
 from hitless_policy.identity import Tier
 from hitless_policy.profile import PackConfig
-from hitless_policy.rules.base import Finding, Judge, Rule, num, problem
+from hitless_policy.rules.base import Finding, Judge, Rule, exempt, num, problem
 
 ASSUMED_REGION_ZONES = 3
 """Zones of a regional MIG without `distributionPolicyZones` (GCP uses all zones; >= 3)."""
@@ -441,52 +441,62 @@ RULES: tuple[Rule, ...] = (
         "mandatory",
         mig_update_rule,
         frozenset({gcp.MIG}),
+        failure="refused",
     ),
     Rule(
         "mig-autohealing-configured",
-        "Prohibits MIGs without autohealing, or whose autohealing judges instances still booting.",
+        "Prohibits MIGs without autohealing, or whose autohealing judges instances still booting."
+        + exempt("recovery from a failed instance, outside rollouts"),
         "mandatory",
         mig_autohealing_rule,
         frozenset({gcp.MIG}),
     ),
     Rule(
         "backend-service-draining-enabled",
-        "Prohibits backend services with connection draining disabled.",
+        "Prohibits backend services with connection draining disabled."
+        + exempt(
+            "the cut chain-drain-covers-longest-request also guards (a 0 s drain breaks both)"
+        ),
         "mandatory",
         draining_rule,
         frozenset({gcp.BACKEND_SERVICE, gcp.REGION_BACKEND_SERVICE}),
     ),
     Rule(
         "internal-backend-connection-balancing",
-        "Prohibits INTERNAL backend services whose backends do not balance by CONNECTION.",
+        "Prohibits INTERNAL backend services whose backends do not balance by CONNECTION."
+        + exempt("capacity (connections spread across the backends)"),
         "mandatory",
         connection_balancing_rule,
         frozenset({gcp.REGION_BACKEND_SERVICE}),
     ),
     Rule(
         "lb-health-check-configured",
-        "Prohibits backend services without a health check that detects a dead backend quickly.",
+        "Prohibits backend services without a health check that detects a dead backend quickly."
+        + exempt("recovery from a dead backend, outside rollouts"),
         "mandatory",
         health_check_rule,
     ),
     Rule(
         "node-pool-upgrade-hitless",
         "Prohibits node pool upgrades that drain nodes before replacements exist "
-        "(SURGE maxUnavailable 0 / maxSurge >= 1, or BLUE_GREEN with a soak).",
+        "(SURGE maxUnavailable 0 / maxSurge >= 1, or BLUE_GREEN with a soak)."
+        + exempt("capacity (room for the evicted pods while nodes drain)"),
         "mandatory",
         node_pool_upgrade_rule,
         frozenset({gcp.NODE_POOL}),
     ),
     Rule(
         "node-pool-respects-pdb-on-deletion",
-        "Prohibits node pools whose deletion ignores PodDisruptionBudgets.",
+        "Prohibits node pools whose deletion ignores PodDisruptionBudgets."
+        + exempt("safety when a node pool is deleted, not upgraded"),
         "mandatory",
         node_pool_pdb_rule,
         frozenset({gcp.NODE_POOL}),
     ),
     Rule(
         "cluster-maintenance-window-valid",
-        "Prohibits GKE maintenance windows below 48 h per 32 days in blocks of 4 h (UTC).",
+        "Prohibits GKE maintenance windows below 48 h per 32 days in blocks of 4 h (UTC)."
+        + exempt("safety (when GKE may start an upgrade)"),
         "mandatory",
         maintenance_rule,
         frozenset({gcp.CLUSTER}),

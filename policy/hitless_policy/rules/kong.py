@@ -6,7 +6,7 @@ import ipaddress
 
 from hitless_policy.facts import Facts, Unknown, sure, unknowns
 from hitless_policy.profile import PackConfig
-from hitless_policy.rules.base import Finding, Judge, Rule
+from hitless_policy.rules.base import Finding, Judge, Rule, exempt
 
 
 def _is_dns_name(target: str) -> bool:
@@ -64,7 +64,8 @@ def upstream_healthcheck_rule(facts: Facts, config: PackConfig) -> list[Finding]
 RULES: tuple[Rule, ...] = (
     Rule(
         "kong-upstream-healthcheck-safe",
-        "Prohibits Kong health checks that can eject the only target of an upstream.",
+        "Prohibits Kong health checks that can eject the only target of an upstream."
+        + exempt("safety outside rollouts (the only target ejected on errors)"),
         "mandatory",
         upstream_healthcheck_rule,
     ),

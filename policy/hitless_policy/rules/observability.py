@@ -13,7 +13,7 @@ from __future__ import annotations
 from hitless_policy.facts import Facts, Ref, Unknown
 from hitless_policy.identity import Tier
 from hitless_policy.profile import PackConfig
-from hitless_policy.rules.base import Finding, Judge, Rule
+from hitless_policy.rules.base import Finding, Judge, Rule, exempt
 
 RULE_ID = "observability-configured"
 """Id of the rule."""
@@ -71,7 +71,8 @@ def observability_rule(facts: Facts, config: PackConfig) -> list[Finding]:
 RULES: tuple[Rule, ...] = (
     Rule(
         RULE_ID,
-        "Prohibits a tier of the chain without an alert policy of its own.",
+        "Prohibits a tier of the chain without an alert policy of its own."
+        + exempt("observability"),
         "mandatory",
         observability_rule,
     ),

@@ -32,7 +32,7 @@ from hitless_policy.facts import (
 )
 from hitless_policy.identity import Tier
 from hitless_policy.profile import PackConfig
-from hitless_policy.rules.base import Finding, Judge, Rule, num
+from hitless_policy.rules.base import Finding, Judge, Rule, exempt, num
 
 NO_OPTIONS = (
     "no resource options: the await timeout is a Pulumi resource option (customTimeouts) that "
@@ -407,21 +407,24 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "deployment-await-covers-rollout",
         "Prohibits a Deployment whose `pulumi up` await (customTimeouts) is shorter than its "
-        "worst-case rollout at the HPA maximum or its progress deadline.",
+        "worst-case rollout at the HPA maximum or its progress deadline."
+        + exempt("the deployment (`pulumi up` awaiting the rollout)"),
         "mandatory",
         deployment_await_rule,
     ),
     Rule(
         "node-pool-timeout-covers-upgrade",
         "Prohibits a node pool whose update timeout (customTimeouts) is shorter than its "
-        "worst-case surge or blue-green upgrade.",
+        "worst-case surge or blue-green upgrade."
+        + exempt("the deployment (`pulumi up` awaiting the upgrade)"),
         "mandatory",
         node_pool_timeout_rule,
     ),
     Rule(
         "mig-update-awaited",
         "Prohibits a MIG whose rolling update `pulumi up` does not await (waitForInstances, "
-        "UPDATED) for at least its worst case.",
+        "UPDATED) for at least its worst case."
+        + exempt("the deployment (`pulumi up` awaiting the update)"),
         "mandatory",
         mig_awaited_rule,
     ),

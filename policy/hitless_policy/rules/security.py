@@ -15,7 +15,7 @@ from hitless_policy import addresses
 from hitless_policy.extract import security as sec
 from hitless_policy.facts import Facts, LabelSelector, Ref, Unknown, unknowns
 from hitless_policy.profile import PackConfig
-from hitless_policy.rules.base import Finding, Judge, Rule
+from hitless_policy.rules.base import Finding, Judge, Rule, exempt
 
 DEFAULT_COMPUTE_ACCOUNT_SUFFIX = "-compute@developer.gserviceaccount.com"
 """The Compute Engine default service account (project editor by default)."""
@@ -662,109 +662,120 @@ def no_plaintext_secrets_rule(facts: Facts, config: PackConfig) -> list[Finding]
 RULES: tuple[Rule, ...] = (
     Rule(
         "vm-no-external-ip",
-        "Prohibits instances and templates with an external address.",
+        "Prohibits instances and templates with an external address." + exempt("security"),
         "mandatory",
         vm_no_external_ip_rule,
         VM_TYPES,
     ),
     Rule(
         "vm-dedicated-service-account",
-        "Prohibits instances running as the Compute Engine default service account.",
+        "Prohibits instances running as the Compute Engine default service account."
+        + exempt("security"),
         "mandatory",
         vm_dedicated_account_rule,
         VM_TYPES,
     ),
     Rule(
         "vm-shielded-os-login",
-        "Prohibits instances without Shielded VM, OS Login and blocked project SSH keys.",
+        "Prohibits instances without Shielded VM, OS Login and blocked project SSH keys."
+        + exempt("security"),
         "mandatory",
         vm_shielded_os_login_rule,
         VM_TYPES,
     ),
     Rule(
         "firewall-sources-restricted",
-        "Prohibits ingress firewall rules admitting public address space beyond Google's.",
+        "Prohibits ingress firewall rules admitting public address space beyond Google's."
+        + exempt("security"),
         "mandatory",
         firewall_sources_rule,
         frozenset({sec.FIREWALL}),
     ),
     Rule(
         "lb-https-only",
-        "Prohibits HTTP load balancer frontends that do not redirect to HTTPS.",
+        "Prohibits HTTP load balancer frontends that do not redirect to HTTPS."
+        + exempt("security"),
         "mandatory",
         lb_https_only_rule,
     ),
     Rule(
         "lb-modern-tls",
-        "Prohibits HTTPS proxies accepting TLS below 1.2 or a profile weaker than MODERN.",
+        "Prohibits HTTPS proxies accepting TLS below 1.2 or a profile weaker than MODERN."
+        + exempt("security"),
         "mandatory",
         lb_modern_tls_rule,
     ),
     Rule(
         "gke-private-nodes",
-        "Prohibits GKE clusters whose nodes have external addresses.",
+        "Prohibits GKE clusters whose nodes have external addresses." + exempt("security"),
         "mandatory",
         gke_private_nodes_rule,
         frozenset({sec.CLUSTER}),
     ),
     Rule(
         "gke-workload-identity",
-        "Prohibits GKE clusters and node pools without Workload Identity.",
+        "Prohibits GKE clusters and node pools without Workload Identity." + exempt("security"),
         "mandatory",
         gke_workload_identity_rule,
         frozenset({sec.CLUSTER, sec.NODE_POOL}),
     ),
     Rule(
         "gke-shielded-nodes",
-        "Prohibits GKE nodes without shielded nodes, secure boot and integrity monitoring.",
+        "Prohibits GKE nodes without shielded nodes, secure boot and integrity monitoring."
+        + exempt("security"),
         "mandatory",
         gke_shielded_nodes_rule,
         frozenset({sec.CLUSTER, sec.NODE_POOL}),
     ),
     Rule(
         "gke-binary-authorization",
-        "Prohibits GKE clusters that do not enforce Binary Authorization.",
+        "Prohibits GKE clusters that do not enforce Binary Authorization." + exempt("security"),
         "mandatory",
         gke_binary_authorization_rule,
         frozenset({sec.CLUSTER}),
     ),
     Rule(
         "container-security-context",
-        "Prohibits containers without the restricted Pod Security Standard's context.",
+        "Prohibits containers without the restricted Pod Security Standard's context."
+        + exempt("security"),
         "mandatory",
         container_security_context_rule,
         WORKLOAD_TYPES,
     ),
     Rule(
         "container-resources-set",
-        "Prohibits containers without CPU/memory requests and a memory limit.",
+        "Prohibits containers without CPU/memory requests and a memory limit."
+        + exempt("capacity (scheduling and eviction under memory pressure)"),
         "mandatory",
         container_resources_rule,
         WORKLOAD_TYPES,
     ),
     Rule(
         "container-image-pinned",
-        "Advises pinning container images by digest.",
+        "Advises pinning container images by digest." + exempt("security and reproducibility"),
         "advisory",
         container_image_pinned_rule,
         WORKLOAD_TYPES,
     ),
     Rule(
         "workload-network-policy",
-        "Prohibits workloads whose pods no NetworkPolicy isolates for ingress and egress.",
+        "Prohibits workloads whose pods no NetworkPolicy isolates for ingress and egress."
+        + exempt("security"),
         "mandatory",
         workload_network_policy_rule,
     ),
     Rule(
         "kong-admin-not-exposed",
-        "Prohibits a Kong Admin API reachable from the network or reached over plain HTTP.",
+        "Prohibits a Kong Admin API reachable from the network or reached over plain HTTP."
+        + exempt("security"),
         "mandatory",
         kong_admin_rule,
         frozenset({*WORKLOAD_TYPES, sec.KONG_PROVIDER}),
     ),
     Rule(
         "no-plaintext-secrets",
-        "Prohibits credentials in literal env values, ConfigMaps and instance metadata.",
+        "Prohibits credentials in literal env values, ConfigMaps and instance metadata."
+        + exempt("security"),
         "mandatory",
         no_plaintext_secrets_rule,
         frozenset({*WORKLOAD_TYPES, *VM_TYPES, sec.CONFIG_MAP}),

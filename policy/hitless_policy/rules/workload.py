@@ -19,7 +19,7 @@ from hitless_policy.facts import (
     unknowns,
 )
 from hitless_policy.profile import PackConfig
-from hitless_policy.rules.base import Finding, Judge, Rule
+from hitless_policy.rules.base import Finding, Judge, Rule, exempt
 from hitless_policy.rules.view import (
     chain_views,
     longest_for,
@@ -538,7 +538,8 @@ def affinity_rule(facts: Facts, config: PackConfig) -> list[Finding]:
 RULES: tuple[Rule, ...] = (
     Rule(
         "deployment-min-replicas",
-        "Prohibits Deployments that run fewer than 2 replicas (replicas or HPA minReplicas).",
+        "Prohibits Deployments that run fewer than 2 replicas (replicas or HPA minReplicas)."
+        + exempt("capacity (a pod left serving while another one is lost)"),
         "mandatory",
         min_replicas_rule,
     ),
@@ -549,6 +550,7 @@ RULES: tuple[Rule, ...] = (
         "mandatory",
         rolling_update_rule,
         frozenset({k8s.DEPLOYMENT}),
+        failure="refused",
     ),
     Rule(
         "deployment-readiness-probe",
@@ -557,6 +559,7 @@ RULES: tuple[Rule, ...] = (
         "mandatory",
         readiness_rule,
         frozenset({k8s.DEPLOYMENT}),
+        failure="refused",
     ),
     Rule(
         "deployment-prestop-covers-propagation",
@@ -577,39 +580,45 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "deployment-spread-across-failure-domains",
-        "Prohibits Deployments whose pods may share one node (or one zone in a regional cluster).",
+        "Prohibits Deployments whose pods may share one node (or one zone in a regional cluster)."
+        + exempt("capacity when a node or a zone fails"),
         "mandatory",
         spread_rule,
     ),
     Rule(
         "deployment-progress-deadline-sufficient",
-        "Prohibits a progressDeadlineSeconds shorter than the worst-case time to Available.",
+        "Prohibits a progressDeadlineSeconds shorter than the worst-case time to Available."
+        + exempt("the rollout's completion, not its requests"),
         "mandatory",
         progress_deadline_rule,
         frozenset({k8s.DEPLOYMENT}),
     ),
     Rule(
         "pdb-matches-deployment",
-        "Prohibits multi-replica Deployments without exactly one PodDisruptionBudget.",
+        "Prohibits multi-replica Deployments without exactly one PodDisruptionBudget."
+        + exempt("capacity while nodes drain"),
         "mandatory",
         pdb_matches_rule,
     ),
     Rule(
         "pdb-allows-disruption",
-        "Prohibits PodDisruptionBudgets that allow no eviction at minimum replicas.",
+        "Prohibits PodDisruptionBudgets that allow no eviction at minimum replicas."
+        + exempt("the node drain's progress (an eviction never allowed)"),
         "mandatory",
         pdb_allows_rule,
     ),
     Rule(
         "pdb-evicts-unhealthy-pods",
-        "Prohibits PodDisruptionBudgets that keep unhealthy pods from being evicted.",
+        "Prohibits PodDisruptionBudgets that keep unhealthy pods from being evicted."
+        + exempt("the node drain's progress (unhealthy pods holding it)"),
         "mandatory",
         pdb_unhealthy_rule,
         frozenset({k8s.PDB}),
     ),
     Rule(
         "service-no-client-ip-affinity",
-        "Discourages ClientIP session affinity, which pins clients to draining pods.",
+        "Discourages ClientIP session affinity, which pins clients to draining pods."
+        + exempt("capacity (load spread across pods)"),
         "advisory",
         affinity_rule,
         frozenset({k8s.SERVICE}),

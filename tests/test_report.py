@@ -83,7 +83,7 @@ def _stack_report(stack: str, out: Path) -> tuple[StackConfig, Generated]:
     return cfg, Generated(data, out, (out / "report.md").read_text())
 
 
-def _files_report(paths: list[Path], out: Path, cfg: StackConfig) -> Generated:
+def _files_report(paths: list[Path], out: Path) -> Generated:
     from hitless.check import read_inputs
     from hitless.sim_inputs import stack_facts
 
@@ -99,7 +99,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[StackCo
     base = tmp_path_factory.mktemp("reports")
     out = {name: _stack_report(name, base / name) for name in ("dev", "prod")}
     dev = out["dev"][0]
-    out["seed"] = (dev, _files_report([SEED_RT], base / "seed", dev))
+    out["seed"] = (dev, _files_report([SEED_RT], base / "seed"))
     wrong = unchecked("dev", "edge.backend_timeout_sec", 60)
 
     def program() -> None:
@@ -183,11 +183,11 @@ class TestChainFlowchart:
         assert "BackendService(A).timeoutSec" in row
         assert f"| {cfg.edge.backend_timeout_sec} | > |" in row
 
-    def test_every_runtime_path(self, tmp_path: Path, dev_config: StackConfig) -> None:
+    def test_every_runtime_path(self, tmp_path: Path) -> None:
         """Several runtimes behind Kong: each gets its node and its path from Kong."""
         second = SEED_RT.read_text().replace("name: rt\n", "name: rt-batch\n", 1)
         (tmp_path / "rt2.yaml").write_text(second)
-        report = _files_report([SEED_RT, tmp_path / "rt2.yaml"], tmp_path / "out", dev_config)
+        report = _files_report([SEED_RT, tmp_path / "rt2.yaml"], tmp_path / "out")
         chart = report.block("flowchart")
         assert "D1[" in chart
         assert "D2[" in chart

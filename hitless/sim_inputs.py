@@ -35,7 +35,7 @@ from hitless_policy.facts import (
     Unknown,
 )
 from hitless_policy.identity import Tier
-from hitless_policy.profile import PackConfig, path_profile
+from hitless_policy.profile import PackConfig, TrafficProfile, path_profile
 
 T = TypeVar("T")
 
@@ -274,8 +274,43 @@ def _seconds(value: float) -> str:
 
 
 def runtimes(facts: Facts) -> list[Deployment]:
-    """The runtime Deployments (tier D), in input order."""
-    return [d for d in facts.deployments if d.place.tier is Tier.D]
+    """The runtime Deployments (tier D), by namespace and name.
+
+    Sorted, not in input order: a stack's resources reach the facts in the order the mock
+    runtime registered them, which varies between runs.
+    """
+    found = [d for d in facts.deployments if d.place.tier is Tier.D]
+    return sorted(found, key=lambda d: (str(d.namespace), str(d.object_name or d.ref.name)))
+
+
+def _path_profile(rt: Deployment, config: PackConfig) -> TrafficProfile:
+    """The promise of the path to `rt`: the chain's profile with its own annotations."""
+    overrides: dict[str, float] = {}
+    for name, value in rt.profile.items():
+        overrides[name] = float(_known(value, str(rt.ref), f"annotation profile.{name}"))
+    try:
+        return path_profile(config.profile, overrides)
+    except ValueError as error:
+        raise SimulationInputError(
+            f"{rt.ref}: its profile annotations {overrides} are outside the profile's bounds"
+        ) from error
+
+
+def widest_path(facts: Facts, config: PackConfig) -> Deployment:
+    """The runtime whose path carries the largest body, then the longest work.
+
+    Tiers A, B and C carry every path, so they are simulated with the most demanding one.
+    """
+    found = runtimes(facts)
+    if not found:
+        return _one(found, Tier.D, "runtime Deployment")
+    return max(
+        found,
+        key=lambda rt: (
+            _path_profile(rt, config).max_body_mib,
+            _path_profile(rt, config).rt_max_processing_seconds,
+        ),
+    )
 
 
 def _kong_deployment(facts: Facts) -> Deployment:
@@ -650,20 +685,12 @@ def mig_model(facts: Facts, config: PackConfig, tier: Tier) -> TierModel:
 def chain_model(facts: Facts, config: PackConfig, runtime: Deployment | None) -> ChainModel:
     """The chain's buffering and timeouts, read from every tier's facts.
 
-    The traffic is the promise of the path to `runtime` (default: the first runtime): the
+    The traffic is the promise of the path to `runtime` (default: `widest_path`): the
     chain's profile with the runtime's own `hitless.dev/profile.<field>` annotations, as the
     rules judge that path (`ChainView.runtime_profile`).
     """
-    rt = runtime or _one(runtimes(facts), Tier.D, "runtime Deployment")
-    overrides: dict[str, float] = {}
-    for name, value in rt.profile.items():
-        overrides[name] = float(_known(value, str(rt.ref), f"annotation profile.{name}"))
-    try:
-        p = path_profile(config.profile, overrides)
-    except ValueError as error:
-        raise SimulationInputError(
-            f"{rt.ref}: its profile annotations {overrides} are outside the profile's bounds"
-        ) from error
+    rt = runtime or widest_path(facts, config)
+    p = _path_profile(rt, config)
     _, a_proxy = _proxy(facts, Tier.A)
     _, b_proxy = _proxy(facts, Tier.B)
     kong_config = _one(facts.kong_configs, Tier.C, "Kong configuration")
@@ -728,7 +755,7 @@ def chain_model(facts: Facts, config: PackConfig, runtime: Deployment | None) ->
 def tier_model(
     facts: Facts, config: PackConfig, tier: Tier, runtime: Deployment | None = None
 ) -> TierModel:
-    """The model of rolling `tier` (D: `runtime`, else the first runtime)."""
+    """The model of rolling `tier` (D: `runtime`, else the first by namespace and name)."""
     if tier in (Tier.A, Tier.B):
         return mig_model(facts, config, tier)
     if tier is Tier.C:

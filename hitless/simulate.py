@@ -1192,8 +1192,8 @@ def simulate_facts(
     """Simulate rolling `tier` of the chain the `facts` describe; `.trace` is its `TierTrace`.
 
     `config` gives the traffic profile and thresholds (default: the pack's defaults); for tier
-    d, `runtime` picks the runtime Deployment (object or name; default: the first). Raises
-    `SimulationInputError` (bad input, exit 2) for facts it cannot run on.
+    d, `runtime` picks the runtime Deployment (object or name; default: the first by namespace
+    and name). Raises `SimulationInputError` (bad input, exit 2) for facts it cannot run on.
     """
     config = config or PackConfig()
     rolled = Tier(tier)

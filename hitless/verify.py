@@ -203,7 +203,7 @@ async def run_verify(options: VerifyOptions, stop: asyncio.Event | None = None) 
 def predict(inputs: SimInputs, options: VerifyOptions, runtime: str | None = None) -> Prediction:
     """The simulator's prediction for rolling `options.tier` of the facts at the verify rate.
 
-    `runtime` names the runtime Deployment tier d rolls (default: the first).
+    `runtime` names the runtime Deployment tier d rolls (default: the first by namespace and name).
     """
     return simulated(
         inputs, options.tier, rate=options.rate, share=options.upload_share, runtime=runtime

@@ -570,4 +570,4 @@ class TestRuntimeOption:
     def test_unknown_runtime(self) -> None:
         result = runner.invoke(app, ["simulate", "--stack", "prod", "--runtime", "nope"])
         assert result.exit_code == 2, result.output
-        assert "--runtime nope: no such runtime Deployment (found: rt, quote)" in result.output
+        assert "--runtime nope: no such runtime Deployment (found: quote, rt)" in result.output

@@ -76,7 +76,7 @@ def simulated(
 ) -> Prediction:
     """The simulator's mean counts over `PREDICTION_SEEDS` for rolling `tier` of `inputs`.
 
-    `runtime` names the runtime Deployment tier d rolls (default: the first).
+    `runtime` names the runtime Deployment tier d rolls (default: the first by namespace and name).
     """
     runs = [
         simulate_facts(
